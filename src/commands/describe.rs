@@ -1,0 +1,32 @@
+//! `grpcx describe [SYMBOL]`: a symbol as proto source; every service when none is named.
+
+use crate::cli::DescribeArgs;
+use crate::error::{Error, Outcome};
+use crate::output::Output;
+use crate::schema::{Symbol, source};
+use crate::settings::Settings;
+
+pub async fn run(
+    settings: &Settings,
+    args: &DescribeArgs,
+    out: &mut Output,
+) -> Result<Outcome, Error> {
+    let (_channel, mut schema) = super::connect(settings).await?;
+    let symbols = match &args.symbol {
+        Some(name) => vec![schema.resolve_symbol(name).await?],
+        None => {
+            let mut symbols = Vec::new();
+            for name in schema.services().await? {
+                symbols.push(Symbol::Service(schema.resolve_service(&name).await?));
+            }
+            symbols
+        }
+    };
+    for (index, symbol) in symbols.iter().enumerate() {
+        if index > 0 {
+            out.line("")?;
+        }
+        out.text(&source::describe(symbol))?;
+    }
+    Ok(Outcome::Success)
+}

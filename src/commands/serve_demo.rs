@@ -1,0 +1,45 @@
+//! `grpcx serve-demo`: the demo ItemService until Ctrl-C or SIGTERM.
+
+use crate::cli::ServeDemoArgs;
+use crate::error::{Error, Outcome};
+use crate::output::diagnostics;
+use crate::server::{self, ServerError};
+
+pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
+    let listener = server::bind(args.listen).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind {
+            addr: args.listen,
+            source,
+        })?;
+    diagnostics::note(&format!(
+        "grpcx demo server listening on {addr} (ItemService, reflection v1 and v1alpha, health); Ctrl-C stops it"
+    ));
+    server::serve(listener, shutdown_signal()).await?;
+    diagnostics::note("grpcx demo server stopped");
+    Ok(Outcome::Success)
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

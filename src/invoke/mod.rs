@@ -1,0 +1,257 @@
+//! Dynamic calls: any method of any of the four kinds, with messages built at run time.
+//!
+//! The invoker never prints. It reports what happens to a [`CallObserver`] (the CLI's output is
+//! one; a later HTTP gateway or load generator is another) and returns how the call ended. A
+//! non-OK gRPC status is an outcome, returned as data, not an error.
+
+mod codec;
+pub mod input;
+
+use std::time::Duration;
+
+use futures_util::FutureExt as _;
+use prost_reflect::{DynamicMessage, MethodDescriptor};
+use tokio::sync::{mpsc, oneshot};
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::metadata::MetadataMap;
+use tonic::transport::Channel;
+use tonic::{Status, Streaming};
+
+use crate::transport::Header;
+pub use codec::DynamicCodec;
+pub use input::InputError;
+
+/// The four kinds of RPC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcKind {
+    Unary,
+    ServerStreaming,
+    ClientStreaming,
+    Bidirectional,
+}
+
+impl RpcKind {
+    pub fn of(method: &MethodDescriptor) -> RpcKind {
+        match (method.is_client_streaming(), method.is_server_streaming()) {
+            (false, false) => RpcKind::Unary,
+            (false, true) => RpcKind::ServerStreaming,
+            (true, false) => RpcKind::ClientStreaming,
+            (true, true) => RpcKind::Bidirectional,
+        }
+    }
+
+    /// Whether the client sends a stream of requests.
+    pub fn streams_requests(self) -> bool {
+        matches!(self, RpcKind::ClientStreaming | RpcKind::Bidirectional)
+    }
+}
+
+/// What the invoker sends.
+pub enum Requests {
+    /// The one request of a unary or server-streaming call.
+    One(DynamicMessage),
+    /// Requests as they are read; an error cancels the call.
+    Stream(mpsc::Receiver<Result<DynamicMessage, InputError>>),
+}
+
+/// Receives what happens during a call, in order.
+pub trait CallObserver {
+    /// Response headers arrived.
+    fn on_headers(&mut self, _headers: &MetadataMap) {}
+    /// A response message arrived. Returning `Err(Stop)` cancels the call (e.g. stdout closed).
+    fn on_message(&mut self, message: &DynamicMessage) -> Result<(), Stop>;
+    /// No response is ready right now: a moment to flush buffered output.
+    fn on_idle(&mut self) -> Result<(), Stop>;
+    /// Response trailers arrived.
+    fn on_trailers(&mut self, _trailers: &MetadataMap) {}
+}
+
+/// An observer's request to stop the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop;
+
+/// How a call ended.
+#[derive(Debug)]
+pub enum CallEnd {
+    /// The server finished with OK.
+    Ok,
+    /// The server (or the transport) finished with a non-OK status.
+    Status(Status),
+    /// The observer stopped the call; it was cancelled.
+    Stopped,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error("the connection is not ready: {0}")]
+    NotReady(String),
+    #[error("`{0}` cannot be used as a request path")]
+    BadPath(String),
+}
+
+/// The HTTP/2 path of a method: `/pkg.Service/Method`.
+fn path_of(method: &MethodDescriptor) -> Result<PathAndQuery, InvokeError> {
+    let path = format!(
+        "/{}/{}",
+        method.parent_service().full_name(),
+        method.name()
+    );
+    PathAndQuery::try_from(path.as_str()).map_err(|_| InvokeError::BadPath(path))
+}
+
+/// Calls `method` on `channel`, reporting to `observer`.
+pub async fn invoke(
+    channel: Channel,
+    method: &MethodDescriptor,
+    requests: Requests,
+    headers: &[Header],
+    timeout: Option<Duration>,
+    observer: &mut dyn CallObserver,
+) -> Result<CallEnd, InvokeError> {
+    let path = path_of(method)?;
+    let codec = DynamicCodec::new(method.output());
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|err| InvokeError::NotReady(err.to_string()))?;
+
+
+    match requests {
+        Requests::One(message) => {
+            let mut request = tonic::Request::new(message);
+            prepare(&mut request, headers, timeout);
+            if method.is_server_streaming() {
+                match grpc.server_streaming(request, path, codec).await {
+                    Ok(response) => Ok(read_stream(response, observer).await),
+                    Err(status) => Ok(CallEnd::Status(status)),
+                }
+            } else {
+                match grpc.unary(request, path, codec).await {
+                    Ok(response) => Ok(read_one(response, observer)),
+                    Err(status) => Ok(CallEnd::Status(status)),
+                }
+            }
+        }
+        Requests::Stream(receiver) => {
+            let (failed_tx, failed_rx) = oneshot::channel();
+            let mut request = tonic::Request::new(RequestStream {
+                receiver,
+                failed: Some(failed_tx),
+            });
+            prepare(&mut request, headers, timeout);
+            let call = async {
+                if method.is_server_streaming() {
+                    match grpc.streaming(request, path, codec).await {
+                        Ok(response) => read_stream(response, observer).await,
+                        Err(status) => CallEnd::Status(status),
+                    }
+                } else {
+                    match grpc.client_streaming(request, path, codec).await {
+                        Ok(response) => read_one(response, observer),
+                        Err(status) => CallEnd::Status(status),
+                    }
+                }
+            };
+            // An input error wins over the call: dropping the call's future cancels the RPC,
+            // so the server never sees a clean end of a stream that was cut short.
+            tokio::select! {
+                biased;
+                Ok(error) = failed_rx => Err(InvokeError::Input(error)),
+                end = call => Ok(end),
+            }
+        }
+    }
+}
+
+/// Puts the call's metadata and deadline on a request.
+fn prepare<T>(request: &mut tonic::Request<T>, headers: &[Header], timeout: Option<Duration>) {
+    for header in headers {
+        header.insert_into(request.metadata_mut());
+    }
+    if let Some(timeout) = timeout {
+        request.set_timeout(timeout);
+    }
+}
+
+fn read_one(
+    response: tonic::Response<DynamicMessage>,
+    observer: &mut dyn CallObserver,
+) -> CallEnd {
+    let (metadata, message, _) = response.into_parts();
+    observer.on_headers(&metadata);
+    if observer.on_message(&message).is_err() || observer.on_idle().is_err() {
+        return CallEnd::Stopped;
+    }
+    CallEnd::Ok
+}
+
+async fn read_stream(
+    response: tonic::Response<Streaming<DynamicMessage>>,
+    observer: &mut dyn CallObserver,
+) -> CallEnd {
+    let (metadata, mut stream, _) = response.into_parts();
+    observer.on_headers(&metadata);
+    loop {
+        // Output is flushed only when no further message is ready, so a fast stream is written
+        // in large blocks while an interactive one shows each answer at once.
+        let next = match stream.message().now_or_never() {
+            Some(next) => next,
+            None => {
+                if observer.on_idle().is_err() {
+                    return CallEnd::Stopped;
+                }
+                stream.message().await
+            }
+        };
+        match next {
+            Ok(Some(message)) => {
+                if observer.on_message(&message).is_err() {
+                    return CallEnd::Stopped;
+                }
+            }
+            Ok(None) => break,
+            Err(status) => {
+                let _ = observer.on_idle();
+                return CallEnd::Status(status);
+            }
+        }
+    }
+    if observer.on_idle().is_err() {
+        return CallEnd::Stopped;
+    }
+    if let Ok(Some(trailers)) = stream.trailers().await {
+        observer.on_trailers(&trailers);
+    }
+    CallEnd::Ok
+}
+
+/// The request stream handed to tonic: passes messages through, and on an input error
+/// reports it and never ends, so the call is cancelled rather than half-closed.
+struct RequestStream {
+    receiver: mpsc::Receiver<Result<DynamicMessage, InputError>>,
+    failed: Option<oneshot::Sender<InputError>>,
+}
+
+impl tokio_stream::Stream for RequestStream {
+    type Item = DynamicMessage;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<DynamicMessage>> {
+        use std::task::Poll;
+        match self.receiver.poll_recv(cx) {
+            Poll::Ready(Some(Ok(message))) => Poll::Ready(Some(message)),
+            Poll::Ready(Some(Err(error))) => {
+                if let Some(failed) = self.failed.take() {
+                    let _ = failed.send(error);
+                }
+                Poll::Pending
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! The grpcx binary: parse the arguments, run, turn the result into an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+fn main() -> ExitCode {
+    let cli = grpcx::cli::Cli::parse();
+    grpcx::error::exit_code(grpcx::run(cli))
+}

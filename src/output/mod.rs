@@ -1,0 +1,174 @@
+//! The only module that writes to stdout or stderr.
+//!
+//! stdout carries results only: one locked-in-order, buffered writer, flushed when the call has
+//! nothing ready (so interactive streams show each answer at once) and at the end, never once a
+//! line in a pipe. A closed stdout (`grpcx … | head -n 1`) is not an error: the writer reports
+//! [`OutputError::Closed`] and the caller stops quietly.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+use prost_reflect::{DynamicMessage, SerializeOptions};
+
+use crate::cli::OutputFormat;
+use crate::invoke::{CallObserver, Stop};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    /// The reader of stdout went away; stop quietly.
+    #[error("stdout was closed")]
+    Closed,
+    #[error("cannot write the output: {0}")]
+    Write(io::Error),
+    #[error("cannot print a response as JSON: {0}")]
+    Json(serde_json::Error),
+}
+
+impl From<io::Error> for OutputError {
+    fn from(err: io::Error) -> Self {
+        if err.kind() == io::ErrorKind::BrokenPipe {
+            OutputError::Closed
+        } else {
+            OutputError::Write(err)
+        }
+    }
+}
+
+/// Whether stdout is a terminal (pretty output, hints) or a pipe or file (compact output).
+pub fn stdout_is_terminal() -> bool {
+    io::stdout().is_terminal()
+}
+
+/// Whether stdin is a terminal, i.e. a person would have to type the input.
+pub fn stdin_is_terminal() -> bool {
+    io::stdin().is_terminal()
+}
+
+/// Results on stdout.
+pub struct Output {
+    out: BufWriter<io::Stdout>,
+    format: OutputFormat,
+    json_options: SerializeOptions,
+    /// The first write error, kept so that the command can report it after the call stops.
+    failure: Option<OutputError>,
+}
+
+impl Output {
+    pub fn new(format: OutputFormat) -> Output {
+        Output {
+            out: BufWriter::with_capacity(64 * 1024, io::stdout()),
+            format,
+            json_options: SerializeOptions::new(),
+            failure: None,
+        }
+    }
+
+    /// Chooses pretty or one-line JSON for the messages that follow.
+    pub fn set_format(&mut self, format: OutputFormat) {
+        self.format = format;
+    }
+
+    /// Writes one message as JSON, pretty or one line, as chosen.
+    pub fn message(&mut self, message: &DynamicMessage) -> Result<(), OutputError> {
+        match self.format {
+            OutputFormat::Json => {
+                let mut serializer = serde_json::Serializer::pretty(&mut self.out);
+                message
+                    .serialize_with_options(&mut serializer, &self.json_options)
+                    .map_err(json_error)?;
+            }
+            OutputFormat::Ndjson => {
+                let mut serializer = serde_json::Serializer::new(&mut self.out);
+                message
+                    .serialize_with_options(&mut serializer, &self.json_options)
+                    .map_err(json_error)?;
+            }
+        }
+        self.out.write_all(b"\n")?;
+        Ok(())
+    }
+
+    /// Writes a line of text.
+    pub fn line(&mut self, text: &str) -> Result<(), OutputError> {
+        self.out.write_all(text.as_bytes())?;
+        self.out.write_all(b"\n")?;
+        Ok(())
+    }
+
+    /// Writes text as it is.
+    pub fn text(&mut self, text: &str) -> Result<(), OutputError> {
+        self.out.write_all(text.as_bytes())?;
+        Ok(())
+    }
+
+    pub fn flush(&mut self) -> Result<(), OutputError> {
+        self.out.flush()?;
+        Ok(())
+    }
+
+    /// The write error that stopped a call, if one did.
+    pub fn take_failure(&mut self) -> Option<OutputError> {
+        self.failure.take()
+    }
+
+    fn keep(&mut self, result: Result<(), OutputError>) -> Result<(), Stop> {
+        result.map_err(|err| {
+            self.failure.get_or_insert(err);
+            Stop
+        })
+    }
+}
+
+fn json_error(err: serde_json::Error) -> OutputError {
+    match err.io_error_kind() {
+        Some(io::ErrorKind::BrokenPipe) => OutputError::Closed,
+        _ => OutputError::Json(err),
+    }
+}
+
+impl CallObserver for Output {
+    fn on_message(&mut self, message: &DynamicMessage) -> Result<(), Stop> {
+        let written = self.message(message);
+        let flushed = if written.is_ok() && self.format == OutputFormat::Json {
+            // Pretty output is for a person watching: show each message at once.
+            self.flush()
+        } else {
+            Ok(())
+        };
+        self.keep(written.and(flushed))
+    }
+
+    fn on_idle(&mut self) -> Result<(), Stop> {
+        let flushed = self.flush();
+        self.keep(flushed)
+    }
+}
+
+/// Diagnostics on stderr: errors, hints and notes for people. Failures to write them are
+/// ignored, since there is nowhere left to report them.
+pub mod diagnostics {
+    use std::io::Write as _;
+
+    /// `error: <what>`, then `hint: <how to fix>` when there is one.
+    pub fn error(message: &str, hint: Option<&str>) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "error: {message}");
+        if let Some(hint) = hint {
+            let _ = writeln!(stderr, "hint: {hint}");
+        }
+    }
+
+    /// A non-OK gRPC status: `ERROR: <CODE_NAME>: <message>`.
+    pub fn status(code_name: &str, message: &str) {
+        let mut stderr = std::io::stderr().lock();
+        if message.is_empty() {
+            let _ = writeln!(stderr, "ERROR: {code_name}");
+        } else {
+            let _ = writeln!(stderr, "ERROR: {code_name}: {message}");
+        }
+    }
+
+    /// A note for the person at the terminal.
+    pub fn note(message: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "{message}");
+    }
+}

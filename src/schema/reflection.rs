@@ -1,0 +1,223 @@
+//! A client for gRPC server reflection, v1 first and v1alpha when the server lacks v1.
+//!
+//! The two protocol versions are identical on the wire and differ only in the service path, so
+//! one set of message types serves both. All questions go over ONE bidirectional stream, opened
+//! on the first question and reused, to keep reflection to one round trip per question.
+
+use prost::Message as _;
+use prost_types::FileDescriptorProto;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::Channel;
+use tonic::{Code, Status, Streaming};
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
+
+use super::SchemaError;
+use crate::transport::Header;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Version {
+    V1,
+    V1Alpha,
+}
+
+impl Version {
+    fn path(self) -> PathAndQuery {
+        PathAndQuery::from_static(match self {
+            Version::V1 => "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            Version::V1Alpha => "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        })
+    }
+}
+
+struct OpenStream {
+    requests: mpsc::Sender<ServerReflectionRequest>,
+    responses: Streaming<ServerReflectionResponse>,
+}
+
+/// A reflection conversation with one server.
+pub struct ReflectionClient {
+    channel: Channel,
+    headers: Vec<Header>,
+    host: String,
+    version: Version,
+    /// Set once the server has answered: from then on its version is known.
+    version_confirmed: bool,
+    stream: Option<OpenStream>,
+}
+
+/// What the server answered to one question.
+pub enum Answer {
+    Files(Vec<FileDescriptorProto>),
+    NotFound,
+}
+
+impl ReflectionClient {
+    pub fn new(channel: Channel, host: String, headers: Vec<Header>) -> ReflectionClient {
+        ReflectionClient {
+            channel,
+            headers,
+            host,
+            version: Version::V1,
+            version_confirmed: false,
+            stream: None,
+        }
+    }
+
+    /// The fully-qualified names of the services the server lists.
+    pub async fn list_services(&mut self) -> Result<Vec<String>, SchemaError> {
+        match self.ask(MessageRequest::ListServices(String::new())).await? {
+            MessageResponse::ListServicesResponse(list) => {
+                Ok(list.service.into_iter().map(|service| service.name).collect())
+            }
+            MessageResponse::ErrorResponse(error) => Err(SchemaError::ReflectionRefused {
+                code: Code::from_i32(error.error_code),
+                message: error.error_message,
+            }),
+            _ => Err(unexpected_answer("a list of services")),
+        }
+    }
+
+    /// The file that defines `symbol` (and possibly its dependencies).
+    pub async fn file_containing_symbol(&mut self, symbol: &str) -> Result<Answer, SchemaError> {
+        let answer = self
+            .ask(MessageRequest::FileContainingSymbol(symbol.to_string()))
+            .await;
+        files_from(answer)
+    }
+
+    /// The file with this name (and possibly its dependencies).
+    pub async fn file_by_filename(&mut self, name: &str) -> Result<Answer, SchemaError> {
+        let answer = self
+            .ask(MessageRequest::FileByFilename(name.to_string()))
+            .await;
+        files_from(answer)
+    }
+
+    async fn ask(&mut self, question: MessageRequest) -> Result<MessageResponse, SchemaError> {
+        loop {
+            match self.try_ask(question.clone()).await {
+                Ok(answer) => {
+                    self.version_confirmed = true;
+                    return Ok(answer);
+                }
+                Err(status) if status.code() == Code::Unimplemented && !self.version_confirmed => {
+                    self.stream = None;
+                    if self.version == Version::V1 {
+                        self.version = Version::V1Alpha;
+                        continue;
+                    }
+                    return Err(SchemaError::ReflectionUnsupported {
+                        host: self.host.clone(),
+                    });
+                }
+                Err(status) => {
+                    self.stream = None;
+                    return Err(SchemaError::Reflection { status });
+                }
+            }
+        }
+    }
+
+    async fn try_ask(&mut self, question: MessageRequest) -> Result<MessageResponse, Status> {
+        let request = ServerReflectionRequest {
+            host: self.host.clone(),
+            message_request: Some(question),
+        };
+        let stream = match self.stream.as_mut() {
+            Some(stream) => {
+                stream
+                    .requests
+                    .send(request)
+                    .await
+                    .map_err(|_| Status::unavailable("the reflection stream closed"))?;
+                stream
+            }
+            None => {
+                let opened = self.open(request).await?;
+                self.stream.insert(opened)
+            }
+        };
+        match stream.responses.message().await? {
+            Some(ServerReflectionResponse {
+                message_response: Some(answer),
+                ..
+            }) => Ok(answer),
+            Some(_) => Err(Status::internal("the server sent an empty reflection answer")),
+            None => Err(Status::unavailable(
+                "the server closed the reflection stream without answering",
+            )),
+        }
+    }
+
+    /// Opens the stream with its first question already queued, so that servers that wait
+    /// for a request before sending headers still answer.
+    async fn open(&mut self, first: ServerReflectionRequest) -> Result<OpenStream, Status> {
+        let (requests, receiver) = mpsc::channel(4);
+        requests
+            .send(first)
+            .await
+            .map_err(|_| Status::internal("the reflection request queue closed"))?;
+        let mut request = tonic::Request::new(ReceiverStream::new(receiver));
+        for header in &self.headers {
+            header.insert_into(request.metadata_mut());
+        }
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        grpc.ready()
+            .await
+            .map_err(|err| Status::unavailable(format!("the connection is not ready: {err}")))?;
+        let codec =
+            tonic_prost::ProstCodec::<ServerReflectionRequest, ServerReflectionResponse>::default();
+        let responses = grpc
+            .streaming(request, self.version.path(), codec)
+            .await?
+            .into_inner();
+        Ok(OpenStream {
+            requests,
+            responses,
+        })
+    }
+}
+
+/// Files from an answer. "Not found" comes either as an error answer on the stream (grpc-go)
+/// or as a NOT_FOUND status that ends the stream (tonic); both mean the same.
+fn files_from(answer: Result<MessageResponse, SchemaError>) -> Result<Answer, SchemaError> {
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(SchemaError::Reflection { status }) if status.code() == Code::NotFound => {
+            return Ok(Answer::NotFound);
+        }
+        Err(err) => return Err(err),
+    };
+    match answer {
+        MessageResponse::FileDescriptorResponse(response) => response
+            .file_descriptor_proto
+            .iter()
+            .map(|bytes| {
+                FileDescriptorProto::decode(bytes.as_slice()).map_err(|err| {
+                    SchemaError::BadDescriptor(format!("a file descriptor does not decode: {err}"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Answer::Files),
+        MessageResponse::ErrorResponse(error) if error.error_code == Code::NotFound as i32 => {
+            Ok(Answer::NotFound)
+        }
+        MessageResponse::ErrorResponse(error) => Err(SchemaError::ReflectionRefused {
+            code: Code::from_i32(error.error_code),
+            message: error.error_message,
+        }),
+        _ => Err(unexpected_answer("file descriptors")),
+    }
+}
+
+fn unexpected_answer(expected: &str) -> SchemaError {
+    SchemaError::Reflection {
+        status: Status::internal(format!(
+            "the server answered a reflection request for {expected} with something else"
+        )),
+    }
+}
