@@ -38,7 +38,10 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             Command::ServeDemo(args) => commands::serve_demo::run(args).await,
             Command::Demo => commands::demo::run(&mut out).await,
             _ => {
-                let deadline = cli.global.max_time.map(|max_time| Instant::now() + max_time);
+                let deadline = cli
+                    .global
+                    .max_time
+                    .map(|max_time| Instant::now() + max_time);
                 tokio::select! {
                     result = execute(cli, deadline, &mut out) => result,
                     _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),

@@ -46,7 +46,13 @@ mod tests {
     fn output_follows_the_terminal_unless_chosen() {
         assert_eq!(output_format(None, true), OutputFormat::Json);
         assert_eq!(output_format(None, false), OutputFormat::Ndjson);
-        assert_eq!(output_format(Some(OutputFormat::Json), false), OutputFormat::Json);
-        assert_eq!(output_format(Some(OutputFormat::Ndjson), true), OutputFormat::Ndjson);
+        assert_eq!(
+            output_format(Some(OutputFormat::Json), false),
+            OutputFormat::Json
+        );
+        assert_eq!(
+            output_format(Some(OutputFormat::Ndjson), true),
+            OutputFormat::Ndjson
+        );
     }
 }

@@ -77,10 +77,14 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the server's services, or the methods of one service.
-    #[command(after_help = "Examples:\n  grpcx list\n  grpcx list ItemService\n  grpcx --addr localhost:9000 list grpc.health.v1.Health")]
+    #[command(
+        after_help = "Examples:\n  grpcx list\n  grpcx list ItemService\n  grpcx --addr localhost:9000 list grpc.health.v1.Health"
+    )]
     List(ListArgs),
     /// Describe a service, method, message, enum or field as proto source.
-    #[command(after_help = "Examples:\n  grpcx describe ItemService\n  grpcx describe ItemService/GetItem\n  grpcx describe grpcx.demo.v1.Item\n  grpcx describe Item.tags")]
+    #[command(
+        after_help = "Examples:\n  grpcx describe ItemService\n  grpcx describe ItemService/GetItem\n  grpcx describe grpcx.demo.v1.Item\n  grpcx describe Item.tags"
+    )]
     Describe(DescribeArgs),
     /// Call a method of any kind: JSON in, JSON out.
     #[command(after_help = "\
@@ -96,7 +100,9 @@ Without DATA, unary and server-streaming calls send an empty request and client-
 and bidirectional calls read stdin.")]
     Call(CallArgs),
     /// Serve the demo ItemService, with server reflection and health checking.
-    #[command(after_help = "Examples:\n  grpcx serve-demo\n  grpcx serve-demo --listen 127.0.0.1:6000")]
+    #[command(
+        after_help = "Examples:\n  grpcx serve-demo\n  grpcx serve-demo --listen 127.0.0.1:6000"
+    )]
     ServeDemo(ServeDemoArgs),
     /// A guided tour of grpcx on an embedded demo server; needs nothing else running.
     #[command(after_help = "Example:\n  grpcx demo")]
@@ -200,7 +206,10 @@ mod tests {
     fn data_sources() {
         assert_eq!(DataSource::from_arg("-"), DataSource::Stdin);
         assert_eq!(DataSource::from_arg("@-"), DataSource::Stdin);
-        assert_eq!(DataSource::from_arg("@a.json"), DataSource::File("a.json".into()));
+        assert_eq!(
+            DataSource::from_arg("@a.json"),
+            DataSource::File("a.json".into())
+        );
         assert_eq!(DataSource::from_arg("{}"), DataSource::Text("{}".into()));
     }
 }

@@ -44,7 +44,8 @@ pub async fn run(
         Requests::One(message)
     };
 
-    let timeout = deadline.map(|deadline| deadline.saturating_duration_since(tokio::time::Instant::now()));
+    let timeout =
+        deadline.map(|deadline| deadline.saturating_duration_since(tokio::time::Instant::now()));
     let end = invoke::invoke(channel, &method, requests, &settings.headers, timeout, out).await?;
     match end {
         CallEnd::Ok => Ok(Outcome::Success),
@@ -58,9 +59,11 @@ fn open(source: &DataSource) -> Result<Box<dyn Read + Send>, InputError> {
     Ok(match source {
         DataSource::Text(text) => Box::new(Cursor::new(text.clone().into_bytes())),
         DataSource::Stdin => Box::new(io::stdin()),
-        DataSource::File(path) => Box::new(File::open(path).map_err(|source| InputError::Read {
-            what: path.display().to_string(),
-            source,
-        })?),
+        DataSource::File(path) => {
+            Box::new(File::open(path).map_err(|source| InputError::Read {
+                what: path.display().to_string(),
+                source,
+            })?)
+        }
     })
 }

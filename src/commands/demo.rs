@@ -16,16 +16,58 @@ use crate::server::DemoServer;
 
 /// The tour: a title and the arguments after `grpcx`.
 const STEPS: &[(&str, &[&str])] = &[
-    ("The services the server offers, read through server reflection", &["list"]),
-    ("The methods of one service (its short name is enough when it is unique)", &["list", "ItemService"]),
-    ("The service as proto source, with its comments", &["describe", "ItemService"]),
-    ("A message type: a nested message, an enum, a repeated field, a map, an int64, a Timestamp", &["describe", "Item"]),
-    ("Unary call: item 1", &["call", "ItemService/GetItem", r#"{"id": 1}"#]),
-    ("Unary call: item 2 (int64 values may be JSON strings or numbers)", &["call", "ItemService/GetItem", r#"{"id": "2"}"#]),
-    ("Unary call: item 99 does not exist, so the call ends with NOT_FOUND (exit code 64 + 5 = 69)", &["call", "ItemService/GetItem", r#"{"id": 99}"#]),
-    ("Server streaming: the tools, one response message per item", &["call", "ItemService/ListItems", r#"{"category": "CATEGORY_TOOL"}"#]),
-    ("Client streaming: a stream of items in, one summary out", &["call", "ItemService/CreateItems", r#"{"name": "Pencil", "tags": ["office"]} {"name": "Notebook", "price": {"currencyCode": "EUR", "units": "3"}}"#]),
-    ("Bidirectional streaming: each request answered as it arrives", &["call", "ItemService/SyncItems", r#"{"getId": "1"} {"put": {"name": "Mug"}} {"deleteId": "3"} {"getId": "3"}"#]),
+    (
+        "The services the server offers, read through server reflection",
+        &["list"],
+    ),
+    (
+        "The methods of one service (its short name is enough when it is unique)",
+        &["list", "ItemService"],
+    ),
+    (
+        "The service as proto source, with its comments",
+        &["describe", "ItemService"],
+    ),
+    (
+        "A message type: a nested message, an enum, a repeated field, a map, an int64, a Timestamp",
+        &["describe", "Item"],
+    ),
+    (
+        "Unary call: item 1",
+        &["call", "ItemService/GetItem", r#"{"id": 1}"#],
+    ),
+    (
+        "Unary call: item 2 (int64 values may be JSON strings or numbers)",
+        &["call", "ItemService/GetItem", r#"{"id": "2"}"#],
+    ),
+    (
+        "Unary call: item 99 does not exist, so the call ends with NOT_FOUND (exit code 64 + 5 = 69)",
+        &["call", "ItemService/GetItem", r#"{"id": 99}"#],
+    ),
+    (
+        "Server streaming: the tools, one response message per item",
+        &[
+            "call",
+            "ItemService/ListItems",
+            r#"{"category": "CATEGORY_TOOL"}"#,
+        ],
+    ),
+    (
+        "Client streaming: a stream of items in, one summary out",
+        &[
+            "call",
+            "ItemService/CreateItems",
+            r#"{"name": "Pencil", "tags": ["office"]} {"name": "Notebook", "price": {"currencyCode": "EUR", "units": "3"}}"#,
+        ],
+    ),
+    (
+        "Bidirectional streaming: each request answered as it arrives",
+        &[
+            "call",
+            "ItemService/SyncItems",
+            r#"{"getId": "1"} {"put": {"name": "Mug"}} {"deleteId": "3"} {"getId": "3"}"#,
+        ],
+    ),
 ];
 
 pub async fn run(out: &mut Output) -> Result<Outcome, Error> {
@@ -65,7 +107,10 @@ pub async fn run(out: &mut Output) -> Result<Outcome, Error> {
 fn shell_words(args: &[&str]) -> String {
     args.iter()
         .map(|arg| {
-            if arg.chars().all(|c| c.is_ascii_alphanumeric() || "/._-:@".contains(c)) {
+            if arg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/._-:@".contains(c))
+            {
                 arg.to_string()
             } else {
                 format!("'{}'", arg.replace('\'', r"'\''"))

@@ -7,12 +7,10 @@ use crate::server::{self, ServerError};
 
 pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
     let listener = server::bind(args.listen).await?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| ServerError::Bind {
-            addr: args.listen,
-            source,
-        })?;
+    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: args.listen,
+        source,
+    })?;
     diagnostics::note(&format!(
         "grpcx demo server listening on {addr} (ItemService, reflection v1 and v1alpha, health); Ctrl-C stops it"
     ));

@@ -93,11 +93,7 @@ pub enum InvokeError {
 
 /// The HTTP/2 path of a method: `/pkg.Service/Method`.
 fn path_of(method: &MethodDescriptor) -> Result<PathAndQuery, InvokeError> {
-    let path = format!(
-        "/{}/{}",
-        method.parent_service().full_name(),
-        method.name()
-    );
+    let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
     PathAndQuery::try_from(path.as_str()).map_err(|_| InvokeError::BadPath(path))
 }
 
@@ -116,7 +112,6 @@ pub async fn invoke(
     grpc.ready()
         .await
         .map_err(|err| InvokeError::NotReady(err.to_string()))?;
-
 
     match requests {
         Requests::One(message) => {
@@ -175,10 +170,7 @@ fn prepare<T>(request: &mut tonic::Request<T>, headers: &[Header], timeout: Opti
     }
 }
 
-fn read_one(
-    response: tonic::Response<DynamicMessage>,
-    observer: &mut dyn CallObserver,
-) -> CallEnd {
+fn read_one(response: tonic::Response<DynamicMessage>, observer: &mut dyn CallObserver) -> CallEnd {
     let (metadata, message, _) = response.into_parts();
     observer.on_headers(&metadata);
     if observer.on_message(&message).is_err() || observer.on_idle().is_err() {

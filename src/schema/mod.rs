@@ -40,7 +40,10 @@ pub enum SchemaError {
     #[error("`{0}` is not a method name")]
     BadMethodReference(String),
     #[error("no service `{name}` on the server")]
-    UnknownService { name: String, candidates: Vec<String> },
+    UnknownService {
+        name: String,
+        candidates: Vec<String>,
+    },
     #[error("no method `{method}` in service {service}")]
     UnknownMethod {
         service: String,
@@ -48,9 +51,15 @@ pub enum SchemaError {
         candidates: Vec<String>,
     },
     #[error("no symbol `{name}` on the server")]
-    UnknownSymbol { name: String, candidates: Vec<String> },
+    UnknownSymbol {
+        name: String,
+        candidates: Vec<String>,
+    },
     #[error("`{name}` is ambiguous: it matches {}", .candidates.join(", "))]
-    Ambiguous { name: String, candidates: Vec<String> },
+    Ambiguous {
+        name: String,
+        candidates: Vec<String>,
+    },
 }
 
 impl SchemaError {

@@ -69,10 +69,15 @@ impl ReflectionClient {
 
     /// The fully-qualified names of the services the server lists.
     pub async fn list_services(&mut self) -> Result<Vec<String>, SchemaError> {
-        match self.ask(MessageRequest::ListServices(String::new())).await? {
-            MessageResponse::ListServicesResponse(list) => {
-                Ok(list.service.into_iter().map(|service| service.name).collect())
-            }
+        match self
+            .ask(MessageRequest::ListServices(String::new()))
+            .await?
+        {
+            MessageResponse::ListServicesResponse(list) => Ok(list
+                .service
+                .into_iter()
+                .map(|service| service.name)
+                .collect()),
             MessageResponse::ErrorResponse(error) => Err(SchemaError::ReflectionRefused {
                 code: Code::from_i32(error.error_code),
                 message: error.error_message,
@@ -146,7 +151,9 @@ impl ReflectionClient {
                 message_response: Some(answer),
                 ..
             }) => Ok(answer),
-            Some(_) => Err(Status::internal("the server sent an empty reflection answer")),
+            Some(_) => Err(Status::internal(
+                "the server sent an empty reflection answer",
+            )),
             None => Err(Status::unavailable(
                 "the server closed the reflection stream without answering",
             )),

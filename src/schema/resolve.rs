@@ -50,10 +50,11 @@ impl Schema {
             [one] => (*one).clone(),
             [] => {
                 // A server may serve (and reflect) services it does not list.
-                if name.contains('.') && self.load_symbol(name).await? {
-                    if let Some(service) = self.pool.get_service_by_name(name) {
-                        return Ok(service);
-                    }
+                if name.contains('.')
+                    && self.load_symbol(name).await?
+                    && let Some(service) = self.pool.get_service_by_name(name)
+                {
+                    return Ok(service);
                 }
                 return Err(SchemaError::UnknownService {
                     name: name.to_string(),
@@ -72,16 +73,19 @@ impl Schema {
             }
         };
         self.load_symbol(&chosen).await?;
-        self.pool
-            .get_service_by_name(&chosen)
-            .ok_or_else(|| SchemaError::BadDescriptor(format!(
+        self.pool.get_service_by_name(&chosen).ok_or_else(|| {
+            SchemaError::BadDescriptor(format!(
                 "the server lists {chosen} but its reflection does not define it"
-            )))
+            ))
+        })
     }
 
     /// Resolves `pkg.Service/Method`, `pkg.Service.Method`, `Service/Method` or, when unique
     /// on the server, a bare `Method`.
-    pub async fn resolve_method(&mut self, reference: &str) -> Result<MethodDescriptor, SchemaError> {
+    pub async fn resolve_method(
+        &mut self,
+        reference: &str,
+    ) -> Result<MethodDescriptor, SchemaError> {
         let reference = reference.trim();
         let split = reference
             .rsplit_once('/')
@@ -93,11 +97,21 @@ impl Schema {
             return Err(SchemaError::BadMethodReference(reference.to_string()));
         }
         let service = self.resolve_service(service_name).await?;
-        let found = service.methods().find(|method| method.name() == method_name);
+        let found = service
+            .methods()
+            .find(|method| method.name() == method_name);
         found.ok_or_else(|| SchemaError::UnknownMethod {
             service: service.full_name().to_string(),
             method: method_name.to_string(),
-            candidates: closest(method_name, service.methods().map(|m| m.name().to_string()).collect::<Vec<_>>().iter().map(String::as_str)),
+            candidates: closest(
+                method_name,
+                service
+                    .methods()
+                    .map(|m| m.name().to_string())
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str),
+            ),
         })
     }
 
@@ -112,8 +126,10 @@ impl Schema {
             .filter_map(|service| self.pool.get_service_by_name(service))
             .flat_map(|service| service.methods().collect::<Vec<_>>())
             .collect();
-        let matches: Vec<&MethodDescriptor> =
-            methods.iter().filter(|method| method.name() == name).collect();
+        let matches: Vec<&MethodDescriptor> = methods
+            .iter()
+            .filter(|method| method.name() == name)
+            .collect();
         match matches.as_slice() {
             [one] => Ok((*one).clone()),
             [] => Err(SchemaError::UnknownSymbol {
@@ -155,7 +171,10 @@ impl Schema {
         // Short: search everything the listed services use.
         self.load_all_services().await?;
         let names = all_names(&self.pool);
-        let matches: Vec<&String> = names.iter().filter(|full| has_suffix(full, &name)).collect();
+        let matches: Vec<&String> = names
+            .iter()
+            .filter(|full| has_suffix(full, &name))
+            .collect();
         match matches.as_slice() {
             [one] => find_in_pool(&self.pool, one).ok_or_else(|| SchemaError::UnknownSymbol {
                 name: name.clone(),

@@ -25,7 +25,12 @@ pub fn describe(symbol: &Symbol) -> String {
         Symbol::Enum(d) => ("an enum", d.parent_file()),
         Symbol::EnumValue(d) => ("an enum value", d.parent_enum().parent_file()),
     };
-    let _ = writeln!(out, "// {} is {kind} in {}", symbol.full_name(), file.name());
+    let _ = writeln!(
+        out,
+        "// {} is {kind} in {}",
+        symbol.full_name(),
+        file.name()
+    );
     match symbol {
         Symbol::Service(d) => service(&mut out, d),
         Symbol::Method(d) => method(&mut out, d, 0),
@@ -76,7 +81,10 @@ fn message(out: &mut String, message: &MessageDescriptor, depth: usize) {
         match f.containing_oneof() {
             Some(o) if !o.is_synthetic() => {
                 // A real oneof is printed once, at its first field.
-                if o.fields().next().is_some_and(|first| first.number() == f.number()) {
+                if o.fields()
+                    .next()
+                    .is_some_and(|first| first.number() == f.number())
+                {
                     oneof(out, &o, depth + 1);
                 }
             }
@@ -109,7 +117,11 @@ fn reserved(out: &mut String, message: &MessageDescriptor, depth: usize) {
         let _ = writeln!(out, "{pad}reserved {};", ranges.join(", "));
     }
     if !proto.reserved_name.is_empty() {
-        let names: Vec<String> = proto.reserved_name.iter().map(|n| format!("\"{n}\"")).collect();
+        let names: Vec<String> = proto
+            .reserved_name
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect();
         let _ = writeln!(out, "{pad}reserved {};", names.join(", "));
     }
 }

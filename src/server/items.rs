@@ -76,12 +76,7 @@ impl ItemStore {
 }
 
 fn seed_items() -> Vec<Item> {
-    let at = |seconds: i64| {
-        Some(prost_types::Timestamp {
-            seconds,
-            nanos: 0,
-        })
-    };
+    let at = |seconds: i64| Some(prost_types::Timestamp { seconds, nanos: 0 });
     let money = |units: i64, nanos: i32| {
         Some(Money {
             currency_code: "EUR".to_string(),

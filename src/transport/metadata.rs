@@ -9,8 +9,8 @@ use std::fmt;
 use std::str::FromStr;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD_NO_PAD};
 use tonic::metadata::{AsciiMetadataKey, BinaryMetadataKey, MetadataMap, MetadataValue};
 
 /// One metadata entry given on the command line.
@@ -71,7 +71,9 @@ impl FromStr for Header {
         let name = name.trim().to_ascii_lowercase();
         let value = value.trim();
         if name.is_empty() {
-            return Err(format!("`{text}` has an empty header name; write 'NAME: VALUE'"));
+            return Err(format!(
+                "`{text}` has an empty header name; write 'NAME: VALUE'"
+            ));
         }
         if let Some(bad) = name
             .chars()
@@ -134,16 +136,45 @@ mod tests {
     fn binary_header_accepts_every_base64_flavour() {
         for text in ["k-bin: +/8=", "k-bin: +/8", "k-bin: -_8", "k-bin: -_8="] {
             let header: Header = text.parse().unwrap();
-            assert_eq!(header.value, HeaderValue::Binary(vec![0xfb, 0xff]), "{text}");
+            assert_eq!(
+                header.value,
+                HeaderValue::Binary(vec![0xfb, 0xff]),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn the_seed_rules_are_enforced() {
-        assert!("grpc-timeout: 1S".parse::<Header>().unwrap_err().contains("reserves"));
-        assert!("no colon".parse::<Header>().unwrap_err().contains("NAME: VALUE"));
-        assert!("bad key: v".parse::<Header>().unwrap_err().contains("character ' '"));
-        assert!("k: caf\u{e9}".parse::<Header>().unwrap_err().contains("printable ASCII"));
-        assert!("k-bin: !!".parse::<Header>().unwrap_err().contains("base64"));
+        assert!(
+            "grpc-timeout: 1S"
+                .parse::<Header>()
+                .unwrap_err()
+                .contains("reserves")
+        );
+        assert!(
+            "no colon"
+                .parse::<Header>()
+                .unwrap_err()
+                .contains("NAME: VALUE")
+        );
+        assert!(
+            "bad key: v"
+                .parse::<Header>()
+                .unwrap_err()
+                .contains("character ' '")
+        );
+        assert!(
+            "k: caf\u{e9}"
+                .parse::<Header>()
+                .unwrap_err()
+                .contains("printable ASCII")
+        );
+        assert!(
+            "k-bin: !!"
+                .parse::<Header>()
+                .unwrap_err()
+                .contains("base64")
+        );
     }
 }

@@ -52,7 +52,10 @@ impl TransportError {
 }
 
 /// Opens a channel to `target`, waiting at most `connect_timeout` for the connection.
-pub async fn connect(target: &Target, connect_timeout: Duration) -> Result<Channel, TransportError> {
+pub async fn connect(
+    target: &Target,
+    connect_timeout: Duration,
+) -> Result<Channel, TransportError> {
     if target.scheme == Scheme::Https {
         return Err(TransportError::TlsUnsupported {
             target: target.clone(),

@@ -95,9 +95,9 @@ impl FromStr for Target {
 
 fn split_host_port(text: &str) -> Result<(String, u16), String> {
     let (host, port) = if let Some(bracketed) = text.strip_prefix('[') {
-        let (host, after) = bracketed
-            .split_once(']')
-            .ok_or_else(|| format!("`{text}` opens an IPv6 address with `[` but never closes it"))?;
+        let (host, after) = bracketed.split_once(']').ok_or_else(|| {
+            format!("`{text}` opens an IPv6 address with `[` but never closes it")
+        })?;
         let port = after.strip_prefix(':').ok_or_else(|| {
             format!("`{text}` has no port; write it as [{host}]:PORT, e.g. [::1]:50051")
         })?;
@@ -118,7 +118,9 @@ fn split_host_port(text: &str) -> Result<(String, u16), String> {
         }
     };
     if host.is_empty() {
-        return Err(format!("`{text}` has no host; write HOST:PORT, e.g. 127.0.0.1:50051"));
+        return Err(format!(
+            "`{text}` has no host; write HOST:PORT, e.g. 127.0.0.1:50051"
+        ));
     }
     let port: u16 = port
         .parse()
@@ -162,12 +164,37 @@ mod tests {
 
     #[test]
     fn bad_addresses_say_what_is_wrong() {
-        assert!("localhost".parse::<Target>().unwrap_err().contains("no port"));
-        assert!("localhost:http".parse::<Target>().unwrap_err().contains("not a port"));
-        assert!("localhost:70000".parse::<Target>().unwrap_err().contains("not a port"));
+        assert!(
+            "localhost"
+                .parse::<Target>()
+                .unwrap_err()
+                .contains("no port")
+        );
+        assert!(
+            "localhost:http"
+                .parse::<Target>()
+                .unwrap_err()
+                .contains("not a port")
+        );
+        assert!(
+            "localhost:70000"
+                .parse::<Target>()
+                .unwrap_err()
+                .contains("not a port")
+        );
         assert!(":50051".parse::<Target>().unwrap_err().contains("no host"));
-        assert!("ftp://x:1".parse::<Target>().unwrap_err().contains("unknown scheme"));
+        assert!(
+            "ftp://x:1"
+                .parse::<Target>()
+                .unwrap_err()
+                .contains("unknown scheme")
+        );
         assert!("::1:80".parse::<Target>().unwrap_err().contains("brackets"));
-        assert!("http://h:1/x".parse::<Target>().unwrap_err().contains("path"));
+        assert!(
+            "http://h:1/x"
+                .parse::<Target>()
+                .unwrap_err()
+                .contains("path")
+        );
     }
 }

@@ -1,0 +1,116 @@
+use serde_json::json;
+
+use crate::support::TestServer;
+
+#[test]
+fn unary_call_prints_the_item_as_protobuf_json() {
+    let server = TestServer::start();
+    let run = server.grpcx(&["call", "ItemService/GetItem", r#"{"id": 1}"#]);
+    run.ok();
+    assert_eq!(
+        run.json_lines(),
+        vec![json!({
+            "id": "1",
+            "name": "Claw hammer",
+            "category": "CATEGORY_TOOL",
+            "price": {"currencyCode": "EUR", "units": "24", "nanos": 990000000},
+            "tags": ["steel", "workshop"],
+            "attributes": {"weight": "450g"},
+            "createdAt": "2026-01-01T00:00:00Z",
+            "dimensions": {"widthCm": 12.0, "heightCm": 33.0, "depthCm": 3.5}
+        })]
+    );
+    assert_eq!(run.stderr, "", "nothing but results: {run:#?}");
+}
+
+#[test]
+fn three_answers_one_of_them_not_found() {
+    let server = TestServer::start();
+    let first = server.grpcx(&["call", "ItemService/GetItem", r#"{"id": 1}"#]);
+    assert_eq!(first.json_lines()[0]["name"], "Claw hammer");
+    let second = server.grpcx(&["call", "ItemService/GetItem", r#"{"id": "2"}"#]);
+    assert_eq!(
+        second.json_lines()[0]["name"],
+        "The Rust Programming Language"
+    );
+
+    let missing = server.grpcx(&["call", "ItemService/GetItem", r#"{"id": 99}"#]);
+    missing.fails(69, &["ERROR: NOT_FOUND: no item with id 99"]);
+    assert_eq!(missing.stdout, "", "stdout carries only results");
+}
+
+#[test]
+fn every_method_spelling_reaches_the_same_method() {
+    let server = TestServer::start();
+    for spelling in [
+        "grpcx.demo.v1.ItemService/GetItem",
+        "grpcx.demo.v1.ItemService.GetItem",
+        "ItemService/GetItem",
+        "ItemService.GetItem",
+        "v1.ItemService/GetItem",
+        "GetItem",
+    ] {
+        let run = server.grpcx(&["call", spelling, r#"{"id": 3}"#]);
+        run.ok();
+        assert_eq!(run.json_lines()[0]["name"], "Espresso beans", "{spelling}");
+    }
+}
+
+#[test]
+fn data_comes_from_an_argument_a_flag_a_file_or_stdin() {
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("request.json");
+    std::fs::write(&file, r#"{"id": 2}"#).unwrap();
+    let at_file = format!("@{}", file.display());
+
+    let runs = [
+        server.grpcx(&["call", "ItemService/GetItem", "-d", r#"{"id": 2}"#]),
+        server.grpcx(&["call", "ItemService/GetItem", &at_file]),
+        server.grpcx(&["call", "ItemService/GetItem", "-d", &at_file]),
+        server.grpcx_stdin(&["call", "ItemService/GetItem", "@-"], r#"{"id": 2}"#),
+        server.grpcx_stdin(&["call", "ItemService/GetItem", "-"], "\n{\"id\": 2}\n"),
+    ];
+    for run in runs {
+        run.ok();
+        assert_eq!(run.json_lines()[0]["id"], "2", "{run:#?}");
+    }
+}
+
+#[test]
+fn no_data_sends_an_empty_request_to_a_unary_method() {
+    let server = TestServer::start();
+    // The empty request has id 0, which the demo does not store.
+    server
+        .grpcx(&["call", "ItemService/GetItem"])
+        .fails(69, &["NOT_FOUND", "no item with id 0"]);
+}
+
+#[test]
+fn output_json_is_pretty_and_ndjson_is_one_value_a_line() {
+    let server = TestServer::start();
+    let pretty = server.grpcx(&[
+        "call",
+        "ItemService/ListItems",
+        r#"{"limit": 2}"#,
+        "--output",
+        "json",
+    ]);
+    let text = pretty.ok();
+    assert!(text.starts_with("{\n  \"id\": \"1\",\n"), "{text}");
+    let values: Vec<serde_json::Value> = serde_json::Deserializer::from_str(text)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(values.len(), 2);
+
+    let compact = server.grpcx(&[
+        "call",
+        "ItemService/ListItems",
+        r#"{"limit": 2}"#,
+        "-o",
+        "ndjson",
+    ]);
+    assert_eq!(compact.ok().lines().count(), 2);
+    assert_eq!(compact.json_lines()[1]["id"], "2");
+}

@@ -1,0 +1,212 @@
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::support::{Interactive, TestServer};
+
+fn names(values: &[serde_json::Value]) -> Vec<&str> {
+    values.iter().map(|v| v["name"].as_str().unwrap()).collect()
+}
+
+#[test]
+fn server_streaming_sends_the_items_in_order_filtered_and_limited() {
+    let server = TestServer::start();
+    let all = server.grpcx(&["call", "ItemService/ListItems"]);
+    all.ok();
+    assert_eq!(
+        names(&all.json_lines()),
+        [
+            "Claw hammer",
+            "The Rust Programming Language",
+            "Espresso beans",
+            "Torque wrench"
+        ]
+    );
+
+    let tools = server.grpcx(&[
+        "call",
+        "ItemService/ListItems",
+        r#"{"category": "CATEGORY_TOOL"}"#,
+    ]);
+    tools.ok();
+    assert_eq!(names(&tools.json_lines()), ["Claw hammer", "Torque wrench"]);
+
+    let limited = server.grpcx(&[
+        "call",
+        "ItemService/ListItems",
+        r#"{"nameContains": "E", "limit": 2}"#,
+    ]);
+    limited.ok();
+    assert_eq!(
+        names(&limited.json_lines()),
+        ["Claw hammer", "The Rust Programming Language"]
+    );
+}
+
+#[test]
+fn client_streaming_stores_each_item_and_answers_with_a_summary() {
+    let server = TestServer::start();
+    let run = server.grpcx_stdin(
+        &["call", "ItemService/CreateItems"],
+        "{\"name\": \"Pencil\", \"tags\": [\"office\"]}\n{\"name\": \"Notebook\"}\n{\"name\": \"Ink\", \"category\": 2}\n",
+    );
+    run.ok();
+    assert_eq!(
+        run.json_lines(),
+        vec![json!({"count": 3, "ids": ["5", "6", "7"]})]
+    );
+
+    let stored = server.grpcx(&["call", "ItemService/GetItem", r#"{"id": 7}"#]);
+    stored.ok();
+    let item = &stored.json_lines()[0];
+    assert_eq!(item["name"], "Ink");
+    assert_eq!(item["category"], "CATEGORY_BOOK");
+}
+
+#[test]
+fn client_streaming_takes_several_values_in_one_data_argument() {
+    let server = TestServer::start();
+    let run = server.grpcx(&[
+        "call",
+        "ItemService/CreateItems",
+        r#"{"name":"a"}{"name":"b"} {"name":"c"}"#,
+    ]);
+    run.ok();
+    assert_eq!(run.json_lines()[0]["count"], 3);
+}
+
+#[test]
+fn an_empty_client_stream_is_a_valid_call() {
+    let server = TestServer::start();
+    let run = server.grpcx_stdin(&["call", "ItemService/CreateItems"], "");
+    run.ok();
+    assert_eq!(run.json_lines(), vec![json!({})]);
+}
+
+#[test]
+fn bidirectional_streaming_answers_each_request_in_order() {
+    let server = TestServer::start();
+    let run = server.grpcx_stdin(
+        &["call", "ItemService/SyncItems"],
+        r#"{"getId": "1"} {"put": {"name": "Mug"}} {"deleteId": 3} {"getId": 3}"#,
+    );
+    run.ok();
+    let answers = run.json_lines();
+    let outcomes: Vec<&str> = answers
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "OUTCOME_FOUND",
+            "OUTCOME_CREATED",
+            "OUTCOME_DELETED",
+            "OUTCOME_NOT_FOUND"
+        ]
+    );
+    assert_eq!(answers[0]["item"]["name"], "Claw hammer");
+    assert_eq!(answers[1]["item"]["name"], "Mug");
+    assert_eq!(answers[1]["id"], "5");
+    assert_eq!(answers[2]["item"]["name"], "Espresso beans");
+}
+
+#[test]
+fn bidirectional_answer_arrives_while_stdin_is_still_open() {
+    let server = TestServer::start();
+    let args: Vec<String> = [
+        "--addr",
+        &server.addr.to_string(),
+        "call",
+        "ItemService/SyncItems",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut grpcx = Interactive::spawn(&args);
+
+    grpcx.send("{\"getId\": 2}\n");
+    let first = grpcx
+        .next_line(Duration::from_secs(10))
+        .expect("the first answer arrives before stdin closes");
+    let first: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(first["item"]["name"], "The Rust Programming Language");
+
+    grpcx.send("{\"put\": {\"name\": \"Lamp\"}}\n");
+    let second = grpcx
+        .next_line(Duration::from_secs(10))
+        .expect("second answer");
+    let second: serde_json::Value = serde_json::from_str(&second).unwrap();
+    assert_eq!(second["outcome"], "OUTCOME_CREATED");
+
+    grpcx.close_stdin();
+    assert_eq!(grpcx.wait(Duration::from_secs(10)), Some(0));
+    assert_eq!(grpcx.next_line(Duration::from_millis(100)), None);
+}
+
+#[test]
+fn a_deadline_ends_a_slow_stream_with_deadline_exceeded_after_printing_what_came() {
+    let server = TestServer::start();
+    let started = Instant::now();
+    let run = server.grpcx(&[
+        "call",
+        "ItemService/ListItems",
+        r#"{"delay": "0.4s"}"#,
+        "--max-time",
+        "1s",
+    ]);
+    run.fails(68, &["ERROR: DEADLINE_EXCEEDED"]);
+    let received = run.json_lines();
+    assert!(
+        (1..4).contains(&received.len()),
+        "some but not all items arrive before the deadline: {run:#?}"
+    );
+    assert_eq!(received[0]["name"], "Claw hammer");
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn items_stored_before_a_client_goes_away_stay_stored() {
+    let server = TestServer::start();
+    let args: Vec<String> = [
+        "--addr",
+        &server.addr.to_string(),
+        "call",
+        "ItemService/CreateItems",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut grpcx = Interactive::spawn(&args);
+    grpcx.send("{\"name\": \"Kept one\"}\n{\"name\": \"Kept two\"}\n");
+
+    // Wait (bounded) until the server has stored both, then kill the client mid-stream.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut stored = Vec::new();
+    while Instant::now() < deadline {
+        let run = server.grpcx(&[
+            "call",
+            "ItemService/ListItems",
+            r#"{"nameContains": "kept"}"#,
+        ]);
+        stored = run.json_lines();
+        if stored.len() == 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    grpcx.kill();
+    assert_eq!(
+        stored.len(),
+        2,
+        "both items were stored while the stream was open"
+    );
+
+    let after = server.grpcx(&[
+        "call",
+        "ItemService/ListItems",
+        r#"{"nameContains": "kept"}"#,
+    ]);
+    after.ok();
+    assert_eq!(names(&after.json_lines()), ["Kept one", "Kept two"]);
+}

@@ -1,0 +1,249 @@
+//! Test servers and a bounded way to run the binary.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use assert_cmd::cargo::CommandCargoExt;
+use grpcx::server::DemoServer;
+
+/// The longest any one grpcx run may take in a test.
+pub const RUN_LIMIT: Duration = Duration::from_secs(30);
+
+/// A demo server on its own runtime, on a fresh loopback port; stopped on drop.
+pub struct TestServer {
+    runtime: Option<tokio::runtime::Runtime>,
+    server: Option<DemoServer>,
+    pub addr: SocketAddr,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(DemoServer::start("127.0.0.1:0".parse().unwrap()))
+            .unwrap();
+        let addr = server.addr();
+        TestServer {
+            runtime: Some(runtime),
+            server: Some(server),
+            addr,
+        }
+    }
+
+    /// `grpcx --addr <this server> ARGS…`
+    pub fn grpcx(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--addr".to_string(), self.addr.to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        run(&all, None)
+    }
+
+    /// The same, with `stdin` as standard input.
+    pub fn grpcx_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        let mut all = vec!["--addr".to_string(), self.addr.to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        run(&all, Some(stdin))
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let (Some(runtime), Some(server)) = (self.runtime.take(), self.server.take()) {
+            let _ = runtime.block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), server.stop()).await
+            });
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+/// A server with health checking but no reflection, as many production servers are.
+pub struct NoReflectionServer {
+    _runtime: tokio::runtime::Runtime,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub addr: SocketAddr,
+}
+
+impl NoReflectionServer {
+    pub fn start() -> NoReflectionServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        runtime.spawn(async move {
+            let (_reporter, health) = tonic_health::server::health_reporter();
+            let _ = tonic::transport::Server::builder()
+                .add_service(health)
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    async {
+                        let _ = stopped.await;
+                    },
+                )
+                .await;
+        });
+        NoReflectionServer {
+            _runtime: runtime,
+            shutdown: Some(shutdown),
+            addr,
+        }
+    }
+}
+
+impl Drop for NoReflectionServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// What one run of grpcx did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "grpcx failed: {self:#?}");
+        assert!(!self.stderr.contains("panicked"), "{self:#?}");
+        &self.stdout
+    }
+
+    /// Asserts the exit code, that stderr mentions each of `needles`, and that nothing panicked.
+    #[track_caller]
+    pub fn fails(&self, code: i32, needles: &[&str]) -> &Run {
+        assert_eq!(self.code, code, "unexpected exit code: {self:#?}");
+        for needle in needles {
+            assert!(
+                self.stderr.contains(needle),
+                "stderr lacks {needle:?}: {self:#?}"
+            );
+        }
+        assert!(!self.stderr.contains("panicked"), "{self:#?}");
+        self
+    }
+
+    /// stdout as JSON values, one a line.
+    #[track_caller]
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|err| panic!("{line:?}: {err}")))
+            .collect()
+    }
+}
+
+/// Runs grpcx with `args`, killing it after [`RUN_LIMIT`].
+pub fn run(args: &[String], stdin: Option<&str>) -> Run {
+    let mut command = grpcx_command();
+    command.args(args);
+    let mut assert = assert_cmd::Command::from_std(command);
+    assert.timeout(RUN_LIMIT);
+    assert.env_remove("GRPCX_ADDR");
+    if let Some(stdin) = stdin {
+        assert.write_stdin(stdin.to_string());
+    }
+    let output = assert.output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+pub fn grpcx_command() -> Command {
+    let mut command = Command::cargo_bin("grpcx").unwrap();
+    command.env_remove("GRPCX_ADDR");
+    command
+}
+
+/// A grpcx process with piped stdin and stdout, for interactive streams; killed on drop.
+pub struct Interactive {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Interactive {
+    pub fn spawn(args: &[String]) -> Interactive {
+        let mut child = grpcx_command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let stdout: ChildStdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Interactive {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    pub fn send(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// The next stdout line, waiting at most `limit`.
+    pub fn next_line(&self, limit: Duration) -> Option<String> {
+        self.lines.recv_timeout(limit).ok()
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Waits for the exit code, at most `limit`.
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let start = std::time::Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Interactive {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
