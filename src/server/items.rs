@@ -156,6 +156,19 @@ fn deadline_of<T>(request: &Request<T>) -> Option<Instant> {
     Instant::now().checked_add(timeout)
 }
 
+/// Runs `work` until the client's deadline, if it set one.
+async fn within<T>(
+    deadline: Option<Instant>,
+    work: impl std::future::Future<Output = T>,
+) -> Result<T, Status> {
+    match deadline {
+        None => Ok(work.await),
+        Some(deadline) => tokio::time::timeout_at(deadline, work)
+            .await
+            .map_err(|_| Status::deadline_exceeded("the deadline passed before the stream ended")),
+    }
+}
+
 fn validate(item: &Item, position: usize) -> Result<(), Status> {
     if item.name.trim().is_empty() {
         return Err(Status::invalid_argument(format!(
@@ -210,21 +223,14 @@ impl ItemService for ItemStore {
         tokio::spawn(async move {
             for item in items {
                 if !delay.is_zero() {
-                    let wake = Instant::now() + delay;
-                    if deadline.is_some_and(|deadline| deadline < wake) {
-                        if let Some(deadline) = deadline {
-                            tokio::time::sleep_until(deadline).await;
-                        }
-                        let _ = sender
-                            .send(Err(Status::deadline_exceeded(
-                                "the deadline passed before the stream ended",
-                            )))
-                            .await;
-                        return;
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep_until(wake) => {}
+                    let pause = within(deadline, tokio::time::sleep(delay));
+                    let paused = tokio::select! {
+                        paused = pause => paused,
                         _ = sender.closed() => return, // the client cancelled
+                    };
+                    if let Err(status) = paused {
+                        let _ = sender.send(Err(status)).await;
+                        return;
                     }
                 }
                 if sender.send(Ok(item)).await.is_err() {
@@ -239,10 +245,11 @@ impl ItemService for ItemStore {
         &self,
         request: Request<Streaming<Item>>,
     ) -> Result<Response<CreateItemsSummary>, Status> {
+        let deadline = deadline_of(&request);
         let mut incoming = request.into_inner();
         let mut ids = Vec::new();
         // Each item is stored as it arrives: a cancel or an error later does not roll back.
-        while let Some(item) = incoming.message().await? {
+        while let Some(item) = within(deadline, incoming.message()).await?? {
             validate(&item, ids.len() + 1)?;
             let (id, _) = self.lock().put(item);
             ids.push(id);
@@ -259,16 +266,17 @@ impl ItemService for ItemStore {
         &self,
         request: Request<Streaming<SyncRequest>>,
     ) -> Result<Response<Self::SyncItemsStream>, Status> {
+        let deadline = deadline_of(&request);
         let mut incoming = request.into_inner();
         let store = self.clone();
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(async move {
             let mut position = 0;
             loop {
-                let request = match incoming.message().await {
-                    Ok(Some(request)) => request,
-                    Ok(None) => return,
-                    Err(status) => {
+                let request = match within(deadline, incoming.message()).await {
+                    Ok(Ok(Some(request))) => request,
+                    Ok(Ok(None)) => return,
+                    Ok(Err(status)) | Err(status) => {
                         let _ = sender.send(Err(status)).await;
                         return;
                     }

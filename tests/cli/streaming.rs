@@ -210,3 +210,113 @@ fn items_stored_before_a_client_goes_away_stay_stored() {
     after.ok();
     assert_eq!(names(&after.json_lines()), ["Kept one", "Kept two"]);
 }
+
+/// 100,000 tiny messages each way: the stream that trips h2's "too_many_data_frames" guard
+/// when flow-control windows are small (see the GUIDE's pitfalls).
+#[test]
+fn a_hundred_thousand_messages_each_way() {
+    const COUNT: usize = 100_000;
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("items.ndjson");
+    let lines: String = (0..COUNT)
+        .map(|i| format!("{{\"name\":\"bulk {i}\"}}\n"))
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+
+    let created = server.grpcx(&[
+        "call",
+        "ItemService/CreateItems",
+        &format!("@{}", file.display()),
+    ]);
+    created.ok();
+    let summary = &created.json_lines()[0];
+    assert_eq!(summary["count"], COUNT);
+    let ids = summary["ids"].as_array().unwrap();
+    assert_eq!(ids.len(), COUNT);
+    assert_eq!(ids[0], "5");
+    assert_eq!(ids[COUNT - 1], (COUNT + 4).to_string());
+
+    let listed = server.grpcx(&[
+        "call",
+        "ItemService/ListItems",
+        r#"{"nameContains": "bulk"}"#,
+    ]);
+    listed.ok();
+    let mut count = 0;
+    for (i, line) in listed.stdout.lines().enumerate() {
+        let item: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(item["name"], format!("bulk {i}"));
+        count += 1;
+    }
+    assert_eq!(count, COUNT, "every message arrives, in order");
+}
+
+fn spawn_piped(server: &TestServer, args: &[&str]) -> std::process::Child {
+    crate::support::grpcx_command()
+        .arg("--addr")
+        .arg(server.addr.to_string())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+#[test]
+fn a_closed_stdout_ends_the_call_quietly() {
+    use std::io::{BufRead, BufReader, Read};
+    let server = TestServer::start();
+    let mut child = spawn_piped(
+        &server,
+        &["call", "ItemService/ListItems", r#"{"delay": "0.3s"}"#],
+    );
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("Claw hammer"), "{first}");
+    drop(stdout); // like `| head -n 1`
+    let code = wait_bounded(&mut child, Duration::from_secs(10));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stderr, "", "no broken-pipe message, no panic");
+}
+
+#[test]
+fn ctrl_c_ends_the_call_with_exit_130() {
+    use std::io::{BufRead, BufReader};
+    let server = TestServer::start();
+    let mut child = spawn_piped(
+        &server,
+        &["call", "ItemService/ListItems", r#"{"delay": "0.3s"}"#],
+    );
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    assert_eq!(wait_bounded(&mut child, Duration::from_secs(10)), Some(130));
+}
