@@ -8,10 +8,12 @@ use std::process::ExitCode;
 
 use tonic::Code;
 
+use crate::config::ConfigError;
 use crate::invoke::InvokeError;
 use crate::output::{OutputError, diagnostics};
 use crate::schema::SchemaError;
 use crate::server::ServerError;
+use crate::settings::SettingsError;
 use crate::transport::TransportError;
 
 /// Exit code for a failure outside the call.
@@ -35,6 +37,10 @@ pub enum Error {
     Output(#[from] OutputError),
     #[error(transparent)]
     Server(#[from] ServerError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot start the async runtime: {0}")]
@@ -53,6 +59,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => EXIT_USAGE,
+            Error::Settings(err) if err.is_usage() => EXIT_USAGE,
             Error::Interrupted => EXIT_INTERRUPTED,
             _ => EXIT_FAILURE,
         }
@@ -66,6 +73,8 @@ impl Error {
             Error::Invoke(_) => None,
             Error::Output(_) => None,
             Error::Server(err) => err.hint(),
+            Error::Settings(err) => err.hint(),
+            Error::Config(err) => err.hint(),
             Error::Usage(_) => Some("see `grpcx --help`".to_string()),
             Error::Interrupted | Error::Runtime(_) => None,
         }

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod error;
 pub mod invoke;
 pub mod output;
@@ -16,7 +17,7 @@ pub mod transport;
 
 use tokio::time::Instant;
 
-use cli::{Cli, Command, OutputFormat};
+use cli::{Cli, Command, ConfigAction, OutputFormat};
 use error::{Error, Outcome};
 use output::{Output, OutputError};
 use settings::Settings;
@@ -37,13 +38,15 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         let result = match &cli.command {
             Command::ServeDemo(args) => commands::serve_demo::run(args).await,
             Command::Demo => commands::demo::run(&mut out).await,
+            Command::Config {
+                action: ConfigAction::Path,
+            } => config::path()
+                .map_err(Error::from)
+                .and_then(|path| Ok(out.line(&path.display().to_string())?))
+                .map(|()| Outcome::Success),
             _ => {
-                let deadline = cli
-                    .global
-                    .max_time
-                    .map(|max_time| Instant::now() + max_time);
                 tokio::select! {
-                    result = execute(cli, deadline, &mut out) => result,
+                    result = execute(cli, &mut out) => result,
                     _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
                 }
             }
@@ -58,19 +61,23 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
 
 /// Runs a command that talks to a server, within the deadline if there is one. The tour runs
 /// its steps through here too, so they take the same path as a user's commands.
-pub async fn execute(
-    cli: Cli,
-    deadline: Option<Instant>,
-    out: &mut Output,
-) -> Result<Outcome, Error> {
-    let settings = Settings::from_args(&cli.global);
+pub async fn execute(cli: Cli, out: &mut Output) -> Result<Outcome, Error> {
+    let started = Instant::now();
+    let profile = match &cli.global.profile {
+        Some(name) => Some(config::load_profile(name)?),
+        None => None,
+    };
+    let settings = Settings::resolve(&cli.global, profile.as_ref(), &|name| {
+        std::env::var(name).ok()
+    })?;
+    let deadline = settings.max_time.map(|max_time| started + max_time);
     let work = async {
         match &cli.command {
             Command::List(args) => commands::list::run(&settings, args, out).await,
             Command::Describe(args) => commands::describe::run(&settings, args, out).await,
             Command::Call(args) => commands::call::run(&settings, args, deadline, out).await,
-            Command::ServeDemo(_) | Command::Demo => Err(Error::Usage(
-                "serve-demo and demo cannot run inside another command".to_string(),
+            Command::ServeDemo(_) | Command::Demo | Command::Config { .. } => Err(Error::Usage(
+                "serve-demo, demo and config cannot run inside another command".to_string(),
             )),
         }
     };
@@ -80,7 +87,7 @@ pub async fn execute(
             Ok(result) => result,
             Err(_) => Ok(Outcome::Status(tonic::Status::deadline_exceeded(format!(
                 "the deadline of {:?} set by --max-time passed",
-                cli.global.max_time.unwrap_or_default()
+                settings.max_time.unwrap_or_default()
             )))),
         },
     }

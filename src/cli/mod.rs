@@ -6,13 +6,13 @@
 
 pub mod values;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::transport::{Header, Target};
+pub use crate::server::ListenAddr;
+use crate::transport::Target;
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
@@ -39,39 +39,178 @@ pub struct Cli {
 /// Options for every command that talks to a server.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Server address: HOST:PORT (plaintext on loopback, TLS elsewhere), http://HOST:PORT or
-    /// https://HOST:PORT. Example: --addr localhost:8080
+    /// Server address: HOST:PORT, http://HOST:PORT, https://HOST:PORT or unix:PATH
+    /// [default: 127.0.0.1:50051]. A bare HOST:PORT is plaintext on loopback and TLS elsewhere.
+    /// Example: --addr localhost:8080
     #[arg(
         long,
         global = true,
         env = "GRPCX_ADDR",
-        default_value = "127.0.0.1:50051",
         value_name = "ADDRESS",
         value_parser = clap::value_parser!(Target),
         help_heading = "Connection"
     )]
-    pub addr: Target,
+    pub addr: Option<Target>,
 
-    /// Request metadata, repeatable; keys ending in -bin take base64. Sent on reflection and
-    /// on the call. Example: -H 'authorization: Bearer abc'
+    /// Use a named profile from the config file (`grpcx config path` shows where).
+    /// Example: --profile staging
+    #[arg(
+        long,
+        global = true,
+        env = "GRPCX_PROFILE",
+        value_name = "NAME",
+        help_heading = "Connection"
+    )]
+    pub profile: Option<String>,
+
+    /// Use TLS even where the address alone would mean plaintext. Example: --tls
+    #[arg(
+        long,
+        global = true,
+        conflicts_with = "plaintext",
+        help_heading = "TLS"
+    )]
+    pub tls: bool,
+
+    /// Use plaintext HTTP/2 (h2c) even where the address alone would mean TLS.
+    /// Example: --plaintext
+    #[arg(long, global = true, help_heading = "TLS")]
+    pub plaintext: bool,
+
+    /// Trust the CA certificates in this PEM file, besides the system's.
+    /// Example: --cacert ca.pem
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        conflicts_with = "plaintext",
+        help_heading = "TLS"
+    )]
+    pub cacert: Option<PathBuf>,
+
+    /// Client certificate chain (PEM) for mutual TLS; goes with --key. Example: --cert client.pem
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        requires = "key",
+        conflicts_with = "plaintext",
+        help_heading = "TLS"
+    )]
+    pub cert: Option<PathBuf>,
+
+    /// Client private key (PEM) for mutual TLS; goes with --cert. Example: --key client.key
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        requires = "cert",
+        conflicts_with = "plaintext",
+        help_heading = "TLS"
+    )]
+    pub key: Option<PathBuf>,
+
+    /// Do not verify the server's certificate (unsafe; grpcx says so on stderr). Example: --insecure
+    #[arg(
+        long,
+        global = true,
+        conflicts_with = "plaintext",
+        help_heading = "TLS"
+    )]
+    pub insecure: bool,
+
+    /// The :authority of requests, and the name the server's certificate must carry.
+    /// Example: --authority api.internal
+    #[arg(long, global = true, value_name = "HOST[:PORT]", help_heading = "TLS")]
+    pub authority: Option<String>,
+
+    /// Request metadata, repeatable, sent on reflection and on the call; @FILE reads one
+    /// header a line. Keys ending in -bin take base64. Example: -H 'authorization: Bearer abc'
     #[arg(
         short = 'H',
         long = "header",
         global = true,
         value_name = "'NAME: VALUE'",
-        value_parser = clap::value_parser!(Header),
-        help_heading = "Connection"
+        help_heading = "Metadata"
     )]
-    pub headers: Vec<Header>,
+    pub headers: Vec<String>,
+
+    /// Metadata sent only on the call, not on reflection. Example: --rpc-header 'x-trace: 1'
+    #[arg(
+        long = "rpc-header",
+        global = true,
+        value_name = "'NAME: VALUE'",
+        help_heading = "Metadata"
+    )]
+    pub rpc_headers: Vec<String>,
+
+    /// Metadata sent only on reflection requests. Example: --reflect-header 'x-admin: yes'
+    #[arg(
+        long = "reflect-header",
+        global = true,
+        value_name = "'NAME: VALUE'",
+        help_heading = "Metadata"
+    )]
+    pub reflect_headers: Vec<String>,
+
+    /// Expand ${VAR} in header values from the environment, so that secrets stay off the
+    /// command line. Example: --expand-headers -H 'authorization: Bearer ${TOKEN}'
+    #[arg(long, global = true, help_heading = "Metadata")]
+    pub expand_headers: bool,
 
     /// Deadline for the whole operation (connect, reflection, call); when it passes the call
     /// ends with DEADLINE_EXCEEDED (exit 68). Example: --max-time 1.5s
     #[arg(long, global = true, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Connection")]
     pub max_time: Option<Duration>,
 
-    /// How long to wait for the connection to open. Example: --connect-timeout 500ms
-    #[arg(long, global = true, value_name = "DURATION", default_value = "10s", value_parser = values::parse_duration, help_heading = "Connection")]
-    pub connect_timeout: Duration,
+    /// How long to wait for the connection and the server's first answer [default: 10s].
+    /// Example: --connect-timeout 500ms
+    #[arg(long, global = true, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Connection")]
+    pub connect_timeout: Option<Duration>,
+
+    /// Send HTTP/2 keepalive pings at this interval. Example: --keepalive-time 30s
+    #[arg(long, global = true, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Connection")]
+    pub keepalive_time: Option<Duration>,
+
+    /// The largest response message accepted [default: 4MiB]. Example: --max-msg-sz 16MiB
+    #[arg(long = "max-msg-sz", global = true, value_name = "BYTES", value_parser = values::parse_size, help_heading = "Connection")]
+    pub max_msg_sz: Option<usize>,
+
+    /// Text appended to grpcx's user agent. Example: --user-agent 'ci-job/42'
+    #[arg(long, global = true, value_name = "TEXT", help_heading = "Connection")]
+    pub user_agent: Option<String>,
+
+    /// Compress request messages. Compressed responses are always accepted.
+    /// Example: --compress gzip
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "ALGORITHM",
+        help_heading = "Connection"
+    )]
+    pub compress: Option<Compression>,
+
+    /// Show the exchange on stderr: method, metadata, headers, trailers, status, time; -vv adds
+    /// per-phase timings. Example: -v
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+
+    /// A metadata key whose value verbose output hides (authorization always is); repeatable.
+    /// Example: --redact x-api-key
+    #[arg(long, global = true, value_name = "KEY", help_heading = "Output")]
+    pub redact: Vec<String>,
+
+    /// Show hidden metadata values in verbose output. Example: -v --show-secrets
+    #[arg(long, global = true, help_heading = "Output")]
+    pub show_secrets: bool,
+}
+
+/// Request compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    Gzip,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,6 +246,19 @@ and bidirectional calls read stdin.")]
     /// A guided tour of grpcx on an embedded demo server; needs nothing else running.
     #[command(after_help = "Example:\n  grpcx demo")]
     Demo,
+    /// The config file of named profiles.
+    #[command(after_help = "Example:\n  grpcx config path")]
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print where the config file is read from ($GRPCX_CONFIG, else the user's config dir).
+    #[command(after_help = "Example:\n  $EDITOR \"$(grpcx config path)\"")]
+    Path,
 }
 
 #[derive(Debug, Args)]
@@ -149,7 +301,8 @@ impl CallArgs {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
     /// Indented JSON, one value after another.
     Json,
@@ -159,9 +312,24 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct ServeDemoArgs {
-    /// Address to listen on. Example: --listen 127.0.0.1:6000 (port 0 picks a free one)
+    /// Address to listen on: IP:PORT or unix:PATH. Example: --listen 127.0.0.1:6000 (port 0
+    /// picks a free one)
     #[arg(long, default_value = "127.0.0.1:50051", value_name = "ADDRESS")]
-    pub listen: SocketAddr,
+    pub listen: ListenAddr,
+
+    /// Serve TLS with this certificate chain (PEM); goes with --tls-key.
+    /// Example: --tls-cert server.pem
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert. Example: --tls-key server.key
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require client certificates signed by this CA (PEM): mutual TLS.
+    /// Example: --client-ca ca.pem
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
 }
 
 /// Where request data comes from, once `DATA` is decoded.
@@ -196,10 +364,32 @@ mod tests {
 
     #[test]
     fn global_options_go_before_or_after_the_subcommand() {
-        let before = Cli::try_parse_from(["grpcx", "-H", "k: v", "call", "S/M"]).unwrap();
-        let after = Cli::try_parse_from(["grpcx", "call", "S/M", "-H", "k: v"]).unwrap();
+        let before = Cli::try_parse_from(["grpcx", "-H", "k: v", "-v", "call", "S/M"]).unwrap();
+        let after = Cli::try_parse_from(["grpcx", "call", "S/M", "-H", "k: v", "-v"]).unwrap();
         assert_eq!(before.global.headers, after.global.headers);
         assert_eq!(before.global.headers.len(), 1);
+        assert_eq!(after.global.verbose, 1);
+    }
+
+    #[test]
+    fn tls_flags_conflict_with_plaintext() {
+        assert!(Cli::try_parse_from(["grpcx", "--tls", "--plaintext", "list"]).is_err());
+        assert!(Cli::try_parse_from(["grpcx", "--insecure", "--plaintext", "list"]).is_err());
+        assert!(Cli::try_parse_from(["grpcx", "--cert", "c.pem", "list"]).is_err());
+        assert!(Cli::try_parse_from(["grpcx", "--cert", "c", "--key", "k", "list"]).is_ok());
+    }
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(
+            "unix:/tmp/a.sock".parse::<ListenAddr>().unwrap(),
+            ListenAddr::Unix("/tmp/a.sock".into())
+        );
+        assert!(matches!(
+            "127.0.0.1:0".parse::<ListenAddr>().unwrap(),
+            ListenAddr::Tcp(_)
+        ));
+        assert!("localhost".parse::<ListenAddr>().is_err());
     }
 
     #[test]

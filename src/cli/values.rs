@@ -31,9 +31,51 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("`{text}` is out of range for a duration"))
 }
 
+/// Parses a size in bytes: `4194304`, `4MiB`, `512KiB`, `16MB` (KB, MB, GB are powers of
+/// 1000; K, KiB, M, MiB, G, GiB powers of 1024).
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| {
+        format!("`{text}` is not a size; write bytes (4194304) or with a unit (4MiB)")
+    })?;
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1000,
+        "K" | "KiB" => 1 << 10,
+        "MB" => 1_000_000,
+        "M" | "MiB" => 1 << 20,
+        "GB" => 1_000_000_000,
+        "G" | "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "`{other}` is not a size unit; use B, KiB, MiB, GiB, KB, MB or GB"
+            ));
+        }
+    };
+    number
+        .checked_mul(multiplier)
+        .and_then(|bytes| usize::try_from(bytes).ok())
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_in_every_spelling() {
+        assert_eq!(parse_size("4194304").unwrap(), 4 << 20);
+        assert_eq!(parse_size("4MiB").unwrap(), 4 << 20);
+        assert_eq!(parse_size("4M").unwrap(), 4 << 20);
+        assert_eq!(parse_size("16MB").unwrap(), 16_000_000);
+        assert_eq!(parse_size("512KiB").unwrap(), 512 << 10);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("4TB").is_err());
+    }
 
     #[test]
     fn durations_in_every_spelling() {

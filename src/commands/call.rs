@@ -2,10 +2,11 @@
 
 use std::fs::File;
 use std::io::{self, Cursor, Read};
+use std::time::Instant;
 
-use crate::cli::{CallArgs, DataSource};
-use crate::error::{Error, Outcome};
-use crate::invoke::{self, CallEnd, InputError, Requests, RpcKind, input};
+use crate::cli::{CallArgs, Compression, DataSource};
+use crate::error::{Error, Outcome, code_name};
+use crate::invoke::{self, CallEnd, CallOptions, InputError, Requests, RpcKind, input};
 use crate::output::{self, Output, OutputError, diagnostics};
 use crate::schema::method_path;
 use crate::settings::{self, Settings};
@@ -17,14 +18,56 @@ pub async fn run(
     out: &mut Output,
 ) -> Result<Outcome, Error> {
     out.set_format(settings::output_format(
-        args.output,
+        args.output.or(settings.output),
         output::stdout_is_terminal(),
     ));
-    let (channel, mut schema) = super::connect(settings).await?;
-    let method = schema.resolve_method(&args.method).await?;
-    let kind = RpcKind::of(&method);
-    let source = args.data().map(DataSource::from_arg);
+    out.set_verbosity(settings.verbosity.clone());
 
+    let started = Instant::now();
+    let mut session = super::connect(settings).await?;
+    let connected = Instant::now();
+    let result = call(
+        settings,
+        args,
+        deadline,
+        &mut session,
+        out,
+        started,
+        connected,
+    )
+    .await;
+    session.explain(result)
+}
+
+async fn call(
+    settings: &Settings,
+    args: &CallArgs,
+    deadline: Option<tokio::time::Instant>,
+    session: &mut super::Session,
+    out: &mut Output,
+    started: Instant,
+    connected: Instant,
+) -> Result<Outcome, Error> {
+    let verbose = settings.verbosity.level;
+    let method = session.schema.resolve_method(&args.method).await?;
+    let resolved = Instant::now();
+    let kind = RpcKind::of(&method);
+    if verbose > 0 {
+        diagnostics::info(&format!(
+            "method: {} ({})",
+            method_path(&method),
+            kind.describe()
+        ));
+        diagnostics::info(&format!(
+            "request type: {}, response type: {}",
+            method.input().full_name(),
+            method.output().full_name()
+        ));
+        diagnostics::info("request metadata:");
+        diagnostics::sent_headers(&settings.rpc_headers, &settings.verbosity);
+    }
+
+    let source = args.data().map(DataSource::from_arg);
     let requests = if kind.streams_requests() {
         let source = source.unwrap_or(DataSource::Stdin);
         if source == DataSource::Stdin && output::stdin_is_terminal() {
@@ -44,14 +87,42 @@ pub async fn run(
         Requests::One(message)
     };
 
-    let timeout =
-        deadline.map(|deadline| deadline.saturating_duration_since(tokio::time::Instant::now()));
-    let end = invoke::invoke(channel, &method, requests, &settings.headers, timeout, out).await?;
+    let options = CallOptions {
+        headers: &settings.rpc_headers,
+        timeout: deadline
+            .map(|deadline| deadline.saturating_duration_since(tokio::time::Instant::now())),
+        max_message_size: settings.max_message_size,
+        gzip: settings.compress == Some(Compression::Gzip),
+    };
+    let end = invoke::invoke(session.channel(), &method, requests, options, out).await?;
+    let finished = Instant::now();
+
+    if verbose > 0 {
+        match &end {
+            CallEnd::Ok => diagnostics::info("status: OK"),
+            CallEnd::Status(status) => diagnostics::info(&format!(
+                "status: {}: {}",
+                code_name(status.code()),
+                status.message()
+            )),
+            CallEnd::Stopped => diagnostics::info("status: cancelled by grpcx (stdout closed)"),
+        }
+        diagnostics::info(&format!("elapsed: {}", millis(finished - started)));
+        if verbose > 1 {
+            diagnostics::info(&format!("connect: {}", millis(connected - started)));
+            diagnostics::info(&format!("reflection: {}", millis(resolved - connected)));
+            diagnostics::info(&format!("call: {}", millis(finished - resolved)));
+        }
+    }
     match end {
         CallEnd::Ok => Ok(Outcome::Success),
         CallEnd::Status(status) => Ok(Outcome::Status(status)),
         CallEnd::Stopped => Err(out.take_failure().unwrap_or(OutputError::Closed).into()),
     }
+}
+
+fn millis(duration: std::time::Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
 }
 
 /// Opens the request data.

@@ -88,7 +88,7 @@ pub async fn run(out: &mut Output) -> Result<Outcome, Error> {
                 .chain(args.iter().copied()),
         )
         .map_err(|err| Error::Usage(format!("tour step {}: {err}", number + 1)))?;
-        let result = crate::execute(cli, None, out).await;
+        let result = crate::execute(cli, out).await;
         out.flush()?;
         // A non-OK status is part of the tour; it is reported as a user would see it.
         let code = error::report(result);

@@ -3,7 +3,7 @@
 use crate::cli::DescribeArgs;
 use crate::error::{Error, Outcome};
 use crate::output::Output;
-use crate::schema::{Symbol, source};
+use crate::schema::{Schema, Symbol, source};
 use crate::settings::Settings;
 
 pub async fn run(
@@ -11,7 +11,16 @@ pub async fn run(
     args: &DescribeArgs,
     out: &mut Output,
 ) -> Result<Outcome, Error> {
-    let (_channel, mut schema) = super::connect(settings).await?;
+    let mut session = super::connect(settings).await?;
+    let result = describe(&mut session.schema, args, out).await;
+    session.explain(result)
+}
+
+async fn describe(
+    schema: &mut Schema,
+    args: &DescribeArgs,
+    out: &mut Output,
+) -> Result<Outcome, Error> {
     let symbols = match &args.symbol {
         Some(name) => vec![schema.resolve_symbol(name).await?],
         None => {

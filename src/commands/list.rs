@@ -3,10 +3,16 @@
 use crate::cli::ListArgs;
 use crate::error::{Error, Outcome};
 use crate::output::Output;
+use crate::schema::Schema;
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ListArgs, out: &mut Output) -> Result<Outcome, Error> {
-    let (_channel, mut schema) = super::connect(settings).await?;
+    let mut session = super::connect(settings).await?;
+    let result = list(&mut session.schema, args, out).await;
+    session.explain(result)
+}
+
+async fn list(schema: &mut Schema, args: &ListArgs, out: &mut Output) -> Result<Outcome, Error> {
     match &args.service {
         None => {
             for service in schema.services().await? {

@@ -3,18 +3,29 @@
 use crate::cli::ServeDemoArgs;
 use crate::error::{Error, Outcome};
 use crate::output::diagnostics;
-use crate::server::{self, ServerError};
+use crate::server::{self, ServerTls};
 
 pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
-    let listener = server::bind(args.listen).await?;
-    let addr = listener.local_addr().map_err(|source| ServerError::Bind {
-        addr: args.listen,
-        source,
-    })?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            Some(ServerTls::from_files(cert, key, args.client_ca.as_deref())?)
+        }
+        _ => None,
+    };
+    let security = match &tls {
+        None => "plaintext",
+        Some(ServerTls {
+            client_ca_pem: None,
+            ..
+        }) => "TLS",
+        Some(_) => "mutual TLS",
+    };
+    let listener = server::bind(&args.listen).await?;
+    let addr = listener.addr()?;
     diagnostics::note(&format!(
-        "grpcx demo server listening on {addr} (ItemService, reflection v1 and v1alpha, health); Ctrl-C stops it"
+        "grpcx demo server listening on {addr} ({security}; ItemService, reflection v1 and v1alpha, health); Ctrl-C stops it"
     ));
-    server::serve(listener, shutdown_signal()).await?;
+    server::serve(listener, tls, shutdown_signal()).await?;
     diagnostics::note("grpcx demo server stopped");
     Ok(Outcome::Success)
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 use prost_reflect::{DynamicMessage, MethodDescriptor};
 use tokio::sync::{mpsc, oneshot};
+use tonic::codec::CompressionEncoding;
 use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
@@ -37,6 +38,16 @@ impl RpcKind {
             (false, true) => RpcKind::ServerStreaming,
             (true, false) => RpcKind::ClientStreaming,
             (true, true) => RpcKind::Bidirectional,
+        }
+    }
+
+    /// The kind in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            RpcKind::Unary => "unary",
+            RpcKind::ServerStreaming => "server streaming",
+            RpcKind::ClientStreaming => "client streaming",
+            RpcKind::Bidirectional => "bidirectional streaming",
         }
     }
 
@@ -97,18 +108,36 @@ fn path_of(method: &MethodDescriptor) -> Result<PathAndQuery, InvokeError> {
     PathAndQuery::try_from(path.as_str()).map_err(|_| InvokeError::BadPath(path))
 }
 
+/// How to make a call.
+#[derive(Debug, Clone, Copy)]
+pub struct CallOptions<'a> {
+    /// Request metadata.
+    pub headers: &'a [Header],
+    /// The time left for the call, sent to the server as its deadline.
+    pub timeout: Option<Duration>,
+    /// The largest response message accepted.
+    pub max_message_size: usize,
+    /// Compress requests with gzip.
+    pub gzip: bool,
+}
+
 /// Calls `method` on `channel`, reporting to `observer`.
 pub async fn invoke(
     channel: Channel,
     method: &MethodDescriptor,
     requests: Requests,
-    headers: &[Header],
-    timeout: Option<Duration>,
+    options: CallOptions<'_>,
     observer: &mut dyn CallObserver,
 ) -> Result<CallEnd, InvokeError> {
     let path = path_of(method)?;
     let codec = DynamicCodec::new(method.output());
-    let mut grpc = tonic::client::Grpc::new(channel);
+    let mut grpc = tonic::client::Grpc::new(channel)
+        .max_decoding_message_size(options.max_message_size)
+        .accept_compressed(CompressionEncoding::Gzip);
+    if options.gzip {
+        grpc = grpc.send_compressed(CompressionEncoding::Gzip);
+    }
+    let (headers, timeout) = (options.headers, options.timeout);
     grpc.ready()
         .await
         .map_err(|err| InvokeError::NotReady(err.to_string()))?;

@@ -11,6 +11,7 @@ use prost_reflect::{DynamicMessage, SerializeOptions};
 
 use crate::cli::OutputFormat;
 use crate::invoke::{CallObserver, Stop};
+use crate::settings::Verbosity;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -50,6 +51,8 @@ pub struct Output {
     json_options: SerializeOptions,
     /// The first write error, kept so that the command can report it after the call stops.
     failure: Option<OutputError>,
+    /// What to show of the exchange on stderr.
+    verbosity: Verbosity,
 }
 
 impl Output {
@@ -59,7 +62,13 @@ impl Output {
             format,
             json_options: SerializeOptions::new(),
             failure: None,
+            verbosity: Verbosity::default(),
         }
+    }
+
+    /// Shows the exchange on stderr as `verbosity` says.
+    pub fn set_verbosity(&mut self, verbosity: Verbosity) {
+        self.verbosity = verbosity;
     }
 
     /// Chooses pretty or one-line JSON for the messages that follow.
@@ -126,6 +135,19 @@ fn json_error(err: serde_json::Error) -> OutputError {
 }
 
 impl CallObserver for Output {
+    fn on_headers(&mut self, headers: &tonic::metadata::MetadataMap) {
+        if self.verbosity.level > 0 {
+            diagnostics::metadata('<', headers, &self.verbosity);
+        }
+    }
+
+    fn on_trailers(&mut self, trailers: &tonic::metadata::MetadataMap) {
+        if self.verbosity.level > 0 {
+            diagnostics::info("response trailers:");
+            diagnostics::metadata('<', trailers, &self.verbosity);
+        }
+    }
+
     fn on_message(&mut self, message: &DynamicMessage) -> Result<(), Stop> {
         let written = self.message(message);
         let flushed = if written.is_ok() && self.format == OutputFormat::Json {
@@ -148,6 +170,59 @@ impl CallObserver for Output {
 pub mod diagnostics {
     use std::io::Write as _;
 
+    use tonic::metadata::{KeyAndValueRef, MetadataMap};
+
+    use crate::settings::Verbosity;
+    use crate::transport::{Header, HeaderValue, metadata::encode_base64};
+
+    /// `* <what>`: verbose information about the exchange.
+    pub fn info(message: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "* {message}");
+    }
+
+    /// Metadata received, one `< key: value` line each; binary values in base64, hidden
+    /// values as `<redacted>`.
+    pub fn metadata(direction: char, map: &MetadataMap, verbosity: &Verbosity) {
+        let mut stderr = std::io::stderr().lock();
+        for entry in map.iter() {
+            let (key, value) = match entry {
+                KeyAndValueRef::Ascii(key, value) => (
+                    key.as_str().to_string(),
+                    String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
+                ),
+                KeyAndValueRef::Binary(key, value) => (
+                    key.as_str().to_string(),
+                    value
+                        .to_bytes()
+                        .map(|bytes| encode_base64(&bytes))
+                        .unwrap_or_else(|_| "<invalid base64>".to_string()),
+                ),
+            };
+            let shown = if verbosity.shows(&key) {
+                value.as_str()
+            } else {
+                "<redacted>"
+            };
+            let _ = writeln!(stderr, "{direction} {key}: {shown}");
+        }
+    }
+
+    /// Metadata sent, one `> key: value` line each.
+    pub fn sent_headers(headers: &[Header], verbosity: &Verbosity) {
+        let mut stderr = std::io::stderr().lock();
+        for header in headers {
+            let value = if !verbosity.shows(&header.name) {
+                "<redacted>".to_string()
+            } else {
+                match &header.value {
+                    HeaderValue::Text(text) => text.clone(),
+                    HeaderValue::Binary(bytes) => encode_base64(bytes),
+                }
+            };
+            let _ = writeln!(stderr, "> {}: {value}", header.name);
+        }
+    }
+
     /// `error: <what>`, then `hint: <how to fix>` when there is one.
     pub fn error(message: &str, hint: Option<&str>) {
         let mut stderr = std::io::stderr().lock();
@@ -165,6 +240,11 @@ pub mod diagnostics {
         } else {
             let _ = writeln!(stderr, "ERROR: {code_name}: {message}");
         }
+    }
+
+    /// `warning: <what>`.
+    pub fn warning(message: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "warning: {message}");
     }
 
     /// A note for the person at the terminal.

@@ -10,6 +10,7 @@ mod resolve;
 pub mod source;
 
 use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
 
 use prost_reflect::DescriptorPool;
 use prost_types::FileDescriptorProto;
@@ -33,6 +34,8 @@ pub enum SchemaError {
     Reflection { status: tonic::Status },
     #[error("the server refused a reflection request: {}: {message}", crate::error::code_name(*.code))]
     ReflectionRefused { code: Code, message: String },
+    #[error("the server accepted the connection but did not answer within {0:?}")]
+    NoAnswer(Duration),
     #[error("the server's schema is invalid: {0}")]
     BadDescriptor(String),
     #[error("the server's schema has more than {MAX_FILES} files")]
@@ -73,6 +76,9 @@ impl SchemaError {
                 "the connection to the server broke; check that it is still running".to_string(),
             ),
             SchemaError::Reflection { .. } | SchemaError::ReflectionRefused { .. } => None,
+            SchemaError::NoAnswer(_) => Some(
+                "is it a gRPC server, and is it busy? --connect-timeout sets how long to wait".to_string(),
+            ),
             SchemaError::BadDescriptor(_) | SchemaError::TooManyFiles => {
                 Some("the server's reflection service sends a broken schema; report it to the server's owners".to_string())
             }
@@ -118,9 +124,16 @@ pub struct Schema {
 impl Schema {
     /// A schema read through server reflection on `channel`. `host` is the name sent in
     /// reflection requests; `headers` go on the reflection stream.
-    pub fn from_reflection(channel: Channel, host: String, headers: Vec<Header>) -> Schema {
+    /// `first_answer_timeout` bounds the wait for the server's first answer, so a server that
+    /// accepts connections but never answers fails within the connect timeout.
+    pub fn from_reflection(
+        channel: Channel,
+        host: String,
+        headers: Vec<Header>,
+        first_answer_timeout: Duration,
+    ) -> Schema {
         Schema {
-            reflection: ReflectionClient::new(channel, host, headers),
+            reflection: ReflectionClient::new(channel, host, headers, first_answer_timeout),
             pool: DescriptorPool::new(),
             services: None,
         }

@@ -4,6 +4,8 @@
 //! one set of message types serves both. All questions go over ONE bidirectional stream, opened
 //! on the first question and reused, to keep reflection to one round trip per question.
 
+use std::time::Duration;
+
 use prost::Message as _;
 use prost_types::FileDescriptorProto;
 use tokio::sync::mpsc;
@@ -43,6 +45,7 @@ pub struct ReflectionClient {
     channel: Channel,
     headers: Vec<Header>,
     host: String,
+    first_answer_timeout: Duration,
     version: Version,
     /// Set once the server has answered: from then on its version is known.
     version_confirmed: bool,
@@ -56,11 +59,17 @@ pub enum Answer {
 }
 
 impl ReflectionClient {
-    pub fn new(channel: Channel, host: String, headers: Vec<Header>) -> ReflectionClient {
+    pub fn new(
+        channel: Channel,
+        host: String,
+        headers: Vec<Header>,
+        first_answer_timeout: Duration,
+    ) -> ReflectionClient {
         ReflectionClient {
             channel,
             headers,
             host,
+            first_answer_timeout,
             version: Version::V1,
             version_confirmed: false,
             stream: None,
@@ -104,7 +113,17 @@ impl ReflectionClient {
 
     async fn ask(&mut self, question: MessageRequest) -> Result<MessageResponse, SchemaError> {
         loop {
-            match self.try_ask(question.clone()).await {
+            let attempt = if self.version_confirmed {
+                self.try_ask(question.clone()).await
+            } else {
+                // The first answer also proves the server is alive: bound the wait for it.
+                let timeout = self.first_answer_timeout;
+                match tokio::time::timeout(timeout, self.try_ask(question.clone())).await {
+                    Ok(attempt) => attempt,
+                    Err(_) => return Err(SchemaError::NoAnswer(timeout)),
+                }
+            };
+            match attempt {
                 Ok(answer) => {
                     self.version_confirmed = true;
                     return Ok(answer);

@@ -1,16 +1,22 @@
 //! The demo `ItemService` as a library: `grpcx serve-demo`, the `grpcx demo` tour and the tests
 //! all start it in process. It serves the service, server reflection (v1 and v1alpha) and
-//! gRPC health checking, and stops gracefully, letting in-flight calls finish.
+//! gRPC health checking, over TCP or a Unix socket, in plaintext or TLS (with client
+//! certificates when asked), and stops gracefully, letting in-flight calls finish.
 
 mod items;
 
+use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::server::TcpIncoming;
+use tokio_stream::wrappers::UnixListenerStream;
+use tonic::transport::server::{Router, TcpIncoming};
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 pub use items::ItemStore;
 
@@ -28,7 +34,14 @@ pub mod pb {
 pub enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
     Bind {
-        addr: SocketAddr,
+        addr: ListenAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {what} {}: {source}", .path.display())]
+    ReadFile {
+        what: &'static str,
+        path: PathBuf,
         #[source]
         source: std::io::Error,
     },
@@ -46,30 +59,141 @@ impl ServerError {
             ServerError::Bind { source, .. }
                 if source.kind() == std::io::ErrorKind::AddrInUse =>
             {
-                Some("another process uses that port; pick another with --listen 127.0.0.1:PORT (port 0 picks a free one)".to_string())
+                Some("another process uses that address; pick another with --listen 127.0.0.1:PORT (port 0 picks a free one), or remove a stale socket file".to_string())
             }
             _ => None,
         }
     }
 }
 
+/// Where a server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenAddr {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl FromStr for ListenAddr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Some(path) = text.strip_prefix("unix:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err("`unix:` needs a socket path, e.g. unix:/tmp/demo.sock".to_string());
+            }
+            return Ok(ListenAddr::Unix(PathBuf::from(path)));
+        }
+        text.parse().map(ListenAddr::Tcp).map_err(|_| {
+            format!("`{text}` is not an IP:PORT or unix:PATH address, e.g. 127.0.0.1:50051")
+        })
+    }
+}
+
+impl fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddr::Tcp(addr) => write!(f, "{addr}"),
+            ListenAddr::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+/// The server's TLS identity, in PEM.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+    /// When set, clients must present a certificate signed by this CA (mutual TLS).
+    pub client_ca_pem: Option<Vec<u8>>,
+}
+
+impl ServerTls {
+    /// Reads the PEM files named on the command line.
+    pub fn from_files(
+        cert: &std::path::Path,
+        key: &std::path::Path,
+        client_ca: Option<&std::path::Path>,
+    ) -> Result<ServerTls, ServerError> {
+        let read = |what, path: &std::path::Path| {
+            std::fs::read(path).map_err(|source| ServerError::ReadFile {
+                what,
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        Ok(ServerTls {
+            cert_pem: read("the certificate", cert)?,
+            key_pem: read("the key", key)?,
+            client_ca_pem: client_ca.map(|ca| read("the client CA", ca)).transpose()?,
+        })
+    }
+}
+
+/// A bound listener, so that the address (and a port 0's real port) is known before serving.
+pub enum Listener {
+    Tcp(TcpListener),
+    Unix(UnixListener, PathBuf),
+}
+
+impl Listener {
+    /// The address clients connect to.
+    pub fn addr(&self) -> Result<ListenAddr, ServerError> {
+        match self {
+            Listener::Tcp(listener) => {
+                listener
+                    .local_addr()
+                    .map(ListenAddr::Tcp)
+                    .map_err(|source| ServerError::Bind {
+                        addr: ListenAddr::Tcp(SocketAddr::from(([0, 0, 0, 0], 0))),
+                        source,
+                    })
+            }
+            Listener::Unix(_, path) => Ok(ListenAddr::Unix(path.clone())),
+        }
+    }
+}
+
+/// Binds `addr` for the demo server.
+pub async fn bind(addr: &ListenAddr) -> Result<Listener, ServerError> {
+    let failed = |source| ServerError::Bind {
+        addr: addr.clone(),
+        source,
+    };
+    match addr {
+        ListenAddr::Tcp(socket) => TcpListener::bind(socket)
+            .await
+            .map(Listener::Tcp)
+            .map_err(failed),
+        ListenAddr::Unix(path) => UnixListener::bind(path)
+            .map(|listener| Listener::Unix(listener, path.clone()))
+            .map_err(failed),
+    }
+}
+
 /// A demo server running on a background task.
 pub struct DemoServer {
-    addr: SocketAddr,
+    addr: ListenAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), ServerError>>,
 }
 
 impl DemoServer {
-    /// Binds `addr` (port 0 picks a free port) and starts serving in the background. The port
-    /// is bound before this returns, so clients may connect at once.
+    /// Binds `addr` (port 0 picks a free port) and starts serving plaintext in the background.
+    /// The address is bound before this returns, so clients may connect at once.
     pub async fn start(addr: SocketAddr) -> Result<DemoServer, ServerError> {
+        DemoServer::start_with(&ListenAddr::Tcp(addr), None).await
+    }
+
+    /// The same, on any address, with TLS when `tls` is given.
+    pub async fn start_with(
+        addr: &ListenAddr,
+        tls: Option<ServerTls>,
+    ) -> Result<DemoServer, ServerError> {
         let listener = bind(addr).await?;
-        let addr = listener
-            .local_addr()
-            .map_err(|source| ServerError::Bind { addr, source })?;
+        let addr = listener.addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, async {
+        let task = tokio::spawn(serve(listener, tls, async {
             let _ = stopped.await;
         }));
         Ok(DemoServer {
@@ -79,9 +203,9 @@ impl DemoServer {
         })
     }
 
-    /// The address the server listens on.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    /// The address the server listens on, as a client's `--addr` takes it.
+    pub fn addr(&self) -> &ListenAddr {
+        &self.addr
     }
 
     /// Stops accepting calls, lets in-flight ones finish, and waits for the server to end.
@@ -93,18 +217,35 @@ impl DemoServer {
     }
 }
 
-/// Binds a listener for the demo server.
-pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServerError::Bind { addr, source })
-}
-
 /// Serves the demo on `listener` until `shutdown` completes.
 pub async fn serve(
-    listener: TcpListener,
+    listener: Listener,
+    tls: Option<ServerTls>,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
+    let router = router(tls).await?;
+    match listener {
+        // No Nagle: small responses must not wait for the client's delayed ACK (a 40 ms stall).
+        Listener::Tcp(listener) => {
+            router
+                .serve_with_incoming_shutdown(
+                    TcpIncoming::from(listener).with_nodelay(Some(true)),
+                    shutdown,
+                )
+                .await?
+        }
+        Listener::Unix(listener, path) => {
+            let served = router
+                .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
+                .await;
+            let _ = std::fs::remove_file(path);
+            served?
+        }
+    }
+    Ok(())
+}
+
+async fn router(tls: Option<ServerTls>) -> Result<Router, ServerError> {
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -122,20 +263,22 @@ pub async fn serve(
         .set_serving::<pb::item_service_server::ItemServiceServer<ItemStore>>()
         .await;
 
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder()
         .initial_connection_window_size(crate::transport::CONNECTION_WINDOW)
-        .initial_stream_window_size(crate::transport::STREAM_WINDOW)
+        .initial_stream_window_size(crate::transport::STREAM_WINDOW);
+    if let Some(tls) = tls {
+        let mut config =
+            ServerTlsConfig::new().identity(Identity::from_pem(tls.cert_pem, tls.key_pem));
+        if let Some(ca) = tls.client_ca_pem {
+            config = config.client_ca_root(Certificate::from_pem(ca));
+        }
+        builder = builder.tls_config(config)?;
+    }
+    Ok(builder
         .add_service(pb::item_service_server::ItemServiceServer::new(
             ItemStore::seeded(),
         ))
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(health_service)
-        // No Nagle: small responses must not wait for the client's delayed ACK (a 40 ms stall).
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        )
-        .await?;
-    Ok(())
+        .add_service(health_service))
 }

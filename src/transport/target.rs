@@ -1,21 +1,30 @@
 //! Where to connect: the `--addr` value, parsed once into a typed target.
 //!
-//! The rule for bare `host:port` follows what people expect from grpcurl and `buf curl`:
-//! loopback speaks plaintext HTTP/2 (local development servers rarely have certificates),
-//! anything else is assumed to be TLS.
+//! The TLS rule, in order: `--plaintext` or `--tls` decide when given; a TLS option
+//! (`--cacert`, `--cert`, `--key`, `--insecure`) means TLS; an explicit `http://` or
+//! `https://` decides; a bare `HOST:PORT` is plaintext on loopback (local development servers
+//! rarely have certificates) and TLS anywhere else; a `unix:` socket is plaintext.
 
 use std::fmt;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 
 /// A gRPC server address, as given by `--addr` or `GRPCX_ADDR`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    pub scheme: Scheme,
-    /// `host:port`, with IPv6 hosts in brackets; used as the HTTP/2 `:authority`.
-    pub authority: String,
-    pub host: String,
-    pub port: u16,
+    pub route: Route,
+    /// The scheme written in the address, if any.
+    pub scheme: Option<Scheme>,
+}
+
+/// How to reach the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// TCP to a host name or IP address (IPv6 without brackets).
+    Tcp { host: String, port: u16 },
+    /// A Unix domain socket.
+    Unix(PathBuf),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,21 +36,40 @@ pub enum Scheme {
 }
 
 impl Target {
-    /// The URI tonic connects to.
-    pub fn uri(&self) -> String {
-        let scheme = match self.scheme {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        };
-        format!("{scheme}://{}", self.authority)
+    /// Whether the address alone asks for TLS (see the module's rule).
+    pub fn tls_by_default(&self) -> bool {
+        match (self.scheme, &self.route) {
+            (Some(scheme), _) => scheme == Scheme::Https,
+            (None, Route::Tcp { host, .. }) => !is_loopback(host),
+            (None, Route::Unix(_)) => false,
+        }
+    }
+
+    /// The host name: what TLS checks the certificate against unless `--authority` says else.
+    pub fn host(&self) -> &str {
+        match &self.route {
+            Route::Tcp { host, .. } => host,
+            Route::Unix(_) => "localhost",
+        }
+    }
+
+    /// `host:port` as HTTP/2's `:authority`, IPv6 hosts in brackets.
+    pub fn authority(&self) -> String {
+        match &self.route {
+            Route::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
+            Route::Tcp { host, port } => format!("{host}:{port}"),
+            Route::Unix(_) => "localhost".to_string(),
+        }
     }
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.scheme {
-            Scheme::Http => f.write_str(&self.authority),
-            Scheme::Https => write!(f, "https://{}", self.authority),
+        match (&self.route, self.scheme) {
+            (Route::Unix(path), _) => write!(f, "unix:{}", path.display()),
+            (_, Some(Scheme::Https)) => write!(f, "https://{}", self.authority()),
+            (_, Some(Scheme::Http)) => write!(f, "http://{}", self.authority()),
+            (_, None) => f.write_str(&self.authority()),
         }
     }
 }
@@ -51,18 +79,24 @@ impl FromStr for Target {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
-        let (explicit_scheme, rest) = if let Some(rest) = text.strip_prefix("http://") {
+        if let Some(path) = text.strip_prefix("unix:") {
+            // unix:/abs/path, unix:relative/path and unix:///abs/path
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err("`unix:` needs a socket path, e.g. unix:/run/app.sock".to_string());
+            }
+            return Ok(Target {
+                route: Route::Unix(PathBuf::from(path)),
+                scheme: None,
+            });
+        }
+        let (scheme, rest) = if let Some(rest) = text.strip_prefix("http://") {
             (Some(Scheme::Http), rest)
         } else if let Some(rest) = text.strip_prefix("https://") {
             (Some(Scheme::Https), rest)
-        } else if text.starts_with("unix:") {
-            return Err(
-                "unix socket targets are not supported yet; listen on 127.0.0.1:PORT instead"
-                    .to_string(),
-            );
         } else if let Some((scheme, _)) = text.split_once("://") {
             return Err(format!(
-                "unknown scheme `{scheme}://`; use http://HOST:PORT, https://HOST:PORT or HOST:PORT"
+                "unknown scheme `{scheme}://`; use http://HOST:PORT, https://HOST:PORT, HOST:PORT or unix:PATH"
             ));
         } else {
             (None, text)
@@ -73,35 +107,33 @@ impl FromStr for Target {
                 "`{text}` has a path; give only HOST:PORT (the method goes in the command)"
             ));
         }
-        let (host, port) = split_host_port(rest)?;
-        let scheme = explicit_scheme.unwrap_or(if is_loopback(&host) {
-            Scheme::Http
-        } else {
-            Scheme::Https
-        });
-        let authority = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
+        let (host, port) = split_host_port(rest, scheme)?;
         Ok(Target {
+            route: Route::Tcp { host, port },
             scheme,
-            authority,
-            host,
-            port,
         })
     }
 }
 
-fn split_host_port(text: &str) -> Result<(String, u16), String> {
+fn split_host_port(text: &str, scheme: Option<Scheme>) -> Result<(String, u16), String> {
+    let default_port = match scheme {
+        Some(Scheme::Https) => Some(443),
+        Some(Scheme::Http) => Some(80),
+        None => None,
+    };
     let (host, port) = if let Some(bracketed) = text.strip_prefix('[') {
         let (host, after) = bracketed.split_once(']').ok_or_else(|| {
             format!("`{text}` opens an IPv6 address with `[` but never closes it")
         })?;
-        let port = after.strip_prefix(':').ok_or_else(|| {
-            format!("`{text}` has no port; write it as [{host}]:PORT, e.g. [::1]:50051")
-        })?;
-        (host, port)
+        match after.strip_prefix(':') {
+            Some(port) => (host, Some(port)),
+            None if after.is_empty() => (host, None),
+            None => {
+                return Err(format!(
+                    "`{text}` has text after the IPv6 address; write [ADDRESS]:PORT"
+                ));
+            }
+        }
     } else {
         match text.rsplit_once(':') {
             Some((host, _)) if host.contains(':') => {
@@ -109,12 +141,8 @@ fn split_host_port(text: &str) -> Result<(String, u16), String> {
                     "`{text}` looks like an IPv6 address; put it in brackets: [ADDRESS]:PORT"
                 ));
             }
-            Some((host, port)) => (host, port),
-            None => {
-                return Err(format!(
-                    "`{text}` has no port; write HOST:PORT, e.g. {text}:50051"
-                ));
-            }
+            Some((host, port)) => (host, Some(port)),
+            None => (text, None),
         }
     };
     if host.is_empty() {
@@ -122,9 +150,17 @@ fn split_host_port(text: &str) -> Result<(String, u16), String> {
             "`{text}` has no host; write HOST:PORT, e.g. 127.0.0.1:50051"
         ));
     }
-    let port: u16 = port
-        .parse()
-        .map_err(|_| format!("`{port}` is not a port number (1-65535)"))?;
+    let port = match (port, default_port) {
+        (Some(port), _) => port
+            .parse::<u16>()
+            .map_err(|_| format!("`{port}` is not a port number (1-65535)"))?,
+        (None, Some(port)) => port,
+        (None, None) => {
+            return Err(format!(
+                "`{text}` has no port; write HOST:PORT, e.g. {text}:50051"
+            ));
+        }
+    };
     if port == 0 {
         return Err("port 0 cannot be connected to; give the server's port".to_string());
     }
@@ -140,26 +176,58 @@ fn is_loopback(host: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn tcp(target: &Target) -> (&str, u16) {
+        match &target.route {
+            Route::Tcp { host, port } => (host, *port),
+            Route::Unix(_) => panic!("not tcp"),
+        }
+    }
+
     #[test]
     fn loopback_host_port_is_plaintext() {
-        let target: Target = "127.0.0.1:50051".parse().unwrap();
-        assert_eq!(target.scheme, Scheme::Http);
-        assert_eq!(target.uri(), "http://127.0.0.1:50051");
-        let target: Target = "localhost:8080".parse().unwrap();
-        assert_eq!(target.scheme, Scheme::Http);
+        for text in [
+            "127.0.0.1:50051",
+            "localhost:8080",
+            "[::1]:8080",
+            "127.1.2.3:1",
+        ] {
+            let target: Target = text.parse().unwrap();
+            assert!(!target.tls_by_default(), "{text}");
+        }
         let target: Target = "[::1]:8080".parse().unwrap();
-        assert_eq!(target.scheme, Scheme::Http);
-        assert_eq!(target.authority, "[::1]:8080");
+        assert_eq!(target.authority(), "[::1]:8080");
+        assert_eq!(target.host(), "::1");
     }
 
     #[test]
     fn remote_host_port_is_tls_and_schemes_are_explicit() {
         let target: Target = "api.example.com:443".parse().unwrap();
-        assert_eq!(target.scheme, Scheme::Https);
+        assert!(target.tls_by_default());
         let target: Target = "http://api.example.com:80".parse().unwrap();
-        assert_eq!(target.scheme, Scheme::Http);
-        let target: Target = "https://127.0.0.1:443/".parse().unwrap();
-        assert_eq!(target.scheme, Scheme::Https);
+        assert!(!target.tls_by_default());
+        let target: Target = "https://127.0.0.1:8443/".parse().unwrap();
+        assert!(target.tls_by_default());
+        assert_eq!(tcp(&target), ("127.0.0.1", 8443));
+    }
+
+    #[test]
+    fn schemes_give_default_ports() {
+        assert_eq!(
+            tcp(&"https://api.example.com".parse().unwrap()),
+            ("api.example.com", 443)
+        );
+        assert_eq!(tcp(&"http://[::1]".parse().unwrap()), ("::1", 80));
+    }
+
+    #[test]
+    fn unix_sockets() {
+        for text in ["unix:/run/a.sock", "unix:///run/a.sock"] {
+            let target: Target = text.parse().unwrap();
+            assert_eq!(target.route, Route::Unix("/run/a.sock".into()));
+            assert!(!target.tls_by_default());
+            assert_eq!(target.to_string(), "unix:/run/a.sock");
+        }
+        assert!("unix:".parse::<Target>().is_err());
     }
 
     #[test]

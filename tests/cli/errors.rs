@@ -136,12 +136,6 @@ fn a_server_without_reflection_is_named_as_such() {
 }
 
 #[test]
-fn tls_targets_say_they_are_not_supported_yet() {
-    let run = run(&args(&["--addr", "https://127.0.0.1:9", "list"]), None);
-    run.fails(1, &["TLS is not supported yet", "http://127.0.0.1:9"]);
-}
-
-#[test]
 fn bad_flag_values_are_usage_errors() {
     run(&args(&["--addr", "localhost", "list"]), None).fails(2, &["--addr", "no port"]);
     run(&args(&["--max-time", "soon", "list"]), None).fails(2, &["--max-time"]);

@@ -31,7 +31,7 @@ fn list_service_prints_its_methods_by_full_or_short_name() {
 #[test]
 fn global_options_are_accepted_after_the_subcommand() {
     let server = TestServer::start();
-    let addr = server.addr.to_string();
+    let addr = server.addr.clone();
     let run = crate::support::run(
         &[
             "list".to_string(),

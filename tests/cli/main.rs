@@ -11,4 +11,5 @@ mod describe;
 mod errors;
 mod list;
 mod streaming;
+mod tls;
 mod tour;

@@ -114,15 +114,10 @@ fn bidirectional_streaming_answers_each_request_in_order() {
 #[test]
 fn bidirectional_answer_arrives_while_stdin_is_still_open() {
     let server = TestServer::start();
-    let args: Vec<String> = [
-        "--addr",
-        &server.addr.to_string(),
-        "call",
-        "ItemService/SyncItems",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args: Vec<String> = ["--addr", &server.addr, "call", "ItemService/SyncItems"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let mut grpcx = Interactive::spawn(&args);
 
     grpcx.send("{\"getId\": 2}\n");
@@ -168,15 +163,10 @@ fn a_deadline_ends_a_slow_stream_with_deadline_exceeded_after_printing_what_came
 #[test]
 fn items_stored_before_a_client_goes_away_stay_stored() {
     let server = TestServer::start();
-    let args: Vec<String> = [
-        "--addr",
-        &server.addr.to_string(),
-        "call",
-        "ItemService/CreateItems",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args: Vec<String> = ["--addr", &server.addr, "call", "ItemService/CreateItems"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     let mut grpcx = Interactive::spawn(&args);
     grpcx.send("{\"name\": \"Kept one\"}\n{\"name\": \"Kept two\"}\n");
 
@@ -255,7 +245,7 @@ fn a_hundred_thousand_messages_each_way() {
 fn spawn_piped(server: &TestServer, args: &[&str]) -> std::process::Child {
     crate::support::grpcx_command()
         .arg("--addr")
-        .arg(server.addr.to_string())
+        .arg(&server.addr)
         .args(args)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())

@@ -1,13 +1,12 @@
 //! Test servers and a bounded way to run the binary.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
-use grpcx::server::DemoServer;
+use grpcx::server::{DemoServer, ListenAddr, ServerTls};
 
 /// The longest any one grpcx run may take in a test.
 pub const RUN_LIMIT: Duration = Duration::from_secs(30);
@@ -16,20 +15,26 @@ pub const RUN_LIMIT: Duration = Duration::from_secs(30);
 pub struct TestServer {
     runtime: Option<tokio::runtime::Runtime>,
     server: Option<DemoServer>,
-    pub addr: SocketAddr,
+    /// The address as `--addr` takes it.
+    pub addr: String,
 }
 
 impl TestServer {
     pub fn start() -> TestServer {
+        TestServer::start_with(&ListenAddr::Tcp("127.0.0.1:0".parse().unwrap()), None)
+    }
+
+    /// A demo server on `listen`, with TLS when `tls` is given.
+    pub fn start_with(listen: &ListenAddr, tls: Option<ServerTls>) -> TestServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let server = runtime
-            .block_on(DemoServer::start("127.0.0.1:0".parse().unwrap()))
+            .block_on(DemoServer::start_with(listen, tls))
             .unwrap();
-        let addr = server.addr();
+        let addr = server.addr().to_string();
         TestServer {
             runtime: Some(runtime),
             server: Some(server),
@@ -67,7 +72,7 @@ impl Drop for TestServer {
 pub struct NoReflectionServer {
     _runtime: tokio::runtime::Runtime,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    pub addr: SocketAddr,
+    pub addr: std::net::SocketAddr,
 }
 
 impl NoReflectionServer {
