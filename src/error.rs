@@ -95,6 +95,9 @@ pub fn report(result: Result<Outcome, Error>) -> u8 {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::Status(status)) => {
             diagnostics::status(code_name(status.code()), status.message());
+            if let Some(hint) = status_hint(&status) {
+                diagnostics::hint(hint);
+            }
             status_exit_code(status.code())
         }
         // The reader of stdout is gone: a normal end for a pipeline, said nowhere.
@@ -110,6 +113,16 @@ pub fn report(result: Result<Outcome, Error>) -> u8 {
 /// The same, as a process exit code.
 pub fn exit_code(result: Result<Outcome, Error>) -> ExitCode {
     ExitCode::from(report(result))
+}
+
+/// A hint for statuses whose fix is a grpcx flag.
+fn status_hint(status: &tonic::Status) -> Option<&'static str> {
+    match status.code() {
+        Code::ResourceExhausted if status.message().contains("message length too large") => Some(
+            "raise grpcx's limit on response size with --max-msg-sz, e.g. --max-msg-sz 16MiB (the default is 4MiB)",
+        ),
+        _ => None,
+    }
 }
 
 pub fn status_exit_code(code: Code) -> u8 {

@@ -330,6 +330,15 @@ pub struct ServeDemoArgs {
     /// Example: --client-ca ca.pem
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub client_ca: Option<PathBuf>,
+
+    /// Print each call received, with its metadata, on stderr. Example: --log
+    #[arg(long)]
+    pub log: bool,
+
+    /// Compress responses with gzip for clients that accept it (requests may always be
+    /// compressed). Example: --gzip
+    #[arg(long)]
+    pub gzip: bool,
 }
 
 /// Where request data comes from, once `DATA` is decoded.

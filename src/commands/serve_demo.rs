@@ -3,7 +3,7 @@
 use crate::cli::ServeDemoArgs;
 use crate::error::{Error, Outcome};
 use crate::output::diagnostics;
-use crate::server::{self, ServerTls};
+use crate::server::{self, RequestLog, ServeOptions, ServerTls};
 
 pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -25,7 +25,12 @@ pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
     diagnostics::note(&format!(
         "grpcx demo server listening on {addr} ({security}; ItemService, reflection v1 and v1alpha, health); Ctrl-C stops it"
     ));
-    server::serve(listener, tls, shutdown_signal()).await?;
+    let options = ServeOptions {
+        tls,
+        log: args.log.then(RequestLog::printing),
+        gzip_responses: args.gzip,
+    };
+    server::serve(listener, options, shutdown_signal()).await?;
     diagnostics::note("grpcx demo server stopped");
     Ok(Outcome::Success)
 }

@@ -149,12 +149,12 @@ pub async fn invoke(
             if method.is_server_streaming() {
                 match grpc.server_streaming(request, path, codec).await {
                     Ok(response) => Ok(read_stream(response, observer).await),
-                    Err(status) => Ok(CallEnd::Status(status)),
+                    Err(status) => Ok(CallEnd::Status(local_limits(status))),
                 }
             } else {
                 match grpc.unary(request, path, codec).await {
                     Ok(response) => Ok(read_one(response, observer)),
-                    Err(status) => Ok(CallEnd::Status(status)),
+                    Err(status) => Ok(CallEnd::Status(local_limits(status))),
                 }
             }
         }
@@ -169,12 +169,12 @@ pub async fn invoke(
                 if method.is_server_streaming() {
                     match grpc.streaming(request, path, codec).await {
                         Ok(response) => read_stream(response, observer).await,
-                        Err(status) => CallEnd::Status(status),
+                        Err(status) => CallEnd::Status(local_limits(status)),
                     }
                 } else {
                     match grpc.client_streaming(request, path, codec).await {
                         Ok(response) => read_one(response, observer),
-                        Err(status) => CallEnd::Status(status),
+                        Err(status) => CallEnd::Status(local_limits(status)),
                     }
                 }
             };
@@ -186,6 +186,23 @@ pub async fn invoke(
                 end = call => Ok(end),
             }
         }
+    }
+}
+
+/// tonic reports a response over the receive limit as OUT_OF_RANGE; grpc-go, grpcurl and the
+/// gRPC spec's own clients say RESOURCE_EXHAUSTED, and scripts branch on that exit code.
+fn local_limits(status: Status) -> Status {
+    if status.code() == tonic::Code::OutOfRange
+        && status
+            .message()
+            .contains("decoded message length too large")
+    {
+        Status::resource_exhausted(format!(
+            "the response is larger than grpcx accepts: {}",
+            status.message().trim_start_matches("Error, ")
+        ))
+    } else {
+        status
     }
 }
 
@@ -235,7 +252,7 @@ async fn read_stream(
             Ok(None) => break,
             Err(status) => {
                 let _ = observer.on_idle();
-                return CallEnd::Status(status);
+                return CallEnd::Status(local_limits(status));
             }
         }
     }

@@ -232,6 +232,11 @@ pub mod diagnostics {
         }
     }
 
+    /// `hint: <how to fix>`.
+    pub fn hint(message: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "hint: {message}");
+    }
+
     /// A non-OK gRPC status: `ERROR: <CODE_NAME>: <message>`.
     pub fn status(code_name: &str, message: &str) {
         let mut stderr = std::io::stderr().lock();

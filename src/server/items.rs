@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::KeyAndValueRef;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::pb::item::Dimensions;
@@ -185,9 +186,25 @@ impl ItemService for ItemStore {
     async fn get_item(&self, request: Request<GetItemRequest>) -> Result<Response<Item>, Status> {
         let id = request.get_ref().id;
         let found = self.lock().items.get(&id).cloned();
-        found
+        let mut response = found
             .map(Response::new)
-            .ok_or_else(|| Status::not_found(format!("no item with id {id}")))
+            .ok_or_else(|| Status::not_found(format!("no item with id {id}")))?;
+        // Metadata under x-echo… comes back in the response headers, text and binary alike,
+        // so that a person can watch metadata travel both ways (`grpcx -v`).
+        for entry in request.metadata().iter() {
+            match entry {
+                KeyAndValueRef::Ascii(key, value) if key.as_str().starts_with("x-echo") => {
+                    response.metadata_mut().append(key.clone(), value.clone());
+                }
+                KeyAndValueRef::Binary(key, value) if key.as_str().starts_with("x-echo") => {
+                    response
+                        .metadata_mut()
+                        .append_bin(key.clone(), value.clone());
+                }
+                _ => {}
+            }
+        }
+        Ok(response)
     }
 
     type ListItemsStream = ResponseStream<Item>;

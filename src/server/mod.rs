@@ -11,12 +11,18 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use std::sync::{Arc, Mutex};
+
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::UnixListenerStream;
+use tonic::codec::CompressionEncoding;
+use tonic::metadata::KeyAndValueRef;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::server::{Router, TcpIncoming};
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tonic::{Request, Status};
 
 pub use items::ItemStore;
 
@@ -130,6 +136,104 @@ impl ServerTls {
     }
 }
 
+/// How to serve.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// TLS, when given; plaintext otherwise.
+    pub tls: Option<ServerTls>,
+    /// Where to record the metadata of each call received.
+    pub log: Option<RequestLog>,
+    /// Compress responses with gzip when the client accepts it.
+    pub gzip_responses: bool,
+}
+
+/// The calls a demo server received, with their metadata: `serve-demo --log` prints them as
+/// they come, so a person can see what a client really sent; tests read them back.
+#[derive(Debug, Clone, Default)]
+pub struct RequestLog {
+    entries: Arc<Mutex<Vec<LoggedCall>>>,
+    print: bool,
+}
+
+/// One call as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedCall {
+    /// The service called, e.g. `grpcx.demo.v1.ItemService`.
+    pub service: &'static str,
+    /// Metadata keys and values; binary values in base64.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl LoggedCall {
+    /// The value of metadata `key`, if the call carried it.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl RequestLog {
+    /// A log that also prints each call on stderr.
+    pub fn printing() -> RequestLog {
+        RequestLog {
+            print: true,
+            ..RequestLog::default()
+        }
+    }
+
+    /// Every call logged so far.
+    pub fn calls(&self) -> Vec<LoggedCall> {
+        self.entries
+            .lock()
+            .map(|entries| entries.clone())
+            .unwrap_or_default()
+    }
+
+    fn record(&self, service: &'static str, metadata: &tonic::metadata::MetadataMap) {
+        let metadata: Vec<(String, String)> = metadata
+            .iter()
+            .map(|entry| match entry {
+                KeyAndValueRef::Ascii(key, value) => (
+                    key.to_string(),
+                    String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
+                ),
+                KeyAndValueRef::Binary(key, value) => (
+                    key.to_string(),
+                    String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
+                ),
+            })
+            .collect();
+        if self.print {
+            let mut text = format!("call to {service}");
+            for (key, value) in &metadata {
+                text.push_str(&format!("\n  {key}: {value}"));
+            }
+            crate::output::diagnostics::note(&text);
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.push(LoggedCall { service, metadata });
+        }
+    }
+
+    /// Wraps `service` so that each of its calls is logged.
+    fn wrap<S>(
+        &self,
+        name: &'static str,
+        service: S,
+    ) -> InterceptedService<
+        S,
+        impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + use<S>,
+    > {
+        let log = self.clone();
+        InterceptedService::new(service, move |request: Request<()>| {
+            log.record(name, request.metadata());
+            Ok(request)
+        })
+    }
+}
+
 /// A bound listener, so that the address (and a port 0's real port) is known before serving.
 pub enum Listener {
     Tcp(TcpListener),
@@ -182,18 +286,18 @@ impl DemoServer {
     /// Binds `addr` (port 0 picks a free port) and starts serving plaintext in the background.
     /// The address is bound before this returns, so clients may connect at once.
     pub async fn start(addr: SocketAddr) -> Result<DemoServer, ServerError> {
-        DemoServer::start_with(&ListenAddr::Tcp(addr), None).await
+        DemoServer::start_with(&ListenAddr::Tcp(addr), ServeOptions::default()).await
     }
 
-    /// The same, on any address, with TLS when `tls` is given.
+    /// The same, on any address, as `options` say.
     pub async fn start_with(
         addr: &ListenAddr,
-        tls: Option<ServerTls>,
+        options: ServeOptions,
     ) -> Result<DemoServer, ServerError> {
         let listener = bind(addr).await?;
         let addr = listener.addr()?;
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, tls, async {
+        let task = tokio::spawn(serve(listener, options, async {
             let _ = stopped.await;
         }));
         Ok(DemoServer {
@@ -220,10 +324,10 @@ impl DemoServer {
 /// Serves the demo on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: Listener,
-    tls: Option<ServerTls>,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
-    let router = router(tls).await?;
+    let router = router(options).await?;
     match listener {
         // No Nagle: small responses must not wait for the client's delayed ACK (a 40 ms stall).
         Listener::Tcp(listener) => {
@@ -245,7 +349,7 @@ pub async fn serve(
     Ok(())
 }
 
-async fn router(tls: Option<ServerTls>) -> Result<Router, ServerError> {
+async fn router(options: ServeOptions) -> Result<Router, ServerError> {
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -266,7 +370,7 @@ async fn router(tls: Option<ServerTls>) -> Result<Router, ServerError> {
     let mut builder = tonic::transport::Server::builder()
         .initial_connection_window_size(crate::transport::CONNECTION_WINDOW)
         .initial_stream_window_size(crate::transport::STREAM_WINDOW);
-    if let Some(tls) = tls {
+    if let Some(tls) = options.tls {
         let mut config =
             ServerTlsConfig::new().identity(Identity::from_pem(tls.cert_pem, tls.key_pem));
         if let Some(ca) = tls.client_ca_pem {
@@ -274,11 +378,18 @@ async fn router(tls: Option<ServerTls>) -> Result<Router, ServerError> {
         }
         builder = builder.tls_config(config)?;
     }
+    let mut items = pb::item_service_server::ItemServiceServer::new(ItemStore::seeded())
+        .accept_compressed(CompressionEncoding::Gzip);
+    if options.gzip_responses {
+        items = items.send_compressed(CompressionEncoding::Gzip);
+    }
+    let log = options.log.unwrap_or_default();
     Ok(builder
-        .add_service(pb::item_service_server::ItemServiceServer::new(
-            ItemStore::seeded(),
+        .add_service(log.wrap("grpcx.demo.v1.ItemService", items))
+        .add_service(log.wrap("grpc.reflection.v1.ServerReflection", reflection_v1))
+        .add_service(log.wrap(
+            "grpc.reflection.v1alpha.ServerReflection",
+            reflection_v1alpha,
         ))
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(health_service))
+        .add_service(log.wrap("grpc.health.v1.Health", health_service)))
 }

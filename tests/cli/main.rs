@@ -10,6 +10,7 @@ mod call;
 mod describe;
 mod errors;
 mod list;
+mod metadata;
 mod streaming;
 mod tls;
 mod tour;

@@ -6,7 +6,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use assert_cmd::cargo::CommandCargoExt;
-use grpcx::server::{DemoServer, ListenAddr, ServerTls};
+use grpcx::server::{DemoServer, ListenAddr, RequestLog, ServeOptions, ServerTls};
 
 /// The longest any one grpcx run may take in a test.
 pub const RUN_LIMIT: Duration = Duration::from_secs(30);
@@ -17,6 +17,8 @@ pub struct TestServer {
     server: Option<DemoServer>,
     /// The address as `--addr` takes it.
     pub addr: String,
+    /// The calls the server received.
+    pub log: RequestLog,
 }
 
 impl TestServer {
@@ -26,19 +28,39 @@ impl TestServer {
 
     /// A demo server on `listen`, with TLS when `tls` is given.
     pub fn start_with(listen: &ListenAddr, tls: Option<ServerTls>) -> TestServer {
+        TestServer::start_with_options(listen, tls, false)
+    }
+
+    /// A demo server that compresses its responses.
+    pub fn start_gzip() -> TestServer {
+        TestServer::start_with_options(&ListenAddr::Tcp("127.0.0.1:0".parse().unwrap()), None, true)
+    }
+
+    fn start_with_options(
+        listen: &ListenAddr,
+        tls: Option<ServerTls>,
+        gzip_responses: bool,
+    ) -> TestServer {
+        let log = RequestLog::default();
+        let options = ServeOptions {
+            tls,
+            log: Some(log.clone()),
+            gzip_responses,
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
         let server = runtime
-            .block_on(DemoServer::start_with(listen, tls))
+            .block_on(DemoServer::start_with(listen, options))
             .unwrap();
         let addr = server.addr().to_string();
         TestServer {
             runtime: Some(runtime),
             server: Some(server),
             addr,
+            log,
         }
     }
 
