@@ -12,6 +12,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::metadata::KeyAndValueRef;
 use tonic::{Request, Response, Status, Streaming};
 
+use super::RequestLog;
 use super::pb::item::Dimensions;
 use super::pb::item_service_server::ItemService;
 use super::pb::sync_request::Action;
@@ -51,12 +52,17 @@ impl Catalogue {
 #[derive(Debug, Clone, Default)]
 pub struct ItemStore {
     catalogue: Arc<Mutex<Catalogue>>,
+    /// Where cancellations and broken streams are noted.
+    log: RequestLog,
 }
 
 impl ItemStore {
-    /// A store holding the demo's seed items, with ids from 1.
-    pub fn seeded() -> ItemStore {
-        let store = ItemStore::default();
+    /// A store holding the demo's seed items, with ids from 1, noting events in `log`.
+    pub fn seeded(log: RequestLog) -> ItemStore {
+        let store = ItemStore {
+            log,
+            ..ItemStore::default()
+        };
         {
             let mut catalogue = store.lock();
             catalogue.next_id = 1;
@@ -237,13 +243,20 @@ impl ItemService for ItemStore {
             .collect();
 
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        let log = self.log.clone();
         tokio::spawn(async move {
-            for item in items {
+            let total = items.len();
+            let cancelled = |sent: usize| {
+                log.note(format!(
+                    "ListItems: the client cancelled after {sent} of {total} items"
+                ));
+            };
+            for (sent, item) in items.into_iter().enumerate() {
                 if !delay.is_zero() {
                     let pause = within(deadline, tokio::time::sleep(delay));
                     let paused = tokio::select! {
                         paused = pause => paused,
-                        _ = sender.closed() => return, // the client cancelled
+                        _ = sender.closed() => return cancelled(sent),
                     };
                     if let Err(status) = paused {
                         let _ = sender.send(Err(status)).await;
@@ -251,7 +264,7 @@ impl ItemService for ItemStore {
                     }
                 }
                 if sender.send(Ok(item)).await.is_err() {
-                    return; // the client went away
+                    return cancelled(sent);
                 }
             }
         });
@@ -266,7 +279,19 @@ impl ItemService for ItemStore {
         let mut incoming = request.into_inner();
         let mut ids = Vec::new();
         // Each item is stored as it arrives: a cancel or an error later does not roll back.
-        while let Some(item) = within(deadline, incoming.message()).await?? {
+        loop {
+            let item = match within(deadline, incoming.message()).await? {
+                Ok(Some(item)) => item,
+                Ok(None) => break,
+                Err(status) => {
+                    self.log.note(format!(
+                        "CreateItems: the stream broke off ({}) after {} items were stored; they stay stored",
+                        crate::error::code_name(status.code()),
+                        ids.len()
+                    ));
+                    return Err(status);
+                }
+            };
             validate(&item, ids.len() + 1)?;
             let (id, _) = self.lock().put(item);
             ids.push(id);

@@ -152,6 +152,7 @@ pub struct ServeOptions {
 #[derive(Debug, Clone, Default)]
 pub struct RequestLog {
     entries: Arc<Mutex<Vec<LoggedCall>>>,
+    events: Arc<Mutex<Vec<String>>>,
     print: bool,
 }
 
@@ -189,6 +190,24 @@ impl RequestLog {
             .lock()
             .map(|entries| entries.clone())
             .unwrap_or_default()
+    }
+
+    /// What the service noticed beyond the calls themselves, such as a client's cancellation.
+    pub fn events(&self) -> Vec<String> {
+        self.events
+            .lock()
+            .map(|events| events.clone())
+            .unwrap_or_default()
+    }
+
+    /// Notes an event.
+    pub(crate) fn note(&self, event: String) {
+        if self.print {
+            crate::output::diagnostics::note(&event);
+        }
+        if let Ok(mut events) = self.events.lock() {
+            events.push(event);
+        }
     }
 
     fn record(&self, service: &'static str, metadata: &tonic::metadata::MetadataMap) {
@@ -378,12 +397,12 @@ async fn router(options: ServeOptions) -> Result<Router, ServerError> {
         }
         builder = builder.tls_config(config)?;
     }
-    let mut items = pb::item_service_server::ItemServiceServer::new(ItemStore::seeded())
+    let log = options.log.unwrap_or_default();
+    let mut items = pb::item_service_server::ItemServiceServer::new(ItemStore::seeded(log.clone()))
         .accept_compressed(CompressionEncoding::Gzip);
     if options.gzip_responses {
         items = items.send_compressed(CompressionEncoding::Gzip);
     }
-    let log = options.log.unwrap_or_default();
     Ok(builder
         .add_service(log.wrap("grpcx.demo.v1.ItemService", items))
         .add_service(log.wrap("grpc.reflection.v1.ServerReflection", reflection_v1))

@@ -303,10 +303,70 @@ fn ctrl_c_ends_the_call_with_exit_130() {
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
+    interrupt(&child);
+    assert_eq!(wait_bounded(&mut child, Duration::from_secs(10)), Some(130));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "", "nothing is printed after Ctrl-C");
+    let event = wait_for_event(&server, "ListItems: the client cancelled");
+    assert!(event.contains("after 1 of 4 items"), "{event}");
+}
+
+#[test]
+fn ctrl_c_during_a_client_stream_cancels_it_and_what_was_stored_stays() {
+    let server = TestServer::start();
+    let args: Vec<String> = ["--addr", &server.addr, "call", "ItemService/CreateItems"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut grpcx = Interactive::spawn(&args);
+    grpcx.send("{\"name\": \"Before the cancel\"}\n");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline
+        && server
+            .grpcx(&["call", "ItemService/GetItem", r#"{"id":5}"#])
+            .code
+            != 0
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    interrupt_pid(grpcx.id());
+    assert_eq!(grpcx.wait(Duration::from_secs(10)), Some(130));
+    let event = wait_for_event(&server, "CreateItems: the stream broke off");
+    assert!(event.contains("after 1 items were stored"), "{event}");
+    let kept = server.grpcx(&["call", "ItemService/GetItem", r#"{"id":5}"#]);
+    kept.ok();
+    assert_eq!(kept.json_lines()[0]["name"], "Before the cancel");
+}
+
+fn interrupt(child: &std::process::Child) {
+    interrupt_pid(child.id());
+}
+
+fn interrupt_pid(pid: u32) {
     let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &pid.to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
-    assert_eq!(wait_bounded(&mut child, Duration::from_secs(10)), Some(130));
+}
+
+/// Waits (bounded) until the server notes an event starting with `prefix`.
+fn wait_for_event(server: &TestServer, prefix: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Some(event) = server
+            .log
+            .events()
+            .into_iter()
+            .find(|e| e.starts_with(prefix))
+        {
+            return event;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "the server never noted {prefix:?}: {:?}",
+        server.log.events()
+    );
 }

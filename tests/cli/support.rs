@@ -247,6 +247,10 @@ impl Interactive {
         self.lines.recv_timeout(limit).ok()
     }
 
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn close_stdin(&mut self) {
         self.stdin.take();
     }
