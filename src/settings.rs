@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::cli::{Compression, GlobalArgs, OutputFormat, values};
 use crate::config::Profile;
+use crate::schema::files::FileSources;
 use crate::transport::{ConnectOptions, Header, Target, TlsOptions};
 
 /// The default address: the demo server's.
@@ -87,6 +88,10 @@ pub struct Settings {
     pub compress: Option<Compression>,
     /// The output format the profile asks for, when the command line does not say.
     pub output: Option<OutputFormat>,
+    /// Schema files (`--proto`, `--protoset`).
+    pub files: FileSources,
+    /// Use reflection even when files are given; the files fill in what it lacks.
+    pub use_reflection: bool,
     pub verbosity: Verbosity,
 }
 
@@ -236,6 +241,12 @@ impl Settings {
             max_message_size: args.max_msg_sz.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE),
             compress: args.compress.or(profile.compress),
             output: profile.output,
+            files: FileSources {
+                protos: args.proto.clone(),
+                import_paths: args.import_path.clone(),
+                protosets: args.protoset.clone(),
+            },
+            use_reflection: args.use_reflection,
             verbosity: Verbosity {
                 level: args.verbose,
                 redacted,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use crate::server::ListenAddr;
+pub use crate::server::{ListenAddr, ReflectionVersions};
 use crate::transport::Target;
 
 const MAIN_EXAMPLES: &str = "\
@@ -123,6 +123,26 @@ pub struct GlobalArgs {
     /// Example: --authority api.internal
     #[arg(long, global = true, value_name = "HOST[:PORT]", help_heading = "TLS")]
     pub authority: Option<String>,
+
+    /// Read the schema from this .proto file (repeatable) instead of server reflection;
+    /// compiled at run time, no protoc needed. Example: --proto api/items.proto
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Schema")]
+    pub proto: Vec<PathBuf>,
+
+    /// Where imports of --proto files are found (repeatable) [default: each file's directory].
+    /// The well-known types need none. Example: --import-path api
+    #[arg(long, global = true, value_name = "DIR", help_heading = "Schema")]
+    pub import_path: Vec<PathBuf>,
+
+    /// Read the schema from this FileDescriptorSet (repeatable) instead of server reflection.
+    /// Example: --protoset items.protoset
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Schema")]
+    pub protoset: Vec<PathBuf>,
+
+    /// With --proto or --protoset, still ask the server's reflection first; the files fill in
+    /// what it lacks. Example: --protoset extra.protoset --use-reflection
+    #[arg(long, global = true, help_heading = "Schema")]
+    pub use_reflection: bool,
 
     /// Request metadata, repeatable, sent on reflection and on the call; @FILE reads one
     /// header a line. Keys ending in -bin take base64. Example: -H 'authorization: Bearer abc'
@@ -334,6 +354,15 @@ pub struct ServeDemoArgs {
     /// Print each call received, with its metadata, on stderr. Example: --log
     #[arg(long)]
     pub log: bool,
+
+    /// Which server reflection versions to serve. Example: --reflection v1alpha
+    #[arg(long, value_enum, default_value_t = ReflectionVersions::Both, value_name = "VERSIONS")]
+    pub reflection: ReflectionVersions,
+
+    /// Serve no reflection at all (clients need --proto or --protoset), like --reflection none.
+    /// Example: --no-reflection
+    #[arg(long, conflicts_with = "reflection")]
+    pub no_reflection: bool,
 
     /// Compress responses with gzip for clients that accept it (requests may always be
     /// compressed). Example: --gzip

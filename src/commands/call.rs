@@ -24,7 +24,7 @@ pub async fn run(
     out.set_verbosity(settings.verbosity.clone());
 
     let started = Instant::now();
-    let mut session = super::connect(settings).await?;
+    let mut session = super::open(settings, super::Needs::Server).await?;
     let connected = Instant::now();
     let result = call(
         settings,
@@ -94,7 +94,10 @@ async fn call(
         max_message_size: settings.max_message_size,
         gzip: settings.compress == Some(Compression::Gzip),
     };
-    let end = invoke::invoke(session.channel(), &method, requests, options, out).await?;
+    let Some(channel) = session.channel() else {
+        return Err(Error::Usage("a call needs a server connection".to_string()));
+    };
+    let end = invoke::invoke(channel, &method, requests, options, out).await?;
     let finished = Instant::now();
 
     if verbose > 0 {

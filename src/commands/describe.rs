@@ -11,7 +11,7 @@ pub async fn run(
     args: &DescribeArgs,
     out: &mut Output,
 ) -> Result<Outcome, Error> {
-    let mut session = super::connect(settings).await?;
+    let mut session = super::open(settings, super::Needs::SchemaOnly).await?;
     let result = describe(&mut session.schema, args, out).await;
     session.explain(result)
 }

@@ -7,7 +7,7 @@ use crate::schema::Schema;
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ListArgs, out: &mut Output) -> Result<Outcome, Error> {
-    let mut session = super::connect(settings).await?;
+    let mut session = super::open(settings, super::Needs::SchemaOnly).await?;
     let result = list(&mut session.schema, args, out).await;
     session.explain(result)
 }

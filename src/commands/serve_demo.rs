@@ -3,7 +3,7 @@
 use crate::cli::ServeDemoArgs;
 use crate::error::{Error, Outcome};
 use crate::output::diagnostics;
-use crate::server::{self, RequestLog, ServeOptions, ServerTls};
+use crate::server::{self, ReflectionVersions, RequestLog, ServeOptions, ServerTls};
 
 pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -20,12 +20,24 @@ pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
         }) => "TLS",
         Some(_) => "mutual TLS",
     };
+    let reflection = if args.no_reflection {
+        ReflectionVersions::None
+    } else {
+        args.reflection
+    };
     let listener = server::bind(&args.listen).await?;
     let addr = listener.addr()?;
     diagnostics::note(&format!(
-        "grpcx demo server listening on {addr} ({security}; ItemService, reflection v1 and v1alpha, health); Ctrl-C stops it"
+        "grpcx demo server listening on {addr} ({security}; ItemService, health, reflection: {}); Ctrl-C stops it",
+        match reflection {
+            ReflectionVersions::Both => "v1 and v1alpha",
+            ReflectionVersions::V1 => "v1",
+            ReflectionVersions::V1alpha => "v1alpha",
+            ReflectionVersions::None => "none",
+        }
     ));
     let options = ServeOptions {
+        reflection,
         tls,
         log: args.log.then(RequestLog::printing),
         gzip_responses: args.gzip,

@@ -5,6 +5,7 @@
 //! fetched: the file that defines a symbol and its transitive dependencies, not the whole
 //! server's schema. This module never prints; it returns descriptors or typed errors.
 
+pub mod files;
 mod reflection;
 mod resolve;
 pub mod source;
@@ -12,7 +13,7 @@ pub mod source;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use prost_reflect::DescriptorPool;
+use prost_reflect::{DescriptorPool, FileDescriptor};
 use prost_types::FileDescriptorProto;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -34,6 +35,25 @@ pub enum SchemaError {
     Reflection { status: tonic::Status },
     #[error("the server refused a reflection request: {}: {message}", crate::error::code_name(*.code))]
     ReflectionRefused { code: Code, message: String },
+    #[error("{}{message}", .location.as_ref().map(|l| format!("{l}: ")).unwrap_or_default())]
+    Compile {
+        location: Option<String>,
+        not_found: bool,
+        message: String,
+    },
+    #[error("cannot read {}: {source}", .path.display())]
+    ReadFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the protoset {} is not usable: {reason}", .path.display())]
+    BadProtoset {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+    #[error("the schema files contradict each other: {0}")]
+    Conflict(String),
     #[error("the server accepted the connection but did not answer within {0:?}")]
     NoAnswer(Duration),
     #[error("the server's schema is invalid: {0}")]
@@ -69,9 +89,15 @@ impl SchemaError {
     pub fn hint(&self) -> Option<String> {
         match self {
             SchemaError::ReflectionUnsupported { .. } => Some(
-                "grpcx reads the schema through server reflection (grpc.reflection.v1 or v1alpha): enable it on the server"
+                "give the schema with --proto FILE (and --import-path DIR) or --protoset FILE, or enable server reflection"
                     .to_string(),
             ),
+            SchemaError::Compile { not_found: true, .. } => {
+                Some("add the directory that holds it with --import-path DIR".to_string())
+            }
+            SchemaError::Compile { .. } => Some("fix the .proto file".to_string()),
+            SchemaError::ReadFile { .. } => None,
+            SchemaError::BadProtoset { .. } | SchemaError::Conflict(_) => None,
             SchemaError::Reflection { status } if status.code() == Code::Unavailable => Some(
                 "the connection to the server broke; check that it is still running".to_string(),
             ),
@@ -114,11 +140,40 @@ fn did_you_mean(candidates: &[String], otherwise: &str) -> String {
     }
 }
 
-/// The schema of one server, fetched lazily through reflection.
+/// A server's schema, from reflection, from files, or both (files fill in what reflection
+/// lacks).
 pub struct Schema {
-    reflection: ReflectionClient,
+    /// Everything fetched or loaded so far that the command uses.
     pool: DescriptorPool,
+    reflection: Option<ReflectionClient>,
+    /// Everything the files define; copied into `pool` as needed.
+    files: Option<DescriptorPool>,
     services: Option<Vec<String>>,
+}
+
+/// Where a schema comes from, for `-v`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Files,
+    ReflectionV1,
+    ReflectionV1Alpha,
+    /// Reflection was asked for but is not served; the files served instead.
+    FilesWithoutReflection,
+}
+
+impl SourceKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            SourceKind::Files => "--proto / --protoset files",
+            SourceKind::ReflectionV1 => "server reflection (grpc.reflection.v1)",
+            SourceKind::ReflectionV1Alpha => {
+                "server reflection (grpc.reflection.v1alpha: the server lacks v1)"
+            }
+            SourceKind::FilesWithoutReflection => {
+                "--proto / --protoset files (the server lacks reflection)"
+            }
+        }
+    }
 }
 
 impl Schema {
@@ -133,45 +188,110 @@ impl Schema {
         first_answer_timeout: Duration,
     ) -> Schema {
         Schema {
-            reflection: ReflectionClient::new(channel, host, headers, first_answer_timeout),
             pool: DescriptorPool::new(),
+            reflection: Some(ReflectionClient::new(
+                channel,
+                host,
+                headers,
+                first_answer_timeout,
+            )),
+            files: None,
             services: None,
         }
     }
 
-    /// The pool of everything fetched so far.
+    /// A schema from files only.
+    pub fn from_files(files: DescriptorPool) -> Schema {
+        Schema {
+            pool: DescriptorPool::new(),
+            reflection: None,
+            files: Some(files),
+            services: None,
+        }
+    }
+
+    /// Adds files that fill in what reflection lacks.
+    pub fn with_files(mut self, files: DescriptorPool) -> Schema {
+        self.files = Some(files);
+        self
+    }
+
+    /// The pool of everything loaded so far.
     pub fn pool(&self) -> &DescriptorPool {
         &self.pool
     }
 
-    /// The services the server lists, sorted, fetched once.
+    /// Where the schema came from, as far as is known now.
+    pub fn source_kind(&self) -> SourceKind {
+        match (&self.reflection, &self.files) {
+            (Some(reflection), files) => match reflection.version() {
+                Some(reflection::Version::V1) => SourceKind::ReflectionV1,
+                Some(reflection::Version::V1Alpha) => SourceKind::ReflectionV1Alpha,
+                None if files.is_some() => SourceKind::FilesWithoutReflection,
+                None => SourceKind::ReflectionV1,
+            },
+            (None, _) => SourceKind::Files,
+        }
+    }
+
+    /// The services the server lists (and the files define), sorted, found once.
     pub async fn services(&mut self) -> Result<Vec<String>, SchemaError> {
         if let Some(services) = &self.services {
             return Ok(services.clone());
         }
-        let mut services = self.reflection.list_services().await?;
+        let mut services = match self.reflection.as_mut() {
+            Some(reflection) => match reflection.list_services().await {
+                Ok(services) => services,
+                // With files to fall back on, a server without reflection is fine.
+                Err(SchemaError::ReflectionUnsupported { .. }) if self.files.is_some() => {
+                    self.reflection = None;
+                    Vec::new()
+                }
+                Err(err) => return Err(err),
+            },
+            None => Vec::new(),
+        };
+        if let Some(files) = &self.files {
+            services.extend(files.services().map(|s| s.full_name().to_string()));
+        }
         services.sort();
         services.dedup();
         self.services = Some(services.clone());
         Ok(services)
     }
 
-    /// Makes sure the file defining `symbol` and its dependencies are in the pool.
-    /// Returns false when the server does not know the symbol.
+    /// Makes sure the file defining `symbol` and its dependencies are in the pool: from the
+    /// server first, then from the files. Returns false when neither knows the symbol.
     async fn load_symbol(&mut self, symbol: &str) -> Result<bool, SchemaError> {
         if resolve::find_in_pool(&self.pool, symbol).is_some() {
             return Ok(true);
         }
-        match self.reflection.file_containing_symbol(symbol).await? {
-            Answer::NotFound => Ok(false),
-            Answer::Files(files) => {
-                self.add_files(files).await?;
-                Ok(true)
+        if let Some(reflection) = self.reflection.as_mut() {
+            match reflection.file_containing_symbol(symbol).await {
+                Ok(Answer::Files(files)) => {
+                    self.add_files(files).await?;
+                    return Ok(true);
+                }
+                Ok(Answer::NotFound) => {}
+                Err(SchemaError::ReflectionUnsupported { .. }) if self.files.is_some() => {
+                    self.reflection = None;
+                }
+                Err(err) => return Err(err),
             }
         }
+        if let Some(files) = &self.files
+            && let Some(found) = resolve::find_in_pool(files, symbol)
+        {
+            let protos = with_dependencies(&found.parent_file());
+            self.pool
+                .add_file_descriptor_protos(protos)
+                .map_err(|err| SchemaError::Conflict(err.to_string()))?;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
-    /// Adds `files` and every dependency they lack, asking the server for each missing one.
+    /// Adds `files` from the server and every dependency they lack, asking for each missing one.
     async fn add_files(&mut self, files: Vec<FileDescriptorProto>) -> Result<(), SchemaError> {
         let mut fetched: BTreeMap<String, FileDescriptorProto> = BTreeMap::new();
         let mut wanted: Vec<String> = Vec::new();
@@ -196,12 +316,22 @@ impl Schema {
             {
                 continue;
             }
-            match self.reflection.file_by_filename(&next).await? {
+            let answer = match self.reflection.as_mut() {
+                Some(reflection) => reflection.file_by_filename(&next).await?,
+                None => Answer::NotFound,
+            };
+            match answer {
                 Answer::Files(files) => pending = files,
+                // The files given on the command line may hold what the server does not serve.
                 Answer::NotFound => {
-                    return Err(SchemaError::BadDescriptor(format!(
-                        "the server does not serve `{next}`, which its schema imports"
-                    )));
+                    match self.files.as_ref().and_then(|f| f.get_file_by_name(&next)) {
+                        Some(file) => pending = with_dependencies(&file),
+                        None => {
+                            return Err(SchemaError::BadDescriptor(format!(
+                                "the server does not serve `{next}`, which its schema imports"
+                            )));
+                        }
+                    }
                 }
             }
         }
@@ -217,4 +347,25 @@ impl Schema {
         }
         Ok(())
     }
+}
+
+/// A file and everything it imports, dependencies first.
+pub fn with_dependencies(file: &FileDescriptor) -> Vec<FileDescriptorProto> {
+    let mut ordered = Vec::new();
+    let mut seen = HashSet::new();
+    fn visit(
+        file: &FileDescriptor,
+        seen: &mut HashSet<String>,
+        ordered: &mut Vec<FileDescriptorProto>,
+    ) {
+        if !seen.insert(file.name().to_string()) {
+            return;
+        }
+        for dependency in file.dependencies() {
+            visit(&dependency, seen, ordered);
+        }
+        ordered.push(file.file_descriptor_proto().clone());
+    }
+    visit(file, &mut seen, &mut ordered);
+    ordered
 }

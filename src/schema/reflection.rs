@@ -20,8 +20,9 @@ use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse
 use super::SchemaError;
 use crate::transport::Header;
 
+/// The reflection protocol version a server answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Version {
+pub enum Version {
     V1,
     V1Alpha,
 }
@@ -74,6 +75,11 @@ impl ReflectionClient {
             version_confirmed: false,
             stream: None,
         }
+    }
+
+    /// The protocol version the server answered, once it has.
+    pub fn version(&self) -> Option<Version> {
+        self.version_confirmed.then_some(self.version)
     }
 
     /// The fully-qualified names of the services the server lists.

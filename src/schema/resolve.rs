@@ -21,6 +21,19 @@ pub enum Symbol {
 }
 
 impl Symbol {
+    /// The file that defines the symbol.
+    pub fn parent_file(&self) -> prost_reflect::FileDescriptor {
+        match self {
+            Symbol::Service(d) => d.parent_file(),
+            Symbol::Method(d) => d.parent_file(),
+            Symbol::Message(d) => d.parent_file(),
+            Symbol::Field(d) => d.parent_file(),
+            Symbol::Oneof(d) => d.parent_message().parent_file(),
+            Symbol::Enum(d) => d.parent_file(),
+            Symbol::EnumValue(d) => d.parent_enum().parent_file(),
+        }
+    }
+
     pub fn full_name(&self) -> &str {
         match self {
             Symbol::Service(d) => d.full_name(),

@@ -136,9 +136,25 @@ impl ServerTls {
     }
 }
 
+/// Which server reflection versions to serve.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReflectionVersions {
+    /// grpc.reflection.v1 and grpc.reflection.v1alpha.
+    #[default]
+    Both,
+    /// Only grpc.reflection.v1.
+    V1,
+    /// Only grpc.reflection.v1alpha, as older servers do.
+    V1alpha,
+    /// No reflection, as many production servers run.
+    None,
+}
+
 /// How to serve.
 #[derive(Debug, Clone, Default)]
 pub struct ServeOptions {
+    /// Which reflection versions to serve.
+    pub reflection: ReflectionVersions,
     /// TLS, when given; plaintext otherwise.
     pub tls: Option<ServerTls>,
     /// Where to record the metadata of each call received.
@@ -398,6 +414,12 @@ async fn router(options: ServeOptions) -> Result<Router, ServerError> {
         builder = builder.tls_config(config)?;
     }
     let log = options.log.unwrap_or_default();
+    let (v1, v1alpha) = match options.reflection {
+        ReflectionVersions::Both => (true, true),
+        ReflectionVersions::V1 => (true, false),
+        ReflectionVersions::V1alpha => (false, true),
+        ReflectionVersions::None => (false, false),
+    };
     let mut items = pb::item_service_server::ItemServiceServer::new(ItemStore::seeded(log.clone()))
         .accept_compressed(CompressionEncoding::Gzip);
     if options.gzip_responses {
@@ -405,10 +427,14 @@ async fn router(options: ServeOptions) -> Result<Router, ServerError> {
     }
     Ok(builder
         .add_service(log.wrap("grpcx.demo.v1.ItemService", items))
-        .add_service(log.wrap("grpc.reflection.v1.ServerReflection", reflection_v1))
-        .add_service(log.wrap(
-            "grpc.reflection.v1alpha.ServerReflection",
-            reflection_v1alpha,
-        ))
+        .add_optional_service(
+            v1.then(|| log.wrap("grpc.reflection.v1.ServerReflection", reflection_v1)),
+        )
+        .add_optional_service(v1alpha.then(|| {
+            log.wrap(
+                "grpc.reflection.v1alpha.ServerReflection",
+                reflection_v1alpha,
+            )
+        }))
         .add_service(log.wrap("grpc.health.v1.Health", health_service)))
 }

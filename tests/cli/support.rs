@@ -28,25 +28,31 @@ impl TestServer {
 
     /// A demo server on `listen`, with TLS when `tls` is given.
     pub fn start_with(listen: &ListenAddr, tls: Option<ServerTls>) -> TestServer {
-        TestServer::start_with_options(listen, tls, false)
+        TestServer::start_with_options(
+            listen,
+            ServeOptions {
+                tls,
+                ..ServeOptions::default()
+            },
+        )
     }
 
     /// A demo server that compresses its responses.
     pub fn start_gzip() -> TestServer {
-        TestServer::start_with_options(&ListenAddr::Tcp("127.0.0.1:0".parse().unwrap()), None, true)
+        TestServer::start_options(ServeOptions {
+            gzip_responses: true,
+            ..ServeOptions::default()
+        })
     }
 
-    fn start_with_options(
-        listen: &ListenAddr,
-        tls: Option<ServerTls>,
-        gzip_responses: bool,
-    ) -> TestServer {
+    /// A demo server on a loopback port, as `options` say.
+    pub fn start_options(options: ServeOptions) -> TestServer {
+        TestServer::start_with_options(&ListenAddr::Tcp("127.0.0.1:0".parse().unwrap()), options)
+    }
+
+    fn start_with_options(listen: &ListenAddr, mut options: ServeOptions) -> TestServer {
         let log = RequestLog::default();
-        let options = ServeOptions {
-            tls,
-            log: Some(log.clone()),
-            gzip_responses,
-        };
+        options.log = Some(log.clone());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
