@@ -54,6 +54,10 @@ async fn call(
     let kind = RpcKind::of(&method);
     if verbose > 0 {
         diagnostics::info(&format!(
+            "schema: {}",
+            session.schema.source_kind().describe()
+        ));
+        diagnostics::info(&format!(
             "method: {} ({})",
             method_path(&method),
             kind.describe()

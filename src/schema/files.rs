@@ -57,17 +57,26 @@ fn compile(protos: &[PathBuf], import_paths: &[PathBuf]) -> Result<FileDescripto
     } else {
         import_paths.to_vec()
     };
-    let mut compiler = protox::Compiler::new(&includes).map_err(compile_error)?;
+    let failed = |err| compile_error(err, &includes);
+    let mut compiler = protox::Compiler::new(&includes).map_err(failed)?;
     compiler.include_imports(true).include_source_info(true);
     for proto in protos {
-        compiler.open_file(proto).map_err(compile_error)?;
+        compiler.open_file(proto).map_err(failed)?;
     }
     Ok(compiler.file_descriptor_set())
 }
 
-/// A compiler error as `file:line:column: message`.
-fn compile_error(err: protox::Error) -> SchemaError {
-    let mut location = err.file().map(str::to_string);
+/// A compiler error as `file:line:column: message`, with the file's path as the user can
+/// open it (the compiler knows it by its name under an import path).
+fn compile_error(err: protox::Error, includes: &[PathBuf]) -> SchemaError {
+    let mut location = err.file().map(|name| {
+        includes
+            .iter()
+            .map(|include| include.join(name))
+            .find(|path| path.is_file())
+            .map(|path| path.display().to_string())
+            .unwrap_or_else(|| name.to_string())
+    });
     if let (Some(file), Some(source), Some(label)) = (
         location.as_ref(),
         err.source_code(),
@@ -105,10 +114,11 @@ fn add_protoset(pool: &mut DescriptorPool, path: &Path) -> Result<(), SchemaErro
         .cloned()
         .collect();
     if !missing_well_known.is_empty() {
-        let mut compiler = protox::Compiler::new(Vec::<PathBuf>::new()).map_err(compile_error)?;
+        let failed = |err| compile_error(err, &[]);
+        let mut compiler = protox::Compiler::new(Vec::<PathBuf>::new()).map_err(failed)?;
         compiler.include_imports(true);
         for name in &missing_well_known {
-            compiler.open_file(name).map_err(compile_error)?;
+            compiler.open_file(name).map_err(failed)?;
         }
         pool.add_file_descriptor_set(compiler.file_descriptor_set())
             .map_err(|err| SchemaError::Conflict(err.to_string()))?;

@@ -149,6 +149,8 @@ pub struct Schema {
     /// Everything the files define; copied into `pool` as needed.
     files: Option<DescriptorPool>,
     services: Option<Vec<String>>,
+    /// Reflection was asked for, but the server does not serve it.
+    reflection_missing: bool,
 }
 
 /// Where a schema comes from, for `-v`.
@@ -197,6 +199,7 @@ impl Schema {
             )),
             files: None,
             services: None,
+            reflection_missing: false,
         }
     }
 
@@ -207,6 +210,7 @@ impl Schema {
             reflection: None,
             files: Some(files),
             services: None,
+            reflection_missing: false,
         }
     }
 
@@ -223,14 +227,13 @@ impl Schema {
 
     /// Where the schema came from, as far as is known now.
     pub fn source_kind(&self) -> SourceKind {
-        match (&self.reflection, &self.files) {
-            (Some(reflection), files) => match reflection.version() {
-                Some(reflection::Version::V1) => SourceKind::ReflectionV1,
+        match &self.reflection {
+            Some(reflection) => match reflection.version() {
                 Some(reflection::Version::V1Alpha) => SourceKind::ReflectionV1Alpha,
-                None if files.is_some() => SourceKind::FilesWithoutReflection,
-                None => SourceKind::ReflectionV1,
+                Some(reflection::Version::V1) | None => SourceKind::ReflectionV1,
             },
-            (None, _) => SourceKind::Files,
+            None if self.reflection_missing => SourceKind::FilesWithoutReflection,
+            None => SourceKind::Files,
         }
     }
 
@@ -245,6 +248,7 @@ impl Schema {
                 // With files to fall back on, a server without reflection is fine.
                 Err(SchemaError::ReflectionUnsupported { .. }) if self.files.is_some() => {
                     self.reflection = None;
+                    self.reflection_missing = true;
                     Vec::new()
                 }
                 Err(err) => return Err(err),
@@ -275,6 +279,7 @@ impl Schema {
                 Ok(Answer::NotFound) => {}
                 Err(SchemaError::ReflectionUnsupported { .. }) if self.files.is_some() => {
                     self.reflection = None;
+                    self.reflection_missing = true;
                 }
                 Err(err) => return Err(err),
             }

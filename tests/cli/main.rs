@@ -11,6 +11,7 @@ mod describe;
 mod errors;
 mod list;
 mod metadata;
+mod sources;
 mod streaming;
 mod tls;
 mod tour;
