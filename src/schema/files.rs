@@ -36,14 +36,15 @@ pub fn load(sources: &FileSources) -> Result<DescriptorPool, SchemaError> {
     }
     if !sources.protos.is_empty() {
         let compiled = compile(&sources.protos, &sources.import_paths)?;
-        pool.add_file_descriptor_set(compiled)
+        pool.decode_file_descriptor_set(compiled.as_slice())
             .map_err(|err| SchemaError::Conflict(err.to_string()))?;
     }
     Ok(pool)
 }
 
-/// Compiles `.proto` files. Without import paths, each file's own directory is one.
-fn compile(protos: &[PathBuf], import_paths: &[PathBuf]) -> Result<FileDescriptorSet, SchemaError> {
+/// Compiles `.proto` files into an encoded FileDescriptorSet (with custom options). Without
+/// import paths, each file's own directory is one.
+fn compile(protos: &[PathBuf], import_paths: &[PathBuf]) -> Result<Vec<u8>, SchemaError> {
     let includes: Vec<PathBuf> = if import_paths.is_empty() {
         let mut dirs: Vec<PathBuf> = protos
             .iter()
@@ -63,7 +64,7 @@ fn compile(protos: &[PathBuf], import_paths: &[PathBuf]) -> Result<FileDescripto
     for proto in protos {
         compiler.open_file(proto).map_err(failed)?;
     }
-    Ok(compiler.file_descriptor_set())
+    Ok(compiler.encode_file_descriptor_set())
 }
 
 /// A compiler error as `file:line:column: message`, with the file's path as the user can
@@ -123,7 +124,7 @@ fn add_protoset(pool: &mut DescriptorPool, path: &Path) -> Result<(), SchemaErro
         pool.add_file_descriptor_set(compiler.file_descriptor_set())
             .map_err(|err| SchemaError::Conflict(err.to_string()))?;
     }
-    pool.add_file_descriptor_set(set).map_err(|err| SchemaError::BadProtoset {
+    pool.decode_file_descriptor_set(bytes.as_slice()).map_err(|err| SchemaError::BadProtoset {
         path: path.to_path_buf(),
         reason: format!(
             "{err} (a protoset must carry its imports: protoc --include_imports, or grpcx --protoset-out)"

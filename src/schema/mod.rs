@@ -14,14 +14,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use prost_reflect::{DescriptorPool, FileDescriptor};
-use prost_types::FileDescriptorProto;
 use tonic::Code;
 use tonic::transport::Channel;
 
 pub use resolve::{Symbol, method_path};
 
 use crate::transport::Header;
-use reflection::{Answer, ReflectionClient};
+use reflection::{Answer, RawFile, ReflectionClient};
 
 /// A bound on how many files one schema may pull in, so that a hostile or broken server
 /// cannot make grpcx fetch forever.
@@ -287,9 +286,7 @@ impl Schema {
         if let Some(files) = &self.files
             && let Some(found) = resolve::find_in_pool(files, symbol)
         {
-            let protos = with_dependencies(&found.parent_file());
-            self.pool
-                .add_file_descriptor_protos(protos)
+            add_encoded(&mut self.pool, with_dependencies(&found.parent_file()))
                 .map_err(|err| SchemaError::Conflict(err.to_string()))?;
             return Ok(true);
         }
@@ -297,19 +294,19 @@ impl Schema {
     }
 
     /// Adds `files` from the server and every dependency they lack, asking for each missing one.
-    async fn add_files(&mut self, files: Vec<FileDescriptorProto>) -> Result<(), SchemaError> {
-        let mut fetched: BTreeMap<String, FileDescriptorProto> = BTreeMap::new();
+    async fn add_files(&mut self, files: Vec<RawFile>) -> Result<(), SchemaError> {
+        let mut fetched: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         let mut wanted: Vec<String> = Vec::new();
         let mut asked: HashSet<String> = HashSet::new();
         let mut pending = files;
         loop {
             for file in pending.drain(..) {
-                let name = file.name().to_string();
+                let name = file.proto.name().to_string();
                 if self.pool.get_file_by_name(&name).is_some() || fetched.contains_key(&name) {
                     continue;
                 }
-                wanted.extend(file.dependency.iter().cloned());
-                fetched.insert(name, file);
+                wanted.extend(file.proto.dependency.iter().cloned());
+                fetched.insert(name, file.bytes);
                 if fetched.len() > MAX_FILES {
                     return Err(SchemaError::TooManyFiles);
                 }
@@ -330,7 +327,12 @@ impl Schema {
                 // The files given on the command line may hold what the server does not serve.
                 Answer::NotFound => {
                     match self.files.as_ref().and_then(|f| f.get_file_by_name(&next)) {
-                        Some(file) => pending = with_dependencies(&file),
+                        Some(file) => {
+                            pending = vec![RawFile {
+                                proto: file.file_descriptor_proto().clone(),
+                                bytes: file.encode_to_vec(),
+                            }]
+                        }
                         None => {
                             return Err(SchemaError::BadDescriptor(format!(
                                 "the server does not serve `{next}`, which its schema imports"
@@ -340,8 +342,7 @@ impl Schema {
                 }
             }
         }
-        self.pool
-            .add_file_descriptor_protos(fetched.into_values())
+        add_encoded(&mut self.pool, fetched.into_values())
             .map_err(|err| SchemaError::BadDescriptor(err.to_string()))
     }
 
@@ -354,23 +355,35 @@ impl Schema {
     }
 }
 
-/// A file and everything it imports, dependencies first.
-pub fn with_dependencies(file: &FileDescriptor) -> Vec<FileDescriptorProto> {
-    let mut ordered = Vec::new();
-    let mut seen = HashSet::new();
-    fn visit(
-        file: &FileDescriptor,
-        seen: &mut HashSet<String>,
-        ordered: &mut Vec<FileDescriptorProto>,
-    ) {
+/// A file and everything it imports, dependencies first, each encoded with its options.
+pub fn with_dependencies(file: &FileDescriptor) -> Vec<Vec<u8>> {
+    fn visit(file: &FileDescriptor, seen: &mut HashSet<String>, ordered: &mut Vec<Vec<u8>>) {
         if !seen.insert(file.name().to_string()) {
             return;
         }
         for dependency in file.dependencies() {
             visit(&dependency, seen, ordered);
         }
-        ordered.push(file.file_descriptor_proto().clone());
+        ordered.push(file.encode_to_vec());
     }
-    visit(file, &mut seen, &mut ordered);
+    let mut ordered = Vec::new();
+    visit(file, &mut HashSet::new(), &mut ordered);
     ordered
+}
+
+/// Encoded file descriptors as one encoded FileDescriptorSet.
+pub fn encode_set(files: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
+    let mut set = Vec::new();
+    for file in files {
+        prost::encoding::bytes::encode(1, &file, &mut set);
+    }
+    set
+}
+
+/// Adds encoded file descriptors (in any order) to `pool`, keeping their custom options.
+fn add_encoded(
+    pool: &mut DescriptorPool,
+    files: impl IntoIterator<Item = Vec<u8>>,
+) -> Result<(), prost_reflect::DescriptorError> {
+    pool.decode_file_descriptor_set(encode_set(files).as_slice())
 }

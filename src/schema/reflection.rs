@@ -55,8 +55,15 @@ pub struct ReflectionClient {
 
 /// What the server answered to one question.
 pub enum Answer {
-    Files(Vec<FileDescriptorProto>),
+    Files(Vec<RawFile>),
     NotFound,
+}
+
+/// A file descriptor as the server sent it. The bytes are kept because they carry custom
+/// options (such as `google.api.http`) that decoding into `FileDescriptorProto` would drop.
+pub struct RawFile {
+    pub proto: FileDescriptorProto,
+    pub bytes: Vec<u8>,
 }
 
 impl ReflectionClient {
@@ -227,11 +234,12 @@ fn files_from(answer: Result<MessageResponse, SchemaError>) -> Result<Answer, Sc
     match answer {
         MessageResponse::FileDescriptorResponse(response) => response
             .file_descriptor_proto
-            .iter()
+            .into_iter()
             .map(|bytes| {
-                FileDescriptorProto::decode(bytes.as_slice()).map_err(|err| {
+                let proto = FileDescriptorProto::decode(bytes.as_slice()).map_err(|err| {
                     SchemaError::BadDescriptor(format!("a file descriptor does not decode: {err}"))
-                })
+                })?;
+                Ok(RawFile { proto, bytes })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Answer::Files),
