@@ -237,12 +237,12 @@ pub enum Compression {
 pub enum Command {
     /// List the server's services, or the methods of one service.
     #[command(
-        after_help = "Examples:\n  grpcx list\n  grpcx list ItemService\n  grpcx --addr localhost:9000 list grpc.health.v1.Health"
+        after_help = "Examples:\n  grpcx list\n  grpcx list ItemService\n  grpcx list --long\n  grpcx --addr localhost:9000 list grpc.health.v1.Health"
     )]
     List(ListArgs),
     /// Describe a service, method, message, enum or field as proto source.
     #[command(
-        after_help = "Examples:\n  grpcx describe ItemService\n  grpcx describe ItemService/GetItem\n  grpcx describe grpcx.demo.v1.Item\n  grpcx describe Item.tags"
+        after_help = "Examples:\n  grpcx describe ItemService\n  grpcx describe ItemService/GetItem\n  grpcx describe grpcx.demo.v1.Item\n  grpcx describe Item.tags\n  grpcx describe --template ItemService/CreateItems > item.json\n  grpcx describe ItemService --protoset-out items.protoset --proto-out-dir schema/"
     )]
     Describe(DescribeArgs),
     /// Call a method of any kind: JSON in, JSON out.
@@ -260,7 +260,7 @@ and bidirectional calls read stdin.")]
     Call(CallArgs),
     /// Serve the demo ItemService, with server reflection and health checking.
     #[command(
-        after_help = "Examples:\n  grpcx serve-demo\n  grpcx serve-demo --listen 127.0.0.1:6000"
+        after_help = "Examples:\n  grpcx serve-demo\n  grpcx serve-demo --listen 127.0.0.1:6000 --log\n  grpcx serve-demo --listen unix:/tmp/demo.sock\n  grpcx serve-demo --no-reflection\n  grpcx serve-demo --tls-cert server.pem --tls-key server.key --client-ca ca.pem"
     )]
     ServeDemo(ServeDemoArgs),
     /// A guided tour of grpcx on an embedded demo server; needs nothing else running.
@@ -285,6 +285,25 @@ pub enum ConfigAction {
 pub struct ListArgs {
     /// A service whose methods to list: full name or, when unique, the short name.
     pub service: Option<String>,
+
+    /// List methods (of every service, or of SERVICE) with their kind and their request and
+    /// response types. Example: grpcx list --long
+    #[arg(short = 'l', long)]
+    pub long: bool,
+}
+
+/// Where to write the schema a command used.
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// Also write the symbols' files and all they import as a FileDescriptorSet, for
+    /// --protoset later. Example: --protoset-out items.protoset
+    #[arg(long, value_name = "FILE")]
+    pub protoset_out: Option<PathBuf>,
+
+    /// Also write the symbols' files and all they import as .proto sources under DIR, for
+    /// --proto later. Example: --proto-out-dir schema/
+    #[arg(long, value_name = "DIR")]
+    pub proto_out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -292,6 +311,14 @@ pub struct DescribeArgs {
     /// A fully-qualified or, when unique, short symbol: Service, Service/Method, Message,
     /// Message.field, Enum. Without it, every service is described.
     pub symbol: Option<String>,
+
+    /// Print a JSON template of the message (of a method: its request) with every field, a
+    /// valid request for `call` as it is. Example: grpcx describe --template ItemService/GetItem
+    #[arg(long, requires = "symbol")]
+    pub template: bool,
+
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -312,6 +339,9 @@ pub struct CallArgs {
     /// in a pipe). Example: --output ndjson
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
+
+    #[command(flatten)]
+    pub export: ExportArgs,
 }
 
 impl CallArgs {

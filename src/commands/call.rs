@@ -51,6 +51,10 @@ async fn call(
     let verbose = settings.verbosity.level;
     let method = session.schema.resolve_method(&args.method).await?;
     let resolved = Instant::now();
+    super::export(
+        &args.export,
+        &[crate::schema::Symbol::Method(method.clone())],
+    )?;
     let kind = RpcKind::of(&method);
     if verbose > 0 {
         diagnostics::info(&format!(

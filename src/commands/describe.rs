@@ -1,9 +1,10 @@
-//! `grpcx describe [SYMBOL]`: a symbol as proto source; every service when none is named.
+//! `grpcx describe [SYMBOL]`: a symbol as proto source (every service when none is named), or
+//! with `--template` a JSON request skeleton; optionally exported as a protoset or sources.
 
 use crate::cli::DescribeArgs;
 use crate::error::{Error, Outcome};
 use crate::output::Output;
-use crate::schema::{Schema, Symbol, source};
+use crate::schema::{Schema, SchemaError, Symbol, source, template};
 use crate::settings::Settings;
 
 pub async fn run(
@@ -31,6 +32,22 @@ async fn describe(
             symbols
         }
     };
+    super::export(&args.export, &symbols)?;
+    if args.template {
+        let message = match symbols.first() {
+            Some(Symbol::Message(message)) => message.clone(),
+            Some(Symbol::Method(method)) => method.input(),
+            Some(other) => {
+                return Err(SchemaError::NotAMessage(other.full_name().to_string()).into());
+            }
+            None => return Ok(Outcome::Success),
+        };
+        let skeleton = template::template(&message);
+        let text =
+            serde_json::to_string_pretty(&skeleton).map_err(crate::output::OutputError::Json)?;
+        out.line(&text)?;
+        return Ok(Outcome::Success);
+    }
     for (index, symbol) in symbols.iter().enumerate() {
         if index > 0 {
             out.line("")?;

@@ -8,9 +8,10 @@ pub mod serve_demo;
 
 use tonic::transport::Channel;
 
+use crate::cli::ExportArgs;
 use crate::error::{Error, Outcome};
 use crate::output::diagnostics;
-use crate::schema::{self, Schema, SchemaError};
+use crate::schema::{self, Schema, SchemaError, Symbol};
 use crate::settings::Settings;
 use crate::transport::{self, Connection};
 
@@ -55,6 +56,21 @@ impl Session {
             other => other,
         }
     }
+}
+
+/// Writes the files of `symbols` where `--protoset-out` and `--proto-out-dir` say.
+pub fn export(args: &ExportArgs, symbols: &[Symbol]) -> Result<(), Error> {
+    if args.protoset_out.is_none() && args.proto_out_dir.is_none() {
+        return Ok(());
+    }
+    let files = schema::export::files_of(symbols);
+    if let Some(path) = &args.protoset_out {
+        schema::export::write_protoset(path, &files).map_err(SchemaError::from)?;
+    }
+    if let Some(dir) = &args.proto_out_dir {
+        schema::export::write_proto_sources(dir, &files)?;
+    }
+    Ok(())
 }
 
 /// Opens the schema the settings name (files, reflection, or both) and the connection to the

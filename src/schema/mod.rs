@@ -5,10 +5,12 @@
 //! fetched: the file that defines a symbol and its transitive dependencies, not the whole
 //! server's schema. This module never prints; it returns descriptors or typed errors.
 
+pub mod export;
 pub mod files;
 mod reflection;
 mod resolve;
 pub mod source;
+pub mod template;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -53,12 +55,16 @@ pub enum SchemaError {
     },
     #[error("the schema files contradict each other: {0}")]
     Conflict(String),
+    #[error(transparent)]
+    Export(#[from] export::ExportError),
     #[error("the server accepted the connection but did not answer within {0:?}")]
     NoAnswer(Duration),
     #[error("the server's schema is invalid: {0}")]
     BadDescriptor(String),
     #[error("the server's schema has more than {MAX_FILES} files")]
     TooManyFiles,
+    #[error("`{0}` is not a message or a method, so it has no JSON template")]
+    NotAMessage(String),
     #[error("`{0}` is not a method name")]
     BadMethodReference(String),
     #[error("no service `{name}` on the server")]
@@ -95,7 +101,7 @@ impl SchemaError {
                 Some("add the directory that holds it with --import-path DIR".to_string())
             }
             SchemaError::Compile { .. } => Some("fix the .proto file".to_string()),
-            SchemaError::ReadFile { .. } => None,
+            SchemaError::ReadFile { .. } | SchemaError::Export(_) => None,
             SchemaError::BadProtoset { .. } | SchemaError::Conflict(_) => None,
             SchemaError::Reflection { status } if status.code() == Code::Unavailable => Some(
                 "the connection to the server broke; check that it is still running".to_string(),
@@ -107,6 +113,9 @@ impl SchemaError {
             SchemaError::BadDescriptor(_) | SchemaError::TooManyFiles => {
                 Some("the server's reflection service sends a broken schema; report it to the server's owners".to_string())
             }
+            SchemaError::NotAMessage(_) => Some(
+                "name a message, or a method for its request, e.g. --template ItemService/GetItem".to_string(),
+            ),
             SchemaError::BadMethodReference(_) => Some(
                 "write the method as Service/Method, e.g. ItemService/GetItem (`grpcx list SERVICE` shows the methods)"
                     .to_string(),

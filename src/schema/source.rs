@@ -1,12 +1,18 @@
-//! Renders descriptors as proto source, the way `grpcurl describe` does, with the comments
-//! the schema carries. The result is text for people; it is not meant to be recompiled
-//! (options are left out).
+//! Descriptors as proto source: one element for `describe` (like `grpcurl describe`, with the
+//! comments and options the schema carries), or whole files for `--proto-out-dir`, which
+//! protoc and protox compile back to equivalent descriptors.
+//!
+//! Type names are written fully qualified with a leading dot, so a file reads the same
+//! wherever it is imported from. Options are written from the descriptors' decoded options,
+//! custom (extension) options included. Not written: proto2 groups (written as the message
+//! fields they are on the wire) and editions features beyond the `edition` line.
 
 use std::fmt::Write as _;
 
 use prost_reflect::{
-    Cardinality, EnumDescriptor, EnumValueDescriptor, FieldDescriptor, FileDescriptor, Kind,
-    MessageDescriptor, MethodDescriptor, OneofDescriptor, ServiceDescriptor, Syntax,
+    Cardinality, DynamicMessage, EnumDescriptor, EnumValueDescriptor, ExtensionDescriptor,
+    FieldDescriptor, FileDescriptor, Kind, MapKey, MessageDescriptor, MethodDescriptor,
+    OneofDescriptor, ServiceDescriptor, Syntax, Value,
 };
 
 use super::Symbol;
@@ -16,23 +22,23 @@ const INDENT: &str = "  ";
 /// A description of `symbol`: a comment line saying what it is, then its proto source.
 pub fn describe(symbol: &Symbol) -> String {
     let mut out = String::new();
-    let (kind, file) = match symbol {
-        Symbol::Service(d) => ("a service", d.parent_file()),
-        Symbol::Method(d) => ("a method", d.parent_file()),
-        Symbol::Message(d) => ("a message", d.parent_file()),
-        Symbol::Field(d) => ("a field", d.parent_file()),
-        Symbol::Oneof(d) => ("a oneof", d.parent_message().parent_file()),
-        Symbol::Enum(d) => ("an enum", d.parent_file()),
-        Symbol::EnumValue(d) => ("an enum value", d.parent_enum().parent_file()),
+    let kind = match symbol {
+        Symbol::Service(_) => "a service",
+        Symbol::Method(_) => "a method",
+        Symbol::Message(_) => "a message",
+        Symbol::Field(_) => "a field",
+        Symbol::Oneof(_) => "a oneof",
+        Symbol::Enum(_) => "an enum",
+        Symbol::EnumValue(_) => "an enum value",
     };
     let _ = writeln!(
         out,
         "// {} is {kind} in {}",
         symbol.full_name(),
-        file.name()
+        symbol.parent_file().name()
     );
     match symbol {
-        Symbol::Service(d) => service(&mut out, d),
+        Symbol::Service(d) => service(&mut out, d, 0),
         Symbol::Method(d) => method(&mut out, d, 0),
         Symbol::Message(d) => message(&mut out, d, 0),
         Symbol::Field(d) => field(&mut out, d, 0),
@@ -43,86 +49,160 @@ pub fn describe(symbol: &Symbol) -> String {
     out
 }
 
-fn service(out: &mut String, service: &ServiceDescriptor) {
-    comments(out, &service.parent_file(), service.path(), 0);
-    let _ = writeln!(out, "service {} {{", service.name());
-    for m in service.methods() {
-        method(out, &m, 1);
+/// A whole file as proto source.
+pub fn file(file: &FileDescriptor) -> String {
+    let mut out = String::new();
+    let proto = file.file_descriptor_proto();
+    let _ = writeln!(
+        out,
+        "// {}: written by grpcx from the descriptors it read.",
+        file.name()
+    );
+    match proto.syntax() {
+        // The descriptor types grpcx reads do not say which edition; 2023 is the only one
+        // protobuf has released.
+        "editions" => out.push_str("edition = \"2023\";\n"),
+        "proto3" => out.push_str("syntax = \"proto3\";\n"),
+        _ => out.push_str("syntax = \"proto2\";\n"),
     }
-    out.push_str("}\n");
+    if !file.package_name().is_empty() {
+        let _ = writeln!(out, "\npackage {};", file.package_name());
+    }
+    if !proto.dependency.is_empty() {
+        out.push('\n');
+    }
+    for (index, dependency) in proto.dependency.iter().enumerate() {
+        let index = i32::try_from(index).unwrap_or(i32::MAX);
+        let modifier = if proto.public_dependency.contains(&index) {
+            "public "
+        } else if proto.weak_dependency.contains(&index) {
+            "weak "
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "import {modifier}{};", quote(dependency.as_bytes()));
+    }
+    let file_options = option_statements(&file.options(), 0);
+    if !file_options.is_empty() {
+        out.push('\n');
+        out.push_str(&file_options);
+    }
+    for s in file.services() {
+        out.push('\n');
+        service(&mut out, &s, 0);
+    }
+    for m in file.messages() {
+        out.push('\n');
+        message(&mut out, &m, 0);
+    }
+    for e in file.enums() {
+        out.push('\n');
+        enumeration(&mut out, &e, 0);
+    }
+    extensions(&mut out, file.extensions().collect(), 0);
+    out
+}
+
+fn service(out: &mut String, service: &ServiceDescriptor, depth: usize) {
+    comments(out, &service.parent_file(), service.path(), depth);
+    let pad = INDENT.repeat(depth);
+    let _ = writeln!(out, "{pad}service {} {{", service.name());
+    out.push_str(&option_statements(&service.options(), depth + 1));
+    for m in service.methods() {
+        method(out, &m, depth + 1);
+    }
+    let _ = writeln!(out, "{pad}}}");
 }
 
 fn method(out: &mut String, method: &MethodDescriptor, depth: usize) {
     comments(out, &method.parent_file(), method.path(), depth);
     let stream = |yes: bool| if yes { "stream " } else { "" };
-    let _ = writeln!(
-        out,
-        "{}rpc {}({}.{}) returns ({}.{});",
-        INDENT.repeat(depth),
+    let pad = INDENT.repeat(depth);
+    let signature = format!(
+        "{pad}rpc {}({}.{}) returns ({}.{})",
         method.name(),
         stream(method.is_client_streaming()),
         method.input().full_name(),
         stream(method.is_server_streaming()),
         method.output().full_name(),
     );
+    let options = option_statements(&method.options(), depth + 1);
+    if options.is_empty() {
+        let _ = writeln!(out, "{signature};");
+    } else {
+        let _ = writeln!(out, "{signature} {{\n{options}{pad}}}");
+    }
 }
 
 fn message(out: &mut String, message: &MessageDescriptor, depth: usize) {
     comments(out, &message.parent_file(), message.path(), depth);
     let pad = INDENT.repeat(depth);
     let _ = writeln!(out, "{pad}message {} {{", message.name());
+    out.push_str(&option_statements(&message.options(), depth + 1));
     for nested in message.child_messages().filter(|m| !m.is_map_entry()) {
         self::message(out, &nested, depth + 1);
     }
     for nested in message.child_enums() {
         enumeration(out, &nested, depth + 1);
     }
-    for f in message.fields() {
+    // In declaration order (descriptors list fields by number).
+    let declared: Vec<FieldDescriptor> = message
+        .descriptor_proto()
+        .field
+        .iter()
+        .filter_map(|f| message.get_field_by_name(f.name()))
+        .collect();
+    let mut written_oneofs = std::collections::HashSet::new();
+    for f in declared {
         match f.containing_oneof() {
             Some(o) if !o.is_synthetic() => {
-                // A real oneof is printed once, at its first field.
-                if o.fields()
-                    .next()
-                    .is_some_and(|first| first.number() == f.number())
-                {
+                // A real oneof is written once, at its first declared field.
+                if written_oneofs.insert(o.name().to_string()) {
                     oneof(out, &o, depth + 1);
                 }
             }
             _ => field(out, &f, depth + 1),
         }
     }
-    reserved(out, message, depth + 1);
-    let _ = writeln!(out, "{pad}}}");
-}
-
-fn reserved(out: &mut String, message: &MessageDescriptor, depth: usize) {
     let proto = message.descriptor_proto();
-    let pad = INDENT.repeat(depth);
-    let ranges: Vec<String> = proto
-        .reserved_range
-        .iter()
-        .map(|range| {
-            // Descriptor ranges are end-exclusive; proto source is end-inclusive.
-            let (start, end) = (range.start(), range.end() - 1);
-            if start == end {
-                start.to_string()
-            } else if end >= 536_870_911 {
-                format!("{start} to max")
-            } else {
-                format!("{start} to {end}")
-            }
-        })
-        .collect();
-    if !ranges.is_empty() {
-        let _ = writeln!(out, "{pad}reserved {};", ranges.join(", "));
+    let inner = INDENT.repeat(depth + 1);
+    if !proto.extension_range.is_empty() {
+        let ranges: Vec<String> = proto
+            .extension_range
+            .iter()
+            .map(|r| range(r.start(), r.end()))
+            .collect();
+        let _ = writeln!(out, "{inner}extensions {};", ranges.join(", "));
+    }
+    if !proto.reserved_range.is_empty() {
+        let ranges: Vec<String> = proto
+            .reserved_range
+            .iter()
+            .map(|r| range(r.start(), r.end()))
+            .collect();
+        let _ = writeln!(out, "{inner}reserved {};", ranges.join(", "));
     }
     if !proto.reserved_name.is_empty() {
         let names: Vec<String> = proto
             .reserved_name
             .iter()
-            .map(|n| format!("\"{n}\""))
+            .map(|n| quote(n.as_bytes()))
             .collect();
-        let _ = writeln!(out, "{pad}reserved {};", names.join(", "));
+        let _ = writeln!(out, "{inner}reserved {};", names.join(", "));
+    }
+    extensions(out, message.child_extensions().collect(), depth + 1);
+    let _ = writeln!(out, "{pad}}}");
+}
+
+/// A range as proto source: descriptors store end-exclusive ends, source is inclusive.
+fn range(start: i32, end: i32) -> String {
+    let last = end - 1;
+    if start == last {
+        start.to_string()
+    } else if last >= 536_870_911 {
+        format!("{start} to max")
+    } else {
+        format!("{start} to {last}")
     }
 }
 
@@ -131,7 +211,15 @@ fn oneof(out: &mut String, oneof: &OneofDescriptor, depth: usize) {
     comments(out, &file, oneof.path(), depth);
     let pad = INDENT.repeat(depth);
     let _ = writeln!(out, "{pad}oneof {} {{", oneof.name());
-    for f in oneof.fields() {
+    out.push_str(&option_statements(&oneof.options(), depth + 1));
+    let message = oneof.parent_message();
+    let declared = message
+        .descriptor_proto()
+        .field
+        .iter()
+        .filter_map(|f| message.get_field_by_name(f.name()))
+        .filter(|f| f.containing_oneof().as_ref() == Some(oneof));
+    for f in declared {
         field(out, &f, depth + 1);
     }
     let _ = writeln!(out, "{pad}}}");
@@ -139,19 +227,14 @@ fn oneof(out: &mut String, oneof: &OneofDescriptor, depth: usize) {
 
 fn field(out: &mut String, field: &FieldDescriptor, depth: usize) {
     comments(out, &field.parent_file(), field.path(), depth);
-    let label = if field.is_map() {
-        ""
-    } else if field.is_list() {
-        "repeated "
-    } else {
-        let proto = field.field_descriptor_proto();
-        match (field.parent_file().syntax(), field.cardinality()) {
-            (Syntax::Proto2, Cardinality::Required) => "required ",
-            (Syntax::Proto2, _) if field.containing_oneof().is_none() => "optional ",
-            (_, _) if proto.proto3_optional() => "optional ",
-            _ => "",
-        }
-    };
+    let proto = field.field_descriptor_proto();
+    let label = label(
+        field.parent_file().syntax(),
+        field.cardinality(),
+        field.is_map(),
+        field.containing_oneof().is_some_and(|o| !o.is_synthetic()),
+        proto.proto3_optional(),
+    );
     let type_name = if field.is_map() {
         match field.kind() {
             Kind::Message(entry) => format!(
@@ -164,21 +247,126 @@ fn field(out: &mut String, field: &FieldDescriptor, depth: usize) {
     } else {
         kind_name(&field.kind())
     };
+    let mut options = Vec::new();
+    if let Some(default) = &proto.default_value {
+        options.push(format!(
+            "default = {}",
+            default_value(&field.kind(), default)
+        ));
+    }
+    if proto
+        .json_name
+        .as_deref()
+        .is_some_and(|json| json != camel_case(field.name()))
+    {
+        options.push(format!(
+            "json_name = {}",
+            quote(field.json_name().as_bytes())
+        ));
+    }
+    options.extend(option_list(&field.options()));
     let _ = writeln!(
         out,
-        "{}{label}{type_name} {} = {};",
+        "{}{label}{type_name} {} = {}{};",
         INDENT.repeat(depth),
         field.name(),
-        field.number()
+        field.number(),
+        bracketed(&options)
     );
+}
+
+fn label(
+    syntax: Syntax,
+    cardinality: Cardinality,
+    is_map: bool,
+    in_oneof: bool,
+    proto3_optional: bool,
+) -> &'static str {
+    match (syntax, cardinality) {
+        _ if is_map || in_oneof => "",
+        (_, Cardinality::Repeated) => "repeated ",
+        (Syntax::Proto2, Cardinality::Required) => "required ",
+        (Syntax::Proto2, _) => "optional ",
+        _ if proto3_optional => "optional ",
+        _ => "",
+    }
+}
+
+fn extensions(out: &mut String, extensions: Vec<ExtensionDescriptor>, depth: usize) {
+    let pad = INDENT.repeat(depth);
+    let mut remaining = extensions.as_slice();
+    while let Some(first) = remaining.first() {
+        let extendee = first.containing_message();
+        let group = remaining
+            .iter()
+            .take_while(|e| e.containing_message() == extendee)
+            .count();
+        if depth == 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{pad}extend .{} {{", extendee.full_name());
+        for extension in &remaining[..group] {
+            let proto = extension.field_descriptor_proto();
+            let label = label(
+                extension.parent_file().syntax(),
+                extension.cardinality(),
+                false,
+                false,
+                proto.proto3_optional(),
+            );
+            let mut options = Vec::new();
+            if let Some(default) = &proto.default_value {
+                options.push(format!(
+                    "default = {}",
+                    default_value(&extension.kind(), default)
+                ));
+            }
+            options.extend(option_list(&extension.options()));
+            let _ = writeln!(
+                out,
+                "{pad}{INDENT}{label}{} {} = {}{};",
+                kind_name(&extension.kind()),
+                extension.name(),
+                extension.number(),
+                bracketed(&options)
+            );
+        }
+        let _ = writeln!(out, "{pad}}}");
+        remaining = &remaining[group..];
+    }
 }
 
 fn enumeration(out: &mut String, enumeration: &EnumDescriptor, depth: usize) {
     comments(out, &enumeration.parent_file(), enumeration.path(), depth);
     let pad = INDENT.repeat(depth);
     let _ = writeln!(out, "{pad}enum {} {{", enumeration.name());
-    for value in enumeration.values() {
+    out.push_str(&option_statements(&enumeration.options(), depth + 1));
+    let proto = enumeration.enum_descriptor_proto();
+    // In declaration order: aliases must follow the value they alias.
+    for value in proto
+        .value
+        .iter()
+        .filter_map(|v| enumeration.get_value_by_name(v.name()))
+    {
         enum_value(out, &value, depth + 1);
+    }
+    let inner = INDENT.repeat(depth + 1);
+    if !proto.reserved_range.is_empty() {
+        // Enum reserved ranges are end-inclusive already.
+        let ranges: Vec<String> = proto
+            .reserved_range
+            .iter()
+            .map(|r| range(r.start(), r.end().saturating_add(1)))
+            .collect();
+        let _ = writeln!(out, "{inner}reserved {};", ranges.join(", "));
+    }
+    if !proto.reserved_name.is_empty() {
+        let names: Vec<String> = proto
+            .reserved_name
+            .iter()
+            .map(|n| quote(n.as_bytes()))
+            .collect();
+        let _ = writeln!(out, "{inner}reserved {};", names.join(", "));
     }
     let _ = writeln!(out, "{pad}}}");
 }
@@ -187,10 +375,11 @@ fn enum_value(out: &mut String, value: &EnumValueDescriptor, depth: usize) {
     comments(out, &value.parent_enum().parent_file(), value.path(), depth);
     let _ = writeln!(
         out,
-        "{}{} = {};",
+        "{}{} = {}{};",
         INDENT.repeat(depth),
         value.name(),
-        value.number()
+        value.number(),
+        bracketed(&option_list(&value.options()))
     );
 }
 
@@ -216,6 +405,154 @@ fn kind_name(kind: &Kind) -> String {
     }
 }
 
+/// A proto2 default as source: descriptors keep strings raw, bytes C-escaped, and the rest
+/// as they are written.
+fn default_value(kind: &Kind, stored: &str) -> String {
+    match kind {
+        Kind::String => quote(stored.as_bytes()),
+        Kind::Bytes => format!("\"{stored}\""),
+        _ => stored.to_string(),
+    }
+}
+
+/// The lowerCamelCase JSON name protoc derives from a field name.
+fn camel_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn bracketed(options: &[String]) -> String {
+    if options.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", options.join(", "))
+    }
+}
+
+/// The options set in `options` as `option NAME = VALUE;` lines.
+fn option_statements(options: &DynamicMessage, depth: usize) -> String {
+    let pad = INDENT.repeat(depth);
+    option_list(options)
+        .into_iter()
+        .map(|option| format!("{pad}option {option};\n"))
+        .collect()
+}
+
+/// The options set in `options` as `NAME = VALUE` entries; a repeated option gives one entry
+/// per element.
+fn option_list(options: &DynamicMessage) -> Vec<String> {
+    let mut entries = Vec::new();
+    for (field, value) in options.fields() {
+        // Uninterpreted options never survive compilation; map_entry is implied by `map<>`.
+        if matches!(field.name(), "uninterpreted_option" | "map_entry") {
+            continue;
+        }
+        push_option(&mut entries, field.name().to_string(), &field.kind(), value);
+    }
+    for (extension, value) in options.extensions() {
+        push_option(
+            &mut entries,
+            format!("({})", extension.full_name()),
+            &extension.kind(),
+            value,
+        );
+    }
+    entries
+}
+
+fn push_option(entries: &mut Vec<String>, name: String, kind: &Kind, value: &Value) {
+    match value {
+        Value::List(items) => {
+            for item in items {
+                entries.push(format!("{name} = {}", option_value(kind, item)));
+            }
+        }
+        _ => entries.push(format!("{name} = {}", option_value(kind, value))),
+    }
+}
+
+fn option_value(kind: &Kind, value: &Value) -> String {
+    match value {
+        Value::Bool(b) => b.to_string(),
+        Value::I32(n) => n.to_string(),
+        Value::I64(n) => n.to_string(),
+        Value::U32(n) => n.to_string(),
+        Value::U64(n) => n.to_string(),
+        Value::F32(n) => float(f64::from(*n)),
+        Value::F64(n) => float(*n),
+        Value::String(text) => quote(text.as_bytes()),
+        Value::Bytes(bytes) => quote(bytes),
+        Value::EnumNumber(number) => match kind {
+            Kind::Enum(enumeration) => enumeration
+                .get_value(*number)
+                .map(|v| v.name().to_string())
+                .unwrap_or_else(|| number.to_string()),
+            _ => number.to_string(),
+        },
+        // Message-valued options are written as text-format aggregates.
+        Value::Message(message) => format!("{{ {message} }}"),
+        Value::List(items) => {
+            let items: Vec<String> = items.iter().map(|item| option_value(kind, item)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Map(map) => {
+            let entries: Vec<String> = map
+                .iter()
+                .map(|(key, value)| {
+                    let key = match key {
+                        MapKey::String(s) => quote(s.as_bytes()),
+                        other => format!("{other:?}"),
+                    };
+                    format!("{{ key: {key} value: {} }}", option_value(kind, value))
+                })
+                .collect();
+            format!("[{}]", entries.join(", "))
+        }
+    }
+}
+
+fn float(value: f64) -> String {
+    if value.is_nan() {
+        "nan".to_string()
+    } else if value.is_infinite() {
+        if value > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else {
+        format!("{value:?}")
+    }
+}
+
+/// A quoted string literal, escaped as protobuf source reads it back.
+fn quote(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 2);
+    out.push('"');
+    for &byte in bytes {
+        match byte {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(char::from(byte)),
+            _ => {
+                let _ = write!(out, "\\{byte:03o}");
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Writes the leading comment the schema's source info holds for the element at `path`.
 fn comments(out: &mut String, file: &FileDescriptor, path: &[i32], depth: usize) {
     let Some(info) = &file.file_descriptor_proto().source_code_info else {
@@ -235,5 +572,29 @@ fn comments(out: &mut String, file: &FileDescriptor, path: &[i32], depth: usize)
         } else {
             let _ = writeln!(out, "{pad}// {line}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_for_proto_source() {
+        assert_eq!(quote(b"a\"b\\c\n\x01\xff"), r#""a\"b\\c\n\001\377""#);
+    }
+
+    #[test]
+    fn json_names_as_protoc_derives_them() {
+        assert_eq!(camel_case("created_at"), "createdAt");
+        assert_eq!(camel_case("name"), "name");
+        assert_eq!(camel_case("a_b_c"), "aBC");
+    }
+
+    #[test]
+    fn ranges_are_inclusive_in_source() {
+        assert_eq!(range(5, 6), "5");
+        assert_eq!(range(5, 11), "5 to 10");
+        assert_eq!(range(100, 536_870_912), "100 to max");
     }
 }

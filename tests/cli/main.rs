@@ -9,6 +9,7 @@ mod support;
 mod call;
 mod describe;
 mod errors;
+mod export;
 mod list;
 mod metadata;
 mod sources;

@@ -1,0 +1,87 @@
+//! Writing a schema out: `--protoset-out` (a FileDescriptorSet) and `--proto-out-dir` (proto
+//! source files), each holding the chosen symbols' files and everything they import.
+//!
+//! Files are written atomically (a temporary file, then a rename), so a reader never sees half
+//! a file.
+
+use std::collections::HashSet;
+use std::io::Write as _;
+use std::path::{Component, Path, PathBuf};
+
+use prost_reflect::FileDescriptor;
+
+use super::{SchemaError, Symbol, encode_set, source};
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", .path.display())]
+pub struct ExportError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// The files defining `symbols` and all they import, dependencies first, each once.
+pub fn files_of(symbols: &[Symbol]) -> Vec<FileDescriptor> {
+    fn visit(file: FileDescriptor, seen: &mut HashSet<String>, ordered: &mut Vec<FileDescriptor>) {
+        if !seen.insert(file.name().to_string()) {
+            return;
+        }
+        for dependency in file.dependencies() {
+            visit(dependency, seen, ordered);
+        }
+        ordered.push(file);
+    }
+    let mut seen = HashSet::new();
+    let mut ordered = Vec::new();
+    for symbol in symbols {
+        visit(symbol.parent_file(), &mut seen, &mut ordered);
+    }
+    ordered
+}
+
+/// Writes `files` as one FileDescriptorSet, custom options included.
+pub fn write_protoset(path: &Path, files: &[FileDescriptor]) -> Result<(), ExportError> {
+    let bytes = encode_set(files.iter().map(FileDescriptor::encode_to_vec));
+    write_atomically(path, &bytes)
+}
+
+/// Writes each of `files` as proto source under `dir`, at its import path.
+pub fn write_proto_sources(
+    dir: &Path,
+    files: &[FileDescriptor],
+) -> Result<Vec<PathBuf>, SchemaError> {
+    let mut written = Vec::new();
+    for file in files {
+        let relative = Path::new(file.name());
+        // A file name from a server must not escape the directory.
+        if relative
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_)))
+        {
+            return Err(SchemaError::BadDescriptor(format!(
+                "the file name `{}` is not a relative import path",
+                file.name()
+            )));
+        }
+        let path = dir.join(relative);
+        write_atomically(&path, source::file(file).as_bytes()).map_err(SchemaError::Export)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    let failed = |source| ExportError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let mut temporary = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    temporary.write_all(bytes).map_err(failed)?;
+    temporary.persist(path).map_err(|err| failed(err.error))?;
+    Ok(())
+}
