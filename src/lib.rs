@@ -44,6 +44,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
                 .map_err(Error::from)
                 .and_then(|path| Ok(out.line(&path.display().to_string())?))
                 .map(|()| Outcome::Success),
+            Command::Cache { action } => commands::cache(action, &mut out),
             _ => {
                 tokio::select! {
                     result = execute(cli, &mut out) => result,
@@ -76,8 +77,11 @@ pub async fn execute(cli: Cli, out: &mut Output) -> Result<Outcome, Error> {
             Command::List(args) => commands::list::run(&settings, args, out).await,
             Command::Describe(args) => commands::describe::run(&settings, args, out).await,
             Command::Call(args) => commands::call::run(&settings, args, deadline, out).await,
-            Command::ServeDemo(_) | Command::Demo | Command::Config { .. } => Err(Error::Usage(
-                "serve-demo, demo and config cannot run inside another command".to_string(),
+            Command::ServeDemo(_)
+            | Command::Demo
+            | Command::Config { .. }
+            | Command::Cache { .. } => Err(Error::Usage(
+                "serve-demo, demo, config and cache cannot run inside another command".to_string(),
             )),
         }
     };

@@ -19,6 +19,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default receive limit, as in grpc-go.
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 4 << 20;
 
+/// How long a cached schema is used unless `--cache-ttl` says otherwise.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
+
 /// Metadata keys whose values verbose output always hides.
 const ALWAYS_REDACTED: &[&str] = &["authorization", "proxy-authorization", "cookie"];
 
@@ -92,6 +95,9 @@ pub struct Settings {
     pub files: FileSources,
     /// Use reflection even when files are given; the files fill in what it lacks.
     pub use_reflection: bool,
+    /// Whether reflection results are cached, and for how long.
+    pub cache: bool,
+    pub cache_ttl: Duration,
     pub verbosity: Verbosity,
 }
 
@@ -247,6 +253,8 @@ impl Settings {
                 protosets: args.protoset.clone(),
             },
             use_reflection: args.use_reflection,
+            cache: !args.no_cache,
+            cache_ttl: args.cache_ttl.unwrap_or(DEFAULT_CACHE_TTL),
             verbosity: Verbosity {
                 level: args.verbose,
                 redacted,

@@ -144,6 +144,15 @@ pub struct GlobalArgs {
     #[arg(long, global = true, help_heading = "Schema")]
     pub use_reflection: bool,
 
+    /// Do not read or write the descriptor cache: ask the server's reflection every time.
+    /// Example: --no-cache
+    #[arg(long, global = true, help_heading = "Schema")]
+    pub no_cache: bool,
+
+    /// How long a cached schema is used [default: 5m]. Example: --cache-ttl 1h
+    #[arg(long, global = true, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Schema")]
+    pub cache_ttl: Option<Duration>,
+
     /// Request metadata, repeatable, sent on reflection and on the call; @FILE reads one
     /// header a line. Keys ending in -bin take base64. Example: -H 'authorization: Bearer abc'
     #[arg(
@@ -266,12 +275,26 @@ and bidirectional calls read stdin.")]
     /// A guided tour of grpcx on an embedded demo server; needs nothing else running.
     #[command(after_help = "Example:\n  grpcx demo")]
     Demo,
+    /// The descriptor cache that lets `call` skip reflection round trips.
+    #[command(after_help = "Examples:\n  grpcx cache clear\n  grpcx cache path")]
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
     /// The config file of named profiles.
     #[command(after_help = "Example:\n  grpcx config path")]
     Config {
         #[command(subcommand)]
         action: ConfigAction,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheAction {
+    /// Remove every cached schema.
+    Clear,
+    /// Print the cache directory ($GRPCX_CACHE_DIR, else grpcx/ in the user's cache dir).
+    Path,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,12 +4,21 @@ use std::fs::File;
 use std::io::{self, Cursor, Read};
 use std::time::Instant;
 
+use prost_reflect::MethodDescriptor;
+use tonic::Code;
+
 use crate::cli::{CallArgs, Compression, DataSource};
 use crate::error::{Error, Outcome, code_name};
 use crate::invoke::{self, CallEnd, CallOptions, InputError, Requests, RpcKind, input};
 use crate::output::{self, Output, OutputError, diagnostics};
-use crate::schema::method_path;
+use crate::schema::{Symbol, method_path};
 use crate::settings::{self, Settings};
+
+/// When each phase of the call began, for `-vv`.
+struct Phases {
+    started: Instant,
+    connected: Instant,
+}
 
 pub async fn run(
     settings: &Settings,
@@ -25,17 +34,12 @@ pub async fn run(
 
     let started = Instant::now();
     let mut session = super::open(settings, super::Needs::Server).await?;
-    let connected = Instant::now();
-    let result = call(
-        settings,
-        args,
-        deadline,
-        &mut session,
-        out,
+    let phases = Phases {
         started,
-        connected,
-    )
-    .await;
+        connected: Instant::now(),
+    };
+    let result = call(settings, args, deadline, &mut session, out, &phases).await;
+    session.schema.save_cache();
     session.explain(result)
 }
 
@@ -45,67 +49,43 @@ async fn call(
     deadline: Option<tokio::time::Instant>,
     session: &mut super::Session,
     out: &mut Output,
-    started: Instant,
-    connected: Instant,
+    phases: &Phases,
 ) -> Result<Outcome, Error> {
     let verbose = settings.verbosity.level;
-    let method = session.schema.resolve_method(&args.method).await?;
+    let mut method = session.schema.resolve_method(&args.method).await?;
     let resolved = Instant::now();
-    super::export(
-        &args.export,
-        &[crate::schema::Symbol::Method(method.clone())],
-    )?;
-    let kind = RpcKind::of(&method);
+    super::export(&args.export, &[Symbol::Method(method.clone())])?;
     if verbose > 0 {
-        diagnostics::info(&format!(
-            "schema: {}",
-            session.schema.source_kind().describe()
-        ));
-        diagnostics::info(&format!(
-            "method: {} ({})",
-            method_path(&method),
-            kind.describe()
-        ));
-        diagnostics::info(&format!(
-            "request type: {}, response type: {}",
-            method.input().full_name(),
-            method.output().full_name()
-        ));
-        diagnostics::info("request metadata:");
-        diagnostics::sent_headers(&settings.rpc_headers, &settings.verbosity);
+        diagnostics::info(&format!("schema: {}", source_of(session)));
+        describe_method(settings, &method);
     }
 
     let source = args.data().map(DataSource::from_arg);
-    let requests = if kind.streams_requests() {
-        let source = source.unwrap_or(DataSource::Stdin);
-        if source == DataSource::Stdin && output::stdin_is_terminal() {
-            diagnostics::note(&format!(
-                "reading {} requests from stdin, JSON values separated by white space; Ctrl-D ends the stream",
-                method.input().full_name()
-            ));
-        }
-        Requests::Stream(input::spawn_stream_reader(open(&source)?, method.input()))
-    } else {
-        let message = match source {
-            None => prost_reflect::DynamicMessage::new(method.input()),
-            Some(source) => {
-                input::read_single(open(&source)?, &method.input(), &method_path(&method))?
-            }
-        };
-        Requests::One(message)
-    };
+    let mut end = invoke_once(settings, session, &method, source.as_ref(), deadline, out).await?;
 
-    let options = CallOptions {
-        headers: &settings.rpc_headers,
-        timeout: deadline
-            .map(|deadline| deadline.saturating_duration_since(tokio::time::Instant::now())),
-        max_message_size: settings.max_message_size,
-        gzip: settings.compress == Some(Compression::Gzip),
-    };
-    let Some(channel) = session.channel() else {
-        return Err(Error::Usage("a call needs a server connection".to_string()));
-    };
-    let end = invoke::invoke(channel, &method, requests, options, out).await?;
+    // UNIMPLEMENTED for a method the cache knew: the server may have changed. Ask it again,
+    // once, and call again when the request can be read again.
+    if let CallEnd::Status(status) = &end
+        && status.code() == Code::Unimplemented
+        && session.schema.served_from_cache()
+    {
+        session.schema.forget_cache();
+        let fresh = session.schema.resolve_method(&args.method).await?;
+        if verbose > 0 {
+            diagnostics::info("the cached schema may be stale: fetched it again from the server");
+        }
+        let changed = fresh.parent_file().encode_to_vec() != method.parent_file().encode_to_vec()
+            || method_path(&fresh) != method_path(&method);
+        let replayable = !matches!(source.as_ref(), Some(DataSource::Stdin))
+            && (source.is_some() || !RpcKind::of(&fresh).streams_requests());
+        if changed && replayable {
+            method = fresh;
+            if verbose > 0 {
+                describe_method(settings, &method);
+            }
+            end = invoke_once(settings, session, &method, source.as_ref(), deadline, out).await?;
+        }
+    }
     let finished = Instant::now();
 
     if verbose > 0 {
@@ -118,10 +98,16 @@ async fn call(
             )),
             CallEnd::Stopped => diagnostics::info("status: cancelled by grpcx (stdout closed)"),
         }
-        diagnostics::info(&format!("elapsed: {}", millis(finished - started)));
+        diagnostics::info(&format!("elapsed: {}", millis(finished - phases.started)));
         if verbose > 1 {
-            diagnostics::info(&format!("connect: {}", millis(connected - started)));
-            diagnostics::info(&format!("reflection: {}", millis(resolved - connected)));
+            diagnostics::info(&format!(
+                "connect: {}",
+                millis(phases.connected - phases.started)
+            ));
+            diagnostics::info(&format!(
+                "reflection: {}",
+                millis(resolved - phases.connected)
+            ));
             diagnostics::info(&format!("call: {}", millis(finished - resolved)));
         }
     }
@@ -130,6 +116,70 @@ async fn call(
         CallEnd::Status(status) => Ok(Outcome::Status(status)),
         CallEnd::Stopped => Err(out.take_failure().unwrap_or(OutputError::Closed).into()),
     }
+}
+
+fn source_of(session: &super::Session) -> String {
+    let kind = session.schema.source_kind().describe();
+    if session.schema.served_from_cache() {
+        format!("{kind}, from the cache")
+    } else {
+        kind.to_string()
+    }
+}
+
+fn describe_method(settings: &Settings, method: &MethodDescriptor) {
+    diagnostics::info(&format!(
+        "method: {} ({})",
+        method_path(method),
+        RpcKind::of(method).describe()
+    ));
+    diagnostics::info(&format!(
+        "request type: {}, response type: {}",
+        method.input().full_name(),
+        method.output().full_name()
+    ));
+    diagnostics::info("request metadata:");
+    diagnostics::sent_headers(&settings.rpc_headers, &settings.verbosity);
+}
+
+/// Reads the requests and makes the call.
+async fn invoke_once(
+    settings: &Settings,
+    session: &super::Session,
+    method: &MethodDescriptor,
+    source: Option<&DataSource>,
+    deadline: Option<tokio::time::Instant>,
+    out: &mut Output,
+) -> Result<CallEnd, Error> {
+    let requests = if RpcKind::of(method).streams_requests() {
+        let source = source.cloned().unwrap_or(DataSource::Stdin);
+        if source == DataSource::Stdin && output::stdin_is_terminal() {
+            diagnostics::note(&format!(
+                "reading {} requests from stdin, JSON values separated by white space; Ctrl-D ends the stream",
+                method.input().full_name()
+            ));
+        }
+        Requests::Stream(input::spawn_stream_reader(open(&source)?, method.input()))
+    } else {
+        let message = match source {
+            None => prost_reflect::DynamicMessage::new(method.input()),
+            Some(source) => {
+                input::read_single(open(source)?, &method.input(), &method_path(method))?
+            }
+        };
+        Requests::One(message)
+    };
+    let options = CallOptions {
+        headers: &settings.rpc_headers,
+        timeout: deadline
+            .map(|deadline| deadline.saturating_duration_since(tokio::time::Instant::now())),
+        max_message_size: settings.max_message_size,
+        gzip: settings.compress == Some(Compression::Gzip),
+    };
+    let Some(channel) = session.channel() else {
+        return Err(Error::Usage("a call needs a server connection".to_string()));
+    };
+    Ok(invoke::invoke(channel, method, requests, options, out).await?)
 }
 
 fn millis(duration: std::time::Duration) -> String {

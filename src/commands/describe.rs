@@ -14,6 +14,7 @@ pub async fn run(
 ) -> Result<Outcome, Error> {
     let mut session = super::open(settings, super::Needs::SchemaOnly).await?;
     let result = describe(&mut session.schema, args, out).await;
+    session.schema.save_cache();
     session.explain(result)
 }
 

@@ -8,8 +8,9 @@ pub mod serve_demo;
 
 use tonic::transport::Channel;
 
-use crate::cli::ExportArgs;
+use crate::cli::{CacheAction, ExportArgs};
 use crate::error::{Error, Outcome};
+use crate::output::Output;
 use crate::output::diagnostics;
 use crate::schema::{self, Schema, SchemaError, Symbol};
 use crate::settings::Settings;
@@ -58,6 +59,44 @@ impl Session {
     }
 }
 
+/// What a cached schema depends on: the server, how it is reached, and the reflection
+/// metadata (hashed, since it may hold secrets; the cache file keeps the key in clear).
+fn cache_key(settings: &Settings) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut headers = std::collections::hash_map::DefaultHasher::new();
+    for header in &settings.reflect_headers {
+        header.to_string().hash(&mut headers);
+    }
+    format!(
+        "{} authority={} tls={} headers={:016x}",
+        settings.connect.target,
+        settings.connect.authority.as_deref().unwrap_or(""),
+        settings.connect.tls.is_some(),
+        headers.finish()
+    )
+}
+
+/// `grpcx cache clear|path`.
+pub fn cache(action: &CacheAction, out: &mut Output) -> Result<Outcome, Error> {
+    let dir = schema::cache::dir().ok_or_else(|| {
+        Error::Usage("there is no cache directory: set GRPCX_CACHE_DIR".to_string())
+    })?;
+    match action {
+        CacheAction::Path => out.line(&dir.display().to_string())?,
+        CacheAction::Clear => {
+            let removed = schema::cache::clear(&dir).map_err(|source| SchemaError::ReadFile {
+                path: dir.clone(),
+                source,
+            })?;
+            diagnostics::note(&format!(
+                "removed {removed} cached schemas from {}",
+                dir.display()
+            ));
+        }
+    }
+    Ok(Outcome::Success)
+}
+
 /// Writes the files of `symbols` where `--protoset-out` and `--proto-out-dir` say.
 pub fn export(args: &ExportArgs, symbols: &[Symbol]) -> Result<(), Error> {
     if args.protoset_out.is_none() && args.proto_out_dir.is_none() {
@@ -103,12 +142,21 @@ pub async fn open(settings: &Settings, needs: Needs) -> Result<Session, Error> {
     let schema = match (files, use_reflection) {
         (Some(files), false) => Schema::from_files(files),
         (files, _) => {
-            let schema = Schema::from_reflection(
+            let mut schema = Schema::from_reflection(
                 connection.channel.clone(),
                 settings.connect.target.host().to_string(),
                 settings.reflect_headers.clone(),
                 settings.connect.connect_timeout,
             );
+            // Only calls read the cache: `list` and `describe` are for looking at the server
+            // as it is now; all of them write what they fetched.
+            if settings.cache
+                && let Some(dir) = schema::cache::dir()
+            {
+                let cache =
+                    schema::cache::Cache::new(&dir, cache_key(settings), settings.cache_ttl);
+                schema = schema.with_cache(cache, needs == Needs::Server);
+            }
             match files {
                 Some(files) => schema.with_files(files),
                 None => schema,

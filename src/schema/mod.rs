@@ -5,6 +5,7 @@
 //! fetched: the file that defines a symbol and its transitive dependencies, not the whole
 //! server's schema. This module never prints; it returns descriptors or typed errors.
 
+pub mod cache;
 pub mod export;
 pub mod files;
 mod reflection;
@@ -159,6 +160,12 @@ pub struct Schema {
     services: Option<Vec<String>>,
     /// Reflection was asked for, but the server does not serve it.
     reflection_missing: bool,
+    /// Where this server's schema is cached, when caching is on.
+    cache: Option<cache::Cache>,
+    /// The pool and services came from the cache, not from the server.
+    from_cache: bool,
+    /// Something was fetched from the server in this run, so the cache is worth writing.
+    fetched: bool,
 }
 
 /// Where a schema comes from, for `-v`.
@@ -208,6 +215,9 @@ impl Schema {
             files: None,
             services: None,
             reflection_missing: false,
+            cache: None,
+            from_cache: false,
+            fetched: false,
         }
     }
 
@@ -219,6 +229,51 @@ impl Schema {
             files: Some(files),
             services: None,
             reflection_missing: false,
+            cache: None,
+            from_cache: false,
+            fetched: false,
+        }
+    }
+
+    /// Keeps what reflection fetches in `cache`; with `read`, starts from what it holds.
+    pub fn with_cache(mut self, cache: cache::Cache, read: bool) -> Schema {
+        if read && let Some(cached) = cache.load() {
+            let mut pool = DescriptorPool::new();
+            // An entry that does not build is as good as none.
+            if add_encoded(&mut pool, cached.files).is_ok() {
+                self.pool = pool;
+                self.services = cached.services;
+                self.from_cache = true;
+            }
+        }
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Whether the schema in use came from the cache.
+    pub fn served_from_cache(&self) -> bool {
+        self.from_cache
+    }
+
+    /// Drops the cached schema (on disk too), so that what follows asks the server.
+    pub fn forget_cache(&mut self) {
+        if let Some(cache) = &self.cache {
+            cache.remove();
+        }
+        if self.from_cache {
+            self.pool = DescriptorPool::new();
+            self.services = None;
+            self.from_cache = false;
+        }
+    }
+
+    /// Writes what was fetched from the server to the cache, if anything was.
+    pub fn save_cache(&self) {
+        if let (Some(cache), true, Some(_)) = (&self.cache, self.fetched, &self.reflection) {
+            cache.store(cache::Cached {
+                services: self.services.clone(),
+                files: self.pool.files().map(|f| f.encode_to_vec()).collect(),
+            });
         }
     }
 
@@ -252,7 +307,10 @@ impl Schema {
         }
         let mut services = match self.reflection.as_mut() {
             Some(reflection) => match reflection.list_services().await {
-                Ok(services) => services,
+                Ok(services) => {
+                    self.fetched = true;
+                    services
+                }
                 // With files to fall back on, a server without reflection is fine.
                 Err(SchemaError::ReflectionUnsupported { .. }) if self.files.is_some() => {
                     self.reflection = None;
@@ -277,6 +335,10 @@ impl Schema {
     async fn load_symbol(&mut self, symbol: &str) -> Result<bool, SchemaError> {
         if resolve::find_in_pool(&self.pool, symbol).is_some() {
             return Ok(true);
+        }
+        // The cache lacks the symbol: the server may have changed, so start over from it.
+        if self.from_cache {
+            self.forget_cache();
         }
         if let Some(reflection) = self.reflection.as_mut() {
             match reflection.file_containing_symbol(symbol).await {
@@ -351,6 +413,7 @@ impl Schema {
                 }
             }
         }
+        self.fetched = true;
         add_encoded(&mut self.pool, fetched.into_values())
             .map_err(|err| SchemaError::BadDescriptor(err.to_string()))
     }

@@ -50,9 +50,46 @@ impl Symbol {
 /// How many "did you mean" candidates an error lists.
 const MAX_CANDIDATES: usize = 5;
 
+/// Whether a failed lookup may be the cache's fault: a name it does not know.
+fn not_known(err: &SchemaError) -> bool {
+    matches!(
+        err,
+        SchemaError::UnknownService { .. }
+            | SchemaError::UnknownMethod { .. }
+            | SchemaError::UnknownSymbol { .. }
+            | SchemaError::Ambiguous { .. }
+    )
+}
+
 impl Schema {
     /// Resolves a service by full name or, when unique, by short name.
     pub async fn resolve_service(&mut self, name: &str) -> Result<ServiceDescriptor, SchemaError> {
+        match self.resolve_service_once(name).await {
+            Err(err) if not_known(&err) && self.served_from_cache() => {
+                self.forget_cache();
+                self.resolve_service_once(name).await
+            }
+            result => result,
+        }
+    }
+
+    /// Resolves `pkg.Service/Method`, `pkg.Service.Method`, `Service/Method` or, when unique
+    /// on the server, a bare `Method`. A name the cache does not know is looked up again on
+    /// the server.
+    pub async fn resolve_method(
+        &mut self,
+        reference: &str,
+    ) -> Result<MethodDescriptor, SchemaError> {
+        match self.resolve_method_once(reference).await {
+            Err(err) if not_known(&err) && self.served_from_cache() => {
+                self.forget_cache();
+                self.resolve_method_once(reference).await
+            }
+            result => result,
+        }
+    }
+
+    async fn resolve_service_once(&mut self, name: &str) -> Result<ServiceDescriptor, SchemaError> {
         let name = name.trim_start_matches('.');
         let services = self.services().await?;
         let matches: Vec<&String> = services
@@ -93,9 +130,7 @@ impl Schema {
         })
     }
 
-    /// Resolves `pkg.Service/Method`, `pkg.Service.Method`, `Service/Method` or, when unique
-    /// on the server, a bare `Method`.
-    pub async fn resolve_method(
+    async fn resolve_method_once(
         &mut self,
         reference: &str,
     ) -> Result<MethodDescriptor, SchemaError> {
@@ -109,7 +144,7 @@ impl Schema {
         if service_name.is_empty() || method_name.is_empty() || method_name.contains('.') {
             return Err(SchemaError::BadMethodReference(reference.to_string()));
         }
-        let service = self.resolve_service(service_name).await?;
+        let service = self.resolve_service_once(service_name).await?;
         let found = service
             .methods()
             .find(|method| method.name() == method_name);

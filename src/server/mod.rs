@@ -161,6 +161,10 @@ pub struct ServeOptions {
     pub log: Option<RequestLog>,
     /// Compress responses with gzip when the client accepts it.
     pub gzip_responses: bool,
+    /// Reflect this encoded FileDescriptorSet instead of the demo's own schema: a server
+    /// whose reflection disagrees with what it serves, as after a schema change (for tests of
+    /// clients that cache schemas).
+    pub reflected_schema: Option<Vec<u8>>,
 }
 
 /// The calls a demo server received, with their metadata: `serve-demo --log` prints them as
@@ -385,9 +389,13 @@ pub async fn serve(
 }
 
 async fn router(options: ServeOptions) -> Result<Router, ServerError> {
+    let schema: &[u8] = options
+        .reflected_schema
+        .as_deref()
+        .unwrap_or(pb::FILE_DESCRIPTOR_SET);
     let reflection = || {
         tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(schema)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod cache;
 mod call;
 mod describe;
 mod errors;

@@ -19,6 +19,9 @@ pub struct TestServer {
     pub addr: String,
     /// The calls the server received.
     pub log: RequestLog,
+    /// Each server has its own descriptor cache, so that a port reused by another test's
+    /// server never finds an entry of this one.
+    cache: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -50,7 +53,7 @@ impl TestServer {
         TestServer::start_with_options(&ListenAddr::Tcp("127.0.0.1:0".parse().unwrap()), options)
     }
 
-    fn start_with_options(listen: &ListenAddr, mut options: ServeOptions) -> TestServer {
+    pub fn start_with_options(listen: &ListenAddr, mut options: ServeOptions) -> TestServer {
         let log = RequestLog::default();
         options.log = Some(log.clone());
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -67,6 +70,7 @@ impl TestServer {
             server: Some(server),
             addr,
             log,
+            cache: tempfile::tempdir().unwrap(),
         }
     }
 
@@ -74,14 +78,19 @@ impl TestServer {
     pub fn grpcx(&self, args: &[&str]) -> Run {
         let mut all = vec!["--addr".to_string(), self.addr.to_string()];
         all.extend(args.iter().map(|a| a.to_string()));
-        run(&all, None)
+        run_in(&all, None, self.cache.path())
     }
 
     /// The same, with `stdin` as standard input.
     pub fn grpcx_stdin(&self, args: &[&str], stdin: &str) -> Run {
         let mut all = vec!["--addr".to_string(), self.addr.to_string()];
         all.extend(args.iter().map(|a| a.to_string()));
-        run(&all, Some(stdin))
+        run_in(&all, Some(stdin), self.cache.path())
+    }
+
+    /// The descriptor cache directory of the grpcx runs against this server.
+    pub fn cache_dir(&self) -> &std::path::Path {
+        self.cache.path()
     }
 }
 
@@ -186,8 +195,14 @@ impl Run {
 
 /// Runs grpcx with `args`, killing it after [`RUN_LIMIT`].
 pub fn run(args: &[String], stdin: Option<&str>) -> Run {
+    let cache = tempfile::tempdir().unwrap();
+    run_in(args, stdin, cache.path())
+}
+
+/// Runs grpcx with `args` and the descriptor cache in `cache`.
+pub fn run_in(args: &[String], stdin: Option<&str>, cache: &std::path::Path) -> Run {
     let mut command = grpcx_command();
-    command.args(args);
+    command.args(args).env("GRPCX_CACHE_DIR", cache);
     let mut assert = assert_cmd::Command::from_std(command);
     assert.timeout(RUN_LIMIT);
     assert.env_remove("GRPCX_ADDR");
@@ -202,9 +217,17 @@ pub fn run(args: &[String], stdin: Option<&str>) -> Run {
     }
 }
 
+/// The grpcx binary, with no address from the environment and a descriptor cache of its own
+/// (under the system's temporary directory), never the user's.
 pub fn grpcx_command() -> Command {
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let cache = std::env::temp_dir().join(format!("grpcx-tests-{}-{run}", std::process::id()));
     let mut command = Command::cargo_bin("grpcx").unwrap();
-    command.env_remove("GRPCX_ADDR");
+    command
+        .env_remove("GRPCX_ADDR")
+        .env_remove("GRPCX_PROFILE")
+        .env("GRPCX_CACHE_DIR", cache);
     command
 }
 
