@@ -10,15 +10,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
 
-    let file_descriptors = protox::compile(["item_service.proto"], ["proto"])?;
+    // The demo's schema, served (and reflected) by the demo server.
+    let demo = protox::compile(["item_service.proto", "types.proto"], ["proto"])?;
     std::fs::write(
-        out_dir.join("item_service_descriptor.bin"),
-        prost::Message::encode_to_vec(&file_descriptors),
+        out_dir.join("demo_descriptor.bin"),
+        prost::Message::encode_to_vec(&demo),
     )?;
-
     tonic_prost_build::configure()
         .build_client(false)
         .build_server(true)
-        .compile_fds(file_descriptors)?;
+        .extern_path(".google.rpc", "crate::server::rpc")
+        .compile_fds(demo)?;
+
+    // google.rpc.Status and the standard error details, which grpcx ships to decode
+    // grpc-status-details-bin whatever the server reflects; the demo server sends them.
+    let rpc = protox::compile(
+        ["google/rpc/status.proto", "google/rpc/error_details.proto"],
+        ["proto"],
+    )?;
+    std::fs::write(
+        out_dir.join("google_rpc_descriptor.bin"),
+        prost::Message::encode_to_vec(&rpc),
+    )?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(false)
+        .compile_fds(rpc)?;
     Ok(())
 }

@@ -86,17 +86,48 @@ impl Error {
 pub enum Outcome {
     Success,
     /// The call ended with a non-OK gRPC status: data, not an error.
-    Status(tonic::Status),
+    Status(Box<Ended>),
+}
+
+/// A call that ended with a non-OK status.
+#[derive(Debug)]
+pub struct Ended {
+    pub status: tonic::Status,
+    /// The rich error details, decoded (see `schema::details`).
+    pub details: Vec<serde_json::Value>,
+    /// The status was already printed on stdout (`--format-error`); stderr stays quiet.
+    pub on_stdout: bool,
+}
+
+impl Outcome {
+    /// A non-OK status with no details known.
+    pub fn status(status: tonic::Status) -> Outcome {
+        Outcome::Status(Box::new(Ended {
+            status,
+            details: Vec::new(),
+            on_stdout: false,
+        }))
+    }
 }
 
 /// Reports the result of a command on stderr and returns the exit code.
 pub fn report(result: Result<Outcome, Error>) -> u8 {
     match result {
         Ok(Outcome::Success) => 0,
-        Ok(Outcome::Status(status)) => {
-            diagnostics::status(code_name(status.code()), status.message());
-            if let Some(hint) = status_hint(&status) {
-                diagnostics::hint(hint);
+        Ok(Outcome::Status(ended)) => {
+            let Ended {
+                status,
+                details,
+                on_stdout,
+            } = *ended;
+            if !on_stdout {
+                diagnostics::status(code_name(status.code()), status.message());
+                for detail in &details {
+                    diagnostics::detail(detail);
+                }
+                if let Some(hint) = status_hint(&status) {
+                    diagnostics::hint(hint);
+                }
             }
             status_exit_code(status.code())
         }

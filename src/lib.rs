@@ -89,7 +89,7 @@ pub async fn execute(cli: Cli, out: &mut Output) -> Result<Outcome, Error> {
         None => work.await,
         Some(deadline) => match tokio::time::timeout_at(deadline, work).await {
             Ok(result) => result,
-            Err(_) => Ok(Outcome::Status(tonic::Status::deadline_exceeded(format!(
+            Err(_) => Ok(Outcome::status(tonic::Status::deadline_exceeded(format!(
                 "the deadline of {:?} set by --max-time passed",
                 settings.max_time.unwrap_or_default()
             )))),

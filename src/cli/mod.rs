@@ -363,6 +363,27 @@ pub struct CallArgs {
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
 
+    /// Ignore request fields the message does not have, instead of failing.
+    /// Example: --allow-unknown-fields
+    #[arg(long)]
+    pub allow_unknown_fields: bool,
+
+    /// Print every field of each response, zero values and empty lists included.
+    /// Example: --emit-defaults
+    #[arg(long)]
+    pub emit_defaults: bool,
+
+    /// Print field names as the .proto file writes them (created_at), not in lowerCamelCase.
+    /// Example: --proto-names
+    #[arg(long)]
+    pub proto_names: bool,
+
+    /// On a non-OK status, print it (code, codeName, message, details) as one JSON object on
+    /// stdout instead of a line on stderr; the exit code is still 64 + code.
+    /// Example: --format-error
+    #[arg(long)]
+    pub format_error: bool,
+
     #[command(flatten)]
     pub export: ExportArgs,
 }

@@ -8,7 +8,8 @@ use prost_reflect::MethodDescriptor;
 use tonic::Code;
 
 use crate::cli::{CallArgs, Compression, DataSource};
-use crate::error::{Error, Outcome, code_name};
+use crate::error::{Ended, Error, Outcome, code_name};
+use crate::invoke::input::JsonInput;
 use crate::invoke::{self, CallEnd, CallOptions, InputError, Requests, RpcKind, input};
 use crate::output::{self, Output, OutputError, diagnostics};
 use crate::schema::{Symbol, method_path};
@@ -31,6 +32,11 @@ pub async fn run(
         output::stdout_is_terminal(),
     ));
     out.set_verbosity(settings.verbosity.clone());
+    out.set_json_options(
+        prost_reflect::SerializeOptions::new()
+            .skip_default_fields(!args.emit_defaults)
+            .use_proto_field_name(args.proto_names),
+    );
 
     let started = Instant::now();
     let mut session = super::open(settings, super::Needs::Server).await?;
@@ -52,7 +58,8 @@ async fn call(
     phases: &Phases,
 ) -> Result<Outcome, Error> {
     let verbose = settings.verbosity.level;
-    let mut method = session.schema.resolve_method(&args.method).await?;
+    let method = session.schema.resolve_method(&args.method).await?;
+    let mut method = session.schema.prepare_call(&method).await?;
     let resolved = Instant::now();
     super::export(&args.export, &[Symbol::Method(method.clone())])?;
     if verbose > 0 {
@@ -61,7 +68,19 @@ async fn call(
     }
 
     let source = args.data().map(DataSource::from_arg);
-    let mut end = invoke_once(settings, session, &method, source.as_ref(), deadline, out).await?;
+    let json = JsonInput {
+        allow_unknown_fields: args.allow_unknown_fields,
+    };
+    let mut end = invoke_once(
+        settings,
+        session,
+        &method,
+        source.as_ref(),
+        json,
+        deadline,
+        out,
+    )
+    .await?;
 
     // UNIMPLEMENTED for a method the cache knew: the server may have changed. Ask it again,
     // once, and call again when the request can be read again.
@@ -71,6 +90,7 @@ async fn call(
     {
         session.schema.forget_cache();
         let fresh = session.schema.resolve_method(&args.method).await?;
+        let fresh = session.schema.prepare_call(&fresh).await?;
         if verbose > 0 {
             diagnostics::info("the cached schema may be stale: fetched it again from the server");
         }
@@ -83,7 +103,16 @@ async fn call(
             if verbose > 0 {
                 describe_method(settings, &method);
             }
-            end = invoke_once(settings, session, &method, source.as_ref(), deadline, out).await?;
+            end = invoke_once(
+                settings,
+                session,
+                &method,
+                source.as_ref(),
+                json,
+                deadline,
+                out,
+            )
+            .await?;
         }
     }
     let finished = Instant::now();
@@ -113,7 +142,23 @@ async fn call(
     }
     match end {
         CallEnd::Ok => Ok(Outcome::Success),
-        CallEnd::Status(status) => Ok(Outcome::Status(status)),
+        CallEnd::Status(status) => {
+            let details = crate::schema::details::decode(&status, session.schema.pool());
+            if args.format_error {
+                let report = serde_json::json!({
+                    "code": status.code() as i32,
+                    "codeName": code_name(status.code()),
+                    "message": status.message(),
+                    "details": details,
+                });
+                out.line(&report.to_string())?;
+            }
+            Ok(Outcome::Status(Box::new(Ended {
+                status,
+                details,
+                on_stdout: args.format_error,
+            })))
+        }
         CallEnd::Stopped => Err(out.take_failure().unwrap_or(OutputError::Closed).into()),
     }
 }
@@ -148,6 +193,7 @@ async fn invoke_once(
     session: &super::Session,
     method: &MethodDescriptor,
     source: Option<&DataSource>,
+    json: JsonInput,
     deadline: Option<tokio::time::Instant>,
     out: &mut Output,
 ) -> Result<CallEnd, Error> {
@@ -159,12 +205,16 @@ async fn invoke_once(
                 method.input().full_name()
             ));
         }
-        Requests::Stream(input::spawn_stream_reader(open(&source)?, method.input()))
+        Requests::Stream(input::spawn_stream_reader(
+            open(&source)?,
+            method.input(),
+            json,
+        ))
     } else {
         let message = match source {
             None => prost_reflect::DynamicMessage::new(method.input()),
             Some(source) => {
-                input::read_single(open(source)?, &method.input(), &method_path(method))?
+                input::read_single(open(source)?, &method.input(), &method_path(method), json)?
             }
         };
         Requests::One(message)

@@ -50,9 +50,9 @@ impl Session {
                     None => Err(SchemaError::Reflection { status }.into()),
                 }
             }
-            Ok(Outcome::Status(status)) => match connection.diagnose(&status) {
+            Ok(Outcome::Status(ended)) => match connection.diagnose(&ended.status) {
                 Some(problem) => Err(problem.into()),
-                None => Ok(Outcome::Status(status)),
+                None => Ok(Outcome::Status(ended)),
             },
             other => other,
         }

@@ -17,10 +17,12 @@ pub enum InputError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("request message {index} does not fit {message}: {reason}")]
+    #[error("request message {index} does not fit {message}: {}{reason}", .path.as_ref().map(|p| format!("at {p}: ")).unwrap_or_default())]
     Mismatch {
         index: usize,
         message: String,
+        /// Where in the JSON value, e.g. `.items[2].price`.
+        path: Option<String>,
         reason: String,
     },
     #[error("{method} takes one request message, but the input holds {count}")]
@@ -39,6 +41,13 @@ impl InputError {
             InputError::Json { .. } => Some(
                 "give the request as JSON, e.g. '{\"id\": 1}'; a stream is JSON values separated by white space".to_string(),
             ),
+            InputError::Mismatch { message, reason, .. }
+                if reason.starts_with("unrecognized field name") =>
+            {
+                Some(format!(
+                    "`grpcx describe {message}` shows the fields the request may have; --allow-unknown-fields ignores the others"
+                ))
+            }
             InputError::Mismatch { message, .. } => Some(format!(
                 "`grpcx describe {message}` shows the fields the request may have"
             )),
@@ -50,24 +59,292 @@ impl InputError {
     }
 }
 
-/// Strict, as the proto3 JSON mapping asks: an unknown field is an error, not ignored.
-fn options() -> DeserializeOptions {
-    DeserializeOptions::new().deny_unknown_fields(true)
+/// How JSON requests are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JsonInput {
+    /// Ignore fields the message does not have, instead of failing (strict is the default,
+    /// as the proto3 JSON mapping asks).
+    pub allow_unknown_fields: bool,
 }
 
-/// Parses one JSON value into a message of type `descriptor`.
+impl JsonInput {
+    fn options(self) -> DeserializeOptions {
+        DeserializeOptions::new().deny_unknown_fields(!self.allow_unknown_fields)
+    }
+}
+
+/// Parses one JSON value into a message of type `descriptor`, naming the JSON path of a value
+/// that does not fit and the type it should have.
 fn to_message(
     descriptor: &MessageDescriptor,
     value: serde_json::Value,
     index: usize,
+    json: JsonInput,
 ) -> Result<DynamicMessage, InputError> {
-    DynamicMessage::deserialize_with_options(descriptor.clone(), value, &options()).map_err(
-        |err: serde_json::Error| InputError::Mismatch {
+    let mut track = serde_path_to_error::Track::new();
+    let deserializer = serde_path_to_error::Deserializer::new(&value, &mut track);
+    let result =
+        DynamicMessage::deserialize_with_options(descriptor.clone(), deserializer, &json.options());
+    result.map_err(|err: serde_json::Error| {
+        let path = track.path();
+        let segments: Vec<Segment> = path.iter().map(Segment::from).collect();
+        let mut reason = err.to_string();
+        let target = walk(descriptor, &segments);
+        let message = target.as_ref().and_then(Target::message);
+        if let Some(unknown) = reason
+            .strip_prefix("unrecognized field name '")
+            .and_then(|rest| rest.strip_suffix('\''))
+        {
+            if let Some(close) = message.as_ref().and_then(|m| closest_field(m, unknown)) {
+                reason = format!("{reason}; did you mean `{close}`?");
+            }
+        } else if let Some(message) = &message
+            && reason.starts_with("multiple fields provided for oneof")
+            && let Some(conflict) = oneof_conflict(message, value_at(&value, &segments))
+        {
+            reason = conflict;
+        } else if let Some(expected) = target.as_ref().map(Target::expected) {
+            reason = format!("{reason}; expected {expected}");
+        }
+        let text = path.to_string();
+        InputError::Mismatch {
             index,
             message: descriptor.full_name().to_string(),
-            reason: err.to_string(),
+            path: (!segments.is_empty()).then(|| {
+                if text.starts_with('[') {
+                    text
+                } else {
+                    format!(".{text}")
+                }
+            }),
+            reason,
+        }
+    })
+}
+
+/// One step of a JSON path.
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+impl From<&serde_path_to_error::Segment> for Segment {
+    fn from(segment: &serde_path_to_error::Segment) -> Segment {
+        match segment {
+            serde_path_to_error::Segment::Seq { index } => Segment::Index(*index),
+            serde_path_to_error::Segment::Map { key } => Segment::Key(key.clone()),
+            serde_path_to_error::Segment::Enum { variant } => Segment::Key(variant.clone()),
+            serde_path_to_error::Segment::Unknown => Segment::Key(String::new()),
+        }
+    }
+}
+
+/// What a JSON path leads to in a message.
+enum Target {
+    Message(MessageDescriptor),
+    /// A field's value; `whole` is false inside a list or map of it.
+    Field {
+        field: prost_reflect::FieldDescriptor,
+        whole: bool,
+    },
+    MapValue(prost_reflect::FieldDescriptor),
+}
+
+impl Target {
+    /// The message a JSON object at this place is read as.
+    fn message(&self) -> Option<MessageDescriptor> {
+        match self {
+            Target::Message(message) => Some(message.clone()),
+            Target::Field { field, whole } if !field.is_map() && (!field.is_list() || !whole) => {
+                match field.kind() {
+                    prost_reflect::Kind::Message(message) => Some(message),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn expected(&self) -> String {
+        match self {
+            Target::Message(message) => kind_words(&prost_reflect::Kind::Message(message.clone())),
+            Target::Field { field, whole: true } if field.is_map() => match field.kind() {
+                prost_reflect::Kind::Message(entry) => format!(
+                    "an object mapping {} to {}",
+                    kind_words(&entry.map_entry_key_field().kind()),
+                    kind_words(&entry.map_entry_value_field().kind())
+                ),
+                _ => "an object".to_string(),
+            },
+            Target::Field { field, whole: true } if field.is_list() => {
+                format!("a list of {}", kind_words(&field.kind()))
+            }
+            Target::Field { field, .. } => kind_words(&field.kind()),
+            Target::MapValue(field) => match field.kind() {
+                prost_reflect::Kind::Message(entry) => {
+                    kind_words(&entry.map_entry_value_field().kind())
+                }
+                other => kind_words(&other),
+            },
+        }
+    }
+}
+
+/// Follows `segments` from `message` to the field or message they name.
+fn walk(message: &MessageDescriptor, segments: &[Segment]) -> Option<Target> {
+    let mut target = Target::Message(message.clone());
+    for segment in segments {
+        target = match (target, segment) {
+            (Target::Message(message), Segment::Key(key)) => {
+                let field = message
+                    .get_field_by_json_name(key)
+                    .or_else(|| message.get_field_by_name(key))?;
+                Target::Field { field, whole: true }
+            }
+            (Target::Field { field, whole: true }, Segment::Index(_)) if field.is_list() => {
+                Target::Field {
+                    field,
+                    whole: false,
+                }
+            }
+            (Target::Field { field, whole: true }, Segment::Key(_)) if field.is_map() => {
+                Target::MapValue(field)
+            }
+            (
+                Target::Field {
+                    field,
+                    whole: false,
+                }
+                | Target::MapValue(field),
+                next,
+            ) => {
+                let inner = match field.kind() {
+                    prost_reflect::Kind::Message(m) if field.is_map() => {
+                        match m.map_entry_value_field().kind() {
+                            prost_reflect::Kind::Message(v) => v,
+                            _ => return None,
+                        }
+                    }
+                    prost_reflect::Kind::Message(m) => m,
+                    _ => return None,
+                };
+                walk(&inner, std::slice::from_ref(next))?
+            }
+            (Target::Field { field, whole: true }, next) => match field.kind() {
+                prost_reflect::Kind::Message(m) => walk(&m, std::slice::from_ref(next))?,
+                _ => return None,
+            },
+            _ => return None,
+        };
+    }
+    Some(target)
+}
+
+fn value_at<'a>(
+    value: &'a serde_json::Value,
+    segments: &[Segment],
+) -> Option<&'a serde_json::Value> {
+    segments
+        .iter()
+        .try_fold(value, |value, segment| match segment {
+            Segment::Key(key) => value.get(key),
+            Segment::Index(index) => value.get(index),
+        })
+}
+
+/// The field of `message` whose JSON name is most like `unknown`, if one is close.
+fn closest_field(message: &MessageDescriptor, unknown: &str) -> Option<String> {
+    message
+        .fields()
+        .map(|f| {
+            let score = strsim::normalized_damerau_levenshtein(
+                &unknown.to_ascii_lowercase(),
+                &f.json_name().to_ascii_lowercase(),
+            );
+            (score, f.json_name().to_string())
+        })
+        .filter(|(score, _)| *score >= 0.6)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
+}
+
+/// Names the members of a oneof that are set together in `value`.
+fn oneof_conflict(
+    message: &MessageDescriptor,
+    value: Option<&serde_json::Value>,
+) -> Option<String> {
+    let object = value?.as_object()?;
+    for oneof in message.oneofs().filter(|o| !o.is_synthetic()) {
+        let set: Vec<String> = oneof
+            .fields()
+            .filter(|f| {
+                object
+                    .get(f.json_name())
+                    .or_else(|| object.get(f.name()))
+                    .is_some_and(|v| !v.is_null())
+            })
+            .map(|f| f.json_name().to_string())
+            .collect();
+        if set.len() > 1 {
+            let all = if set.len() == 2 { "both" } else { "all" };
+            return Some(format!(
+                "{} are {all} set, but they belong to oneof `{}`, which holds one at a time",
+                set.join(" and "),
+                oneof.name()
+            ));
+        }
+    }
+    None
+}
+
+/// What JSON a kind of value takes, in words.
+fn kind_words(kind: &prost_reflect::Kind) -> String {
+    use prost_reflect::Kind;
+    match kind {
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+            "a 32-bit integer (a JSON number or a string of digits)".to_string()
+        }
+        Kind::Uint32 | Kind::Fixed32 => {
+            "an unsigned 32-bit integer (a JSON number or a string of digits)".to_string()
+        }
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+            "a 64-bit integer (a string of digits, or a JSON number)".to_string()
+        }
+        Kind::Uint64 | Kind::Fixed64 => {
+            "an unsigned 64-bit integer (a string of digits, or a JSON number)".to_string()
+        }
+        Kind::Float | Kind::Double => {
+            "a number, or \"NaN\", \"Infinity\" or \"-Infinity\"".to_string()
+        }
+        Kind::Bool => "true or false".to_string(),
+        Kind::String => "a string".to_string(),
+        Kind::Bytes => "base64 text (standard or URL-safe)".to_string(),
+        Kind::Enum(enumeration) => {
+            let names: Vec<String> = enumeration
+                .values()
+                .map(|v| v.name().to_string())
+                .take(8)
+                .collect();
+            format!("one of {} (or a number)", names.join(", "))
+        }
+        Kind::Message(message) => match message.full_name() {
+            "google.protobuf.Timestamp" => {
+                "an RFC 3339 timestamp such as \"2026-01-01T00:00:00Z\"".to_string()
+            }
+            "google.protobuf.Duration" => "a duration such as \"1.5s\"".to_string(),
+            "google.protobuf.FieldMask" => "field paths such as \"name,price.units\"".to_string(),
+            "google.protobuf.Struct" => "a JSON object".to_string(),
+            "google.protobuf.Value" => "any JSON value".to_string(),
+            "google.protobuf.ListValue" => "a JSON list".to_string(),
+            "google.protobuf.Any" => {
+                "an object with \"@type\" naming a message type the schema has".to_string()
+            }
+            name if name.starts_with("google.protobuf.") && name.ends_with("Value") => {
+                "the wrapped value itself, or null".to_string()
+            }
+            name => format!("a JSON object for {name}"),
         },
-    )
+    }
 }
 
 /// Reads every JSON value from `reader`, for a call that takes one request: none gives the
@@ -76,6 +353,7 @@ pub fn read_single(
     reader: impl Read,
     descriptor: &MessageDescriptor,
     method: &str,
+    json: JsonInput,
 ) -> Result<DynamicMessage, InputError> {
     let mut values = serde_json::Deserializer::from_reader(BufReader::new(reader))
         .into_iter::<serde_json::Value>();
@@ -97,7 +375,7 @@ pub fn read_single(
             count,
         });
     }
-    to_message(descriptor, first, 1)
+    to_message(descriptor, first, 1, json)
 }
 
 /// Starts a thread that parses request messages from `reader` as they arrive and sends them
@@ -106,6 +384,7 @@ pub fn read_single(
 pub fn spawn_stream_reader(
     reader: Box<dyn Read + Send>,
     descriptor: MessageDescriptor,
+    json: JsonInput,
 ) -> mpsc::Receiver<Result<DynamicMessage, InputError>> {
     let (sender, receiver) = mpsc::channel(64);
     std::thread::spawn(move || {
@@ -115,7 +394,7 @@ pub fn spawn_stream_reader(
             let index = offset + 1;
             let message = value
                 .map_err(|source| InputError::Json { index, source })
-                .and_then(|value| to_message(&descriptor, value, index));
+                .and_then(|value| to_message(&descriptor, value, index, json));
             let failed = message.is_err();
             if sender.blocking_send(message).is_err() || failed {
                 return;

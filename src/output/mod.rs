@@ -66,6 +66,11 @@ impl Output {
         }
     }
 
+    /// How messages are written as JSON.
+    pub fn set_json_options(&mut self, options: SerializeOptions) {
+        self.json_options = options;
+    }
+
     /// Shows the exchange on stderr as `verbosity` says.
     pub fn set_verbosity(&mut self, verbosity: Verbosity) {
         self.verbosity = verbosity;
@@ -250,6 +255,11 @@ pub mod diagnostics {
     /// `warning: <what>`.
     pub fn warning(message: &str) {
         let _ = writeln!(std::io::stderr().lock(), "warning: {message}");
+    }
+
+    /// One rich error detail, as one line of JSON under the status.
+    pub fn detail(detail: &serde_json::Value) {
+        let _ = writeln!(std::io::stderr().lock(), "  detail: {detail}");
     }
 
     /// A note for the person at the terminal.

@@ -5,7 +5,9 @@
 //! fetched: the file that defines a symbol and its transitive dependencies, not the whole
 //! server's schema. This module never prints; it returns descriptors or typed errors.
 
+pub mod builtin;
 pub mod cache;
+pub mod details;
 pub mod export;
 pub mod files;
 mod reflection;
@@ -235,6 +237,29 @@ impl Schema {
         }
     }
 
+    /// Readies the schema for a call of `method`: when an `Any` is reachable from its messages,
+    /// every file the server's services use and the types grpcx ships, so that packed messages
+    /// resolve (a descriptor keeps the pool it came from, so this must come before any message
+    /// is built). Returns the method as the readied pool describes it.
+    pub async fn prepare_call(
+        &mut self,
+        method: &prost_reflect::MethodDescriptor,
+    ) -> Result<prost_reflect::MethodDescriptor, SchemaError> {
+        if !(reaches_any(&method.input()) || reaches_any(&method.output())) {
+            return Ok(method.clone());
+        }
+        self.load_all_services().await?;
+        builtin::add_missing(&mut self.pool, true);
+        let service = self
+            .pool
+            .get_service_by_name(method.parent_service().full_name())
+            .ok_or_else(|| {
+                SchemaError::BadDescriptor(format!("{} vanished", method.full_name()))
+            })?;
+        let found = service.methods().find(|m| m.name() == method.name());
+        found.ok_or_else(|| SchemaError::BadDescriptor(format!("{} vanished", method.full_name())))
+    }
+
     /// Keeps what reflection fetches in `cache`; with `read`, starts from what it holds.
     pub fn with_cache(mut self, cache: cache::Cache, read: bool) -> Schema {
         if read && let Some(cached) = cache.load() {
@@ -425,6 +450,26 @@ impl Schema {
         }
         Ok(())
     }
+}
+
+/// Whether a message holds a `google.protobuf.Any` anywhere inside.
+fn reaches_any(message: &prost_reflect::MessageDescriptor) -> bool {
+    let mut seen = HashSet::new();
+    let mut pending = vec![message.clone()];
+    while let Some(next) = pending.pop() {
+        if next.full_name() == "google.protobuf.Any" {
+            return true;
+        }
+        if !seen.insert(next.full_name().to_string()) {
+            continue;
+        }
+        for field in next.fields() {
+            if let prost_reflect::Kind::Message(inner) = field.kind() {
+                pending.push(inner);
+            }
+        }
+    }
+    false
 }
 
 /// A file and everything it imports, dependencies first, each encoded with its options.

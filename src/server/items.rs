@@ -5,14 +5,15 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use prost::Message;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
+use tonic::Code;
 use tonic::metadata::KeyAndValueRef;
 use tonic::{Request, Response, Status, Streaming};
 
-use super::RequestLog;
 use super::pb::item::Dimensions;
 use super::pb::item_service_server::ItemService;
 use super::pb::sync_request::Action;
@@ -21,6 +22,7 @@ use super::pb::{
     Category, CreateItemsSummary, GetItemRequest, Item, ListItemsRequest, Money, SyncRequest,
     SyncResponse,
 };
+use super::{RequestLog, rpc};
 
 /// How many responses a streaming call may have queued before the server waits for the client.
 const STREAM_BUFFER: usize = 64;
@@ -176,11 +178,53 @@ async fn within<T>(
     }
 }
 
+/// A status with rich error details (google.rpc.Status in grpc-status-details-bin), as the
+/// gRPC error model recommends.
+fn rich_status(code: Code, message: String, details: Vec<prost_types::Any>) -> Status {
+    let status = rpc::Status {
+        code: code as i32,
+        message: message.clone(),
+        details,
+    };
+    Status::with_details(code, message, status.encode_to_vec().into())
+}
+
+fn any<M: Message>(type_name: &str, message: &M) -> prost_types::Any {
+    prost_types::Any {
+        type_url: format!("type.googleapis.com/{type_name}"),
+        value: message.encode_to_vec(),
+    }
+}
+
+fn not_found(id: i64) -> Status {
+    let resource = rpc::ResourceInfo {
+        resource_type: "grpcx.demo.v1.Item".to_string(),
+        resource_name: format!("items/{id}"),
+        owner: String::new(),
+        description: "the catalogue has no item with this id; ListItems shows the ids".to_string(),
+    };
+    rich_status(
+        Code::NotFound,
+        format!("no item with id {id}"),
+        vec![any("google.rpc.ResourceInfo", &resource)],
+    )
+}
+
 fn validate(item: &Item, position: usize) -> Result<(), Status> {
     if item.name.trim().is_empty() {
-        return Err(Status::invalid_argument(format!(
-            "item {position} has no name; every item needs a non-empty name"
-        )));
+        let bad_request = rpc::BadRequest {
+            field_violations: vec![rpc::bad_request::FieldViolation {
+                field: "name".to_string(),
+                description: "every item needs a non-empty name".to_string(),
+                reason: "NAME_EMPTY".to_string(),
+                localized_message: None,
+            }],
+        };
+        return Err(rich_status(
+            Code::InvalidArgument,
+            format!("item {position} has no name; every item needs a non-empty name"),
+            vec![any("google.rpc.BadRequest", &bad_request)],
+        ));
     }
     Ok(())
 }
@@ -192,9 +236,7 @@ impl ItemService for ItemStore {
     async fn get_item(&self, request: Request<GetItemRequest>) -> Result<Response<Item>, Status> {
         let id = request.get_ref().id;
         let found = self.lock().items.get(&id).cloned();
-        let mut response = found
-            .map(Response::new)
-            .ok_or_else(|| Status::not_found(format!("no item with id {id}")))?;
+        let mut response = found.map(Response::new).ok_or_else(|| not_found(id))?;
         // Metadata under x-echo… comes back in the response headers, text and binary alike,
         // so that a person can watch metadata travel both ways (`grpcx -v`).
         for entry in request.metadata().iter() {

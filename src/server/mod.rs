@@ -33,7 +33,42 @@ pub mod pb {
 
     /// The compiled schema, served through reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/item_service_descriptor.bin"));
+        include_bytes!(concat!(env!("OUT_DIR"), "/demo_descriptor.bin"));
+}
+
+/// google.rpc.Status and the standard error details, generated at build time, for the rich
+/// errors the demo returns.
+#[allow(clippy::all, clippy::unwrap_used, clippy::expect_used)]
+pub mod rpc {
+    tonic::include_proto!("google.rpc");
+}
+
+/// The echo service of every protobuf type.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TypesEcho;
+
+#[tonic::async_trait]
+impl pb::types_service_server::TypesService for TypesEcho {
+    async fn echo(
+        &self,
+        request: Request<pb::AllTypes>,
+    ) -> Result<tonic::Response<pb::AllTypes>, Status> {
+        Ok(tonic::Response::new(request.into_inner()))
+    }
+
+    async fn fail(&self, request: Request<rpc::Status>) -> Result<tonic::Response<()>, Status> {
+        let wanted = request.into_inner();
+        let code = tonic::Code::from_i32(wanted.code);
+        if code == tonic::Code::Ok {
+            return Ok(tonic::Response::new(()));
+        }
+        let message = wanted.message.clone();
+        Err(Status::with_details(
+            code,
+            message,
+            prost::Message::encode_to_vec(&wanted).into(),
+        ))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -435,6 +470,10 @@ async fn router(options: ServeOptions) -> Result<Router, ServerError> {
     }
     Ok(builder
         .add_service(log.wrap("grpcx.demo.v1.ItemService", items))
+        .add_service(log.wrap(
+            "grpcx.demo.v1.TypesService",
+            pb::types_service_server::TypesServiceServer::new(TypesEcho),
+        ))
         .add_optional_service(
             v1.then(|| log.wrap("grpc.reflection.v1.ServerReflection", reflection_v1)),
         )

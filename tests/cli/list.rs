@@ -9,7 +9,8 @@ fn list_prints_every_service_sorted_one_a_line() {
         "grpc.health.v1.Health\n\
          grpc.reflection.v1.ServerReflection\n\
          grpc.reflection.v1alpha.ServerReflection\n\
-         grpcx.demo.v1.ItemService\n"
+         grpcx.demo.v1.ItemService\n\
+         grpcx.demo.v1.TypesService\n"
     );
     assert_eq!(run.stderr, "");
 }

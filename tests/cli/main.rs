@@ -11,6 +11,7 @@ mod call;
 mod describe;
 mod errors;
 mod export;
+mod json;
 mod list;
 mod metadata;
 mod sources;

@@ -1,0 +1,227 @@
+//! The protobuf JSON mapping both ways, through the demo's echo of every type, strict input
+//! with JSON paths, and rich error details.
+
+use serde_json::{Value, json};
+
+use crate::support::TestServer;
+
+/// Equal as JSON, with numbers compared by value (`1` and `1.0` are the same double, and the
+/// spec lets a printer write either).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn echo(server: &TestServer, request: &str, extra: &[&str]) -> Value {
+    let mut args = vec!["call", "TypesService/Echo", request];
+    args.extend_from_slice(extra);
+    let got = server.grpcx(&args);
+    got.ok();
+    got.json_lines().remove(0)
+}
+
+#[test]
+fn every_type_survives_the_round_trip_exactly() {
+    let server = TestServer::start();
+    let fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string("fixtures/all_types.json").unwrap()).unwrap();
+    let got = echo(&server, "@fixtures/all_types.json", &[]);
+    assert!(same(&got, &fixture), "{got:#}");
+    // Pretty output is the same JSON.
+    let pretty = server.grpcx(&[
+        "call",
+        "TypesService/Echo",
+        "@fixtures/all_types.json",
+        "-o",
+        "json",
+    ]);
+    let pretty: Value = serde_json::from_str(pretty.ok()).unwrap();
+    assert!(same(&pretty, &fixture), "{pretty:#}");
+}
+
+#[test]
+fn inputs_the_spec_allows_come_back_in_canonical_form() {
+    let server = TestServer::start();
+    for (input, canonical) in [
+        (json!({"fInt64": 5}), json!({"fInt64": "5"})),
+        (
+            json!({"fUint64": 18446744073709551615u64}),
+            json!({"fUint64": "18446744073709551615"}),
+        ),
+        (json!({"fInt32": "12"}), json!({"fInt32": 12})),
+        (json!({"fBytes": "-_8"}), json!({"fBytes": "+/8="})),
+        (json!({"fBytes": "+/8"}), json!({"fBytes": "+/8="})),
+        (json!({"fEnum": 1}), json!({"fEnum": "COLOR_RED"})),
+        (json!({"fEnum": 99}), json!({"fEnum": 99})),
+        (
+            json!({"fFloat": "Infinity", "fDouble": "-Infinity"}),
+            json!({"fFloat": "Infinity", "fDouble": "-Infinity"}),
+        ),
+        (json!({"custom_json": "x"}), json!({"customJSON": "x"})),
+        (
+            json!({"f_string": "proto name"}),
+            json!({"fString": "proto name"}),
+        ),
+        (json!({"tDuration": "1.5s"}), json!({"tDuration": "1.500s"})),
+        (
+            json!({"tTimestamp": "2026-01-01T01:00:00+01:00"}),
+            json!({"tTimestamp": "2026-01-01T00:00:00Z"}),
+        ),
+        (json!({"tNull": null, "fString": null}), json!({})),
+        (json!({"wInt32": null}), json!({})),
+        (json!({"fOptional": 0}), json!({"fOptional": 0})),
+    ] {
+        assert_eq!(echo(&server, &input.to_string(), &[]), canonical, "{input}");
+    }
+}
+
+#[test]
+fn emit_defaults_and_proto_names() {
+    let server = TestServer::start();
+    let got = echo(&server, r#"{"fInt32": 1}"#, &["--emit-defaults"]);
+    assert_eq!(got["fInt64"], "0");
+    assert_eq!(got["rNested"], json!([]));
+    assert_eq!(got["mString"], json!({}));
+    assert_eq!(got["fEnum"], "COLOR_UNSPECIFIED");
+    assert_eq!(got["fBool"], false);
+    let got = echo(
+        &server,
+        r#"{"fInt32": 1, "customJSON": "c"}"#,
+        &["--proto-names"],
+    );
+    assert_eq!(got, json!({"f_int32": 1, "custom_json": "c"}));
+}
+
+#[test]
+fn strict_input_names_the_path_and_the_expected_type() {
+    let server = TestServer::start();
+    for (request, needles) in [
+        (
+            r#"{"fInt32": "x"}"#,
+            vec!["at .fInt32:", "expected a 32-bit integer"],
+        ),
+        (
+            r#"{"fInt32": 3000000000}"#,
+            vec!["at .fInt32:", "expected a 32-bit integer"],
+        ),
+        (r#"{"fUint32": -1}"#, vec!["at .fUint32:", "unsigned"]),
+        (
+            r#"{"rNested": [{}, {}, {"fInt64": true}]}"#,
+            vec!["at .rNested[2].fInt64:", "64-bit integer"],
+        ),
+        (
+            r#"{"mMessage": {"k": {"fBool": "yes"}}}"#,
+            vec!["at .mMessage.k.fBool:", "true or false"],
+        ),
+        (r#"{"fEnum": "PURPLE"}"#, vec!["at .fEnum:", "COLOR_RED"]),
+        (r#"{"fBytes": "***"}"#, vec!["at .fBytes:", "base64"]),
+        (
+            r#"{"tTimestamp": "soon"}"#,
+            vec!["at .tTimestamp:", "RFC 3339"],
+        ),
+        (r#"{"tDuration": 5}"#, vec!["at .tDuration:", "duration"]),
+        (
+            r#"{"nested": {"oString": "a", "oMessage": {}}}"#,
+            vec![
+                "at .nested:",
+                "oString and oMessage are both set",
+                "oneof `choice`",
+            ],
+        ),
+        (
+            r#"{"fStrng": "x"}"#,
+            vec![
+                "fStrng",
+                "did you mean `fString`?",
+                "--allow-unknown-fields",
+            ],
+        ),
+        (
+            r#"{"tAny": {"@type": "type.googleapis.com/no.Such"}}"#,
+            vec!["at .tAny:"],
+        ),
+        (r#"{"rInt64": "1"}"#, vec!["at .rInt64:", "a list of"]),
+    ] {
+        let got = server.grpcx(&["call", "TypesService/Echo", request]);
+        let mut all = vec!["grpcx.demo.v1.AllTypes"];
+        all.extend(needles);
+        got.fails(1, &all);
+        assert_eq!(got.stdout, "", "{request}");
+    }
+    // Unknown fields may be allowed.
+    let got = echo(
+        &server,
+        r#"{"fStrng": "x", "fInt32": 2}"#,
+        &["--allow-unknown-fields"],
+    );
+    assert_eq!(got, json!({"fInt32": 2}));
+}
+
+#[test]
+fn every_standard_error_detail_is_decoded() {
+    let server = TestServer::start();
+    let details = json!([
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "QUOTA", "domain": "grpcx.dev", "metadata": {"k": "v"}},
+        {"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [{"field": "name", "description": "empty", "reason": "R", "localizedMessage": {"locale": "fr", "message": "vide"}}]},
+        {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2.500s"},
+        {"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [{"subject": "user:1", "description": "too many"}]},
+        {"@type": "type.googleapis.com/google.rpc.PreconditionFailure", "violations": [{"type": "TOS", "subject": "x", "description": "not accepted"}]},
+        {"@type": "type.googleapis.com/google.rpc.ResourceInfo", "resourceType": "item", "resourceName": "items/1", "owner": "me", "description": "d"},
+        {"@type": "type.googleapis.com/google.rpc.Help", "links": [{"description": "docs", "url": "https://example.com"}]},
+        {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en", "message": "hi"},
+        {"@type": "type.googleapis.com/google.rpc.DebugInfo", "stackEntries": ["a", "b"], "detail": "d"},
+        {"@type": "type.googleapis.com/google.rpc.RequestInfo", "requestId": "r1", "servingData": "s"},
+        {"@type": "type.googleapis.com/grpcx.demo.v1.Item", "id": "1", "name": "from the schema"},
+        {"@type": "type.googleapis.com/google.protobuf.Duration", "value": "1s"},
+    ]);
+    let request = json!({"code": 9, "message": "precondition", "details": details}).to_string();
+    let got = server.grpcx(&["call", "TypesService/Fail", &request]);
+    got.fails(73, &["ERROR: FAILED_PRECONDITION: precondition"]);
+    let shown: Vec<Value> = got
+        .stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("  detail: "))
+        .map(|detail| serde_json::from_str(detail).unwrap())
+        .collect();
+    assert_eq!(Value::Array(shown), details);
+
+    // --format-error: the status as one JSON object on stdout, nothing on stderr.
+    let got = server.grpcx(&["call", "TypesService/Fail", &request, "--format-error"]);
+    assert_eq!(got.code, 73);
+    assert_eq!(got.stderr, "");
+    let status: Value = serde_json::from_str(got.stdout.trim()).unwrap();
+    assert_eq!(
+        status,
+        json!({"code": 9, "codeName": "FAILED_PRECONDITION", "message": "precondition", "details": details})
+    );
+}
+
+#[test]
+fn the_demo_sends_rich_details_where_natural() {
+    let server = TestServer::start();
+    server.grpcx(&["call", "ItemService/GetItem", r#"{"id":99}"#]).fails(
+        69,
+        &["ERROR: NOT_FOUND: no item with id 99", r#"detail: {"@type":"type.googleapis.com/google.rpc.ResourceInfo","resourceType":"grpcx.demo.v1.Item","resourceName":"items/99""#],
+    );
+    server
+        .grpcx(&[
+            "call",
+            "ItemService/CreateItems",
+            r#"{"name":"ok"} {"name":""}"#,
+        ])
+        .fails(
+            67,
+            &[
+                "ERROR: INVALID_ARGUMENT: item 2 has no name",
+                r#""fieldViolations":[{"field":"name""#,
+            ],
+        );
+}
