@@ -363,6 +363,12 @@ pub struct CallArgs {
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
 
+    /// The format of requests and responses: the protobuf JSON mapping, or the protobuf text
+    /// format (messages separated by blank lines or 0x1E on input, by 0x1E on output).
+    /// Example: --format text
+    #[arg(long, value_enum, default_value_t = Format::Json, value_name = "FORMAT")]
+    pub format: Format,
+
     /// Ignore request fields the message does not have, instead of failing.
     /// Example: --allow-unknown-fields
     #[arg(long)]
@@ -393,6 +399,15 @@ impl CallArgs {
     pub fn data(&self) -> Option<&str> {
         self.data.as_deref().or(self.data_arg.as_deref())
     }
+}
+
+/// How messages are written, in and out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The protobuf JSON mapping.
+    Json,
+    /// The protobuf text format.
+    Text,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]

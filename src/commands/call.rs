@@ -7,9 +7,9 @@ use std::time::Instant;
 use prost_reflect::MethodDescriptor;
 use tonic::Code;
 
-use crate::cli::{CallArgs, Compression, DataSource};
+use crate::cli::{CallArgs, Compression, DataSource, Format};
 use crate::error::{Ended, Error, Outcome, code_name};
-use crate::invoke::input::JsonInput;
+use crate::invoke::input::{InputFormat, JsonInput};
 use crate::invoke::{self, CallEnd, CallOptions, InputError, Requests, RpcKind, input};
 use crate::output::{self, Output, OutputError, diagnostics};
 use crate::schema::{Symbol, method_path};
@@ -32,6 +32,7 @@ pub async fn run(
         output::stdout_is_terminal(),
     ));
     out.set_verbosity(settings.verbosity.clone());
+    out.set_text(args.format == Format::Text);
     out.set_json_options(
         prost_reflect::SerializeOptions::new()
             .skip_default_fields(!args.emit_defaults)
@@ -68,8 +69,11 @@ async fn call(
     }
 
     let source = args.data().map(DataSource::from_arg);
-    let json = JsonInput {
-        allow_unknown_fields: args.allow_unknown_fields,
+    let json = match args.format {
+        Format::Json => InputFormat::Json(JsonInput {
+            allow_unknown_fields: args.allow_unknown_fields,
+        }),
+        Format::Text => InputFormat::Text,
     };
     let mut end = invoke_once(
         settings,
@@ -193,7 +197,7 @@ async fn invoke_once(
     session: &super::Session,
     method: &MethodDescriptor,
     source: Option<&DataSource>,
-    json: JsonInput,
+    json: InputFormat,
     deadline: Option<tokio::time::Instant>,
     out: &mut Output,
 ) -> Result<CallEnd, Error> {

@@ -25,6 +25,12 @@ pub enum InputError {
         path: Option<String>,
         reason: String,
     },
+    #[error("request message {index} is not valid text format for {message}: {reason}")]
+    Text {
+        index: usize,
+        message: String,
+        reason: String,
+    },
     #[error("{method} takes one request message, but the input holds {count}")]
     TooMany { method: String, count: usize },
     #[error("cannot read {what}: {source}")]
@@ -51,12 +57,24 @@ impl InputError {
             InputError::Mismatch { message, .. } => Some(format!(
                 "`grpcx describe {message}` shows the fields the request may have"
             )),
+            InputError::Text { message, .. } => Some(format!(
+                "write the request in protobuf text format, e.g. 'id: 1', messages separated by blank lines; `grpcx describe {message}` shows the fields"
+            )),
             InputError::TooMany { .. } => Some(
                 "send one JSON value; only streaming methods take several".to_string(),
             ),
             InputError::Read { .. } => None,
         }
     }
+}
+
+/// How requests are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputFormat {
+    Json(JsonInput),
+    /// The protobuf text format; messages in a stream are separated by blank lines or by the
+    /// record separator 0x1E (as grpcurl writes them).
+    Text,
 }
 
 /// How JSON requests are read.
@@ -350,11 +368,32 @@ fn kind_words(kind: &prost_reflect::Kind) -> String {
 /// Reads every JSON value from `reader`, for a call that takes one request: none gives the
 /// empty message, more than one is an error.
 pub fn read_single(
-    reader: impl Read,
+    mut reader: impl Read,
     descriptor: &MessageDescriptor,
     method: &str,
-    json: JsonInput,
+    format: InputFormat,
 ) -> Result<DynamicMessage, InputError> {
+    let json = match format {
+        InputFormat::Json(json) => json,
+        InputFormat::Text => {
+            let mut text = String::new();
+            reader
+                .read_to_string(&mut text)
+                .map_err(|source| InputError::Read {
+                    what: "the request".to_string(),
+                    source,
+                })?;
+            let records = text_records(&text);
+            return match records.as_slice() {
+                [] => Ok(DynamicMessage::new(descriptor.clone())),
+                [one] => from_text(descriptor, one, 1),
+                many => Err(InputError::TooMany {
+                    method: method.to_string(),
+                    count: many.len(),
+                }),
+            };
+        }
+    };
     let mut values = serde_json::Deserializer::from_reader(BufReader::new(reader))
         .into_iter::<serde_json::Value>();
     let first = match values.next() {
@@ -384,9 +423,16 @@ pub fn read_single(
 pub fn spawn_stream_reader(
     reader: Box<dyn Read + Send>,
     descriptor: MessageDescriptor,
-    json: JsonInput,
+    format: InputFormat,
 ) -> mpsc::Receiver<Result<DynamicMessage, InputError>> {
     let (sender, receiver) = mpsc::channel(64);
+    let json = match format {
+        InputFormat::Json(json) => json,
+        InputFormat::Text => {
+            std::thread::spawn(move || read_text_stream(reader, &descriptor, &sender));
+            return receiver;
+        }
+    };
     std::thread::spawn(move || {
         let values = serde_json::Deserializer::from_reader(BufReader::new(reader))
             .into_iter::<serde_json::Value>();
@@ -402,4 +448,94 @@ pub fn spawn_stream_reader(
         }
     });
     receiver
+}
+
+/// Splits text-format input into messages at blank lines and record separators (0x1E).
+fn text_records(text: &str) -> Vec<String> {
+    let mut records = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let separator = line.trim().is_empty() || line.contains('\u{1e}');
+        let content = line.replace('\u{1e}', "");
+        if !content.trim().is_empty() {
+            current.push_str(&content);
+            current.push('\n');
+        }
+        if separator && !current.trim().is_empty() {
+            records.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.trim().is_empty() {
+        records.push(current);
+    }
+    records
+}
+
+fn from_text(
+    descriptor: &MessageDescriptor,
+    text: &str,
+    index: usize,
+) -> Result<DynamicMessage, InputError> {
+    DynamicMessage::parse_text_format(descriptor.clone(), text).map_err(|err| InputError::Text {
+        index,
+        message: descriptor.full_name().to_string(),
+        reason: err.to_string(),
+    })
+}
+
+/// Reads text-format messages line by line, sending each as soon as its separator (or the end
+/// of the input) arrives.
+fn read_text_stream(
+    reader: Box<dyn Read + Send>,
+    descriptor: &MessageDescriptor,
+    sender: &mpsc::Sender<Result<DynamicMessage, InputError>>,
+) {
+    use std::io::BufRead as _;
+    let mut current = String::new();
+    let mut index = 0;
+    let mut send = |text: &mut String| -> bool {
+        if text.trim().is_empty() {
+            text.clear();
+            return true;
+        }
+        index += 1;
+        let message = from_text(descriptor, text, index);
+        text.clear();
+        let failed = message.is_err();
+        sender.blocking_send(message).is_ok() && !failed
+    };
+    for line in BufReader::new(reader).lines() {
+        let line = match line {
+            Ok(line) => line,
+            Err(source) => {
+                let _ = sender.blocking_send(Err(InputError::Read {
+                    what: "the request stream".to_string(),
+                    source,
+                }));
+                return;
+            }
+        };
+        let separator = line.trim().is_empty() || line.contains('\u{1e}');
+        current.push_str(&line.replace('\u{1e}', ""));
+        current.push('\n');
+        if separator && !send(&mut current) {
+            return;
+        }
+    }
+    send(&mut current);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_records_split_at_blank_lines_and_record_separators() {
+        assert_eq!(
+            text_records("id: 1\n\nid: 2\n\u{1e}\nid: 3\n"),
+            ["id: 1\n", "id: 2\n", "id: 3\n"]
+        );
+        assert_eq!(text_records("a: 1\nb: 2\n"), ["a: 1\nb: 2\n"]);
+        assert!(text_records("\n\n").is_empty());
+    }
 }

@@ -53,6 +53,10 @@ pub struct Output {
     failure: Option<OutputError>,
     /// What to show of the exchange on stderr.
     verbosity: Verbosity,
+    /// Messages in the protobuf text format instead of JSON.
+    text: bool,
+    /// Messages written so far, to separate text-format ones.
+    written: u64,
 }
 
 impl Output {
@@ -63,7 +67,14 @@ impl Output {
             json_options: SerializeOptions::new(),
             failure: None,
             verbosity: Verbosity::default(),
+            text: false,
+            written: 0,
         }
+    }
+
+    /// Writes messages in the protobuf text format, separated by 0x1E lines as grpcurl does.
+    pub fn set_text(&mut self, text: bool) {
+        self.text = text;
     }
 
     /// How messages are written as JSON.
@@ -81,8 +92,22 @@ impl Output {
         self.format = format;
     }
 
-    /// Writes one message as JSON, pretty or one line, as chosen.
+    /// Writes one message as JSON, pretty or one line, as chosen, or as text format.
     pub fn message(&mut self, message: &DynamicMessage) -> Result<(), OutputError> {
+        self.written += 1;
+        if self.text {
+            if self.written > 1 {
+                self.out.write_all(b"\x1e\n")?;
+            }
+            let text = message.to_text_format_with_options(
+                &prost_reflect::text_format::FormatOptions::new().pretty(true),
+            );
+            self.out.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                self.out.write_all(b"\n")?;
+            }
+            return Ok(());
+        }
         match self.format {
             OutputFormat::Json => {
                 let mut serializer = serde_json::Serializer::pretty(&mut self.out);
