@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::cli::{Compression, GlobalArgs, OutputFormat, values};
+use crate::cli::{ColorChoice, Compression, GlobalArgs, OutputFormat, values};
 use crate::config::Profile;
 use crate::schema::files::FileSources;
 use crate::transport::{ConnectOptions, Header, Target, TlsOptions};
@@ -99,6 +99,8 @@ pub struct Settings {
     pub cache: bool,
     pub cache_ttl: Duration,
     pub verbosity: Verbosity,
+    /// When to color output.
+    pub color: ColorChoice,
 }
 
 /// What verbose output shows.
@@ -259,6 +261,7 @@ impl Settings {
                 level: args.verbose,
                 redacted,
             },
+            color: args.color,
         })
     }
 }
@@ -333,6 +336,16 @@ fn expand_variables(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<
     Ok(out)
 }
 
+/// Whether to color: `always` and `never` say so; `auto` colors a terminal unless the
+/// `NO_COLOR` convention asks not to (any non-empty value).
+pub fn use_color(choice: ColorChoice, stdout_is_terminal: bool, no_color: Option<String>) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stdout_is_terminal && no_color.is_none_or(|value| value.is_empty()),
+    }
+}
+
 /// Pretty JSON for a person at a terminal, one value a line for a pipe, unless chosen.
 pub fn output_format(chosen: Option<OutputFormat>, stdout_is_terminal: bool) -> OutputFormat {
     chosen.unwrap_or(if stdout_is_terminal {
@@ -369,6 +382,16 @@ mod tests {
             output_format(Some(OutputFormat::Ndjson), true),
             OutputFormat::Ndjson
         );
+    }
+
+    #[test]
+    fn color_follows_the_terminal_and_no_color() {
+        assert!(use_color(ColorChoice::Auto, true, None));
+        assert!(!use_color(ColorChoice::Auto, false, None));
+        assert!(!use_color(ColorChoice::Auto, true, Some("1".into())));
+        assert!(use_color(ColorChoice::Auto, true, Some(String::new())));
+        assert!(use_color(ColorChoice::Always, false, Some("1".into())));
+        assert!(!use_color(ColorChoice::Never, true, None));
     }
 
     #[test]

@@ -220,6 +220,11 @@ pub struct GlobalArgs {
     )]
     pub compress: Option<Compression>,
 
+    /// Color JSON output: auto (on a terminal, unless NO_COLOR is set), always or never.
+    /// Example: --color never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
+    pub color: ColorChoice,
+
     /// Show the exchange on stderr: method, metadata, headers, trailers, status, time; -vv adds
     /// per-phase timings. Example: -v
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count, help_heading = "Output")]
@@ -233,6 +238,14 @@ pub struct GlobalArgs {
     /// Show hidden metadata values in verbose output. Example: -v --show-secrets
     #[arg(long, global = true, help_heading = "Output")]
     pub show_secrets: bool,
+}
+
+/// When to color output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 /// Request compression.
@@ -358,8 +371,8 @@ pub struct CallArgs {
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Option<String>,
 
-    /// Output: pretty JSON (default on a terminal) or one compact JSON value a line (default
-    /// in a pipe). Example: --output ndjson
+    /// Output: pretty JSON (default on a terminal), one compact JSON value a line (default in
+    /// a pipe), or one envelope document for the whole call. Example: --output envelope
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
     pub output: Option<OutputFormat>,
 
@@ -417,6 +430,9 @@ pub enum OutputFormat {
     Json,
     /// One compact JSON value a line.
     Ndjson,
+    /// One JSON document for the whole call: request and response metadata, every response,
+    /// trailers, status (with details) and elapsed time.
+    Envelope,
 }
 
 #[derive(Debug, Args)]

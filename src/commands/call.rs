@@ -7,13 +7,14 @@ use std::time::Instant;
 use prost_reflect::MethodDescriptor;
 use tonic::Code;
 
-use crate::cli::{CallArgs, Compression, DataSource, Format};
+use crate::cli::{CallArgs, Compression, DataSource, Format, OutputFormat};
 use crate::error::{Ended, Error, Outcome, code_name};
 use crate::invoke::input::{InputFormat, JsonInput};
 use crate::invoke::{self, CallEnd, CallOptions, InputError, Requests, RpcKind, input};
 use crate::output::{self, Output, OutputError, diagnostics};
 use crate::schema::{Symbol, method_path};
 use crate::settings::{self, Settings};
+use serde_json::json;
 
 /// When each phase of the call began, for `-vv`.
 struct Phases {
@@ -33,6 +34,11 @@ pub async fn run(
     ));
     out.set_verbosity(settings.verbosity.clone());
     out.set_text(args.format == Format::Text);
+    out.set_color(settings::use_color(
+        settings.color,
+        output::stdout_is_terminal(),
+        std::env::var("NO_COLOR").ok(),
+    ));
     out.set_json_options(
         prost_reflect::SerializeOptions::new()
             .skip_default_fields(!args.emit_defaults)
@@ -144,11 +150,40 @@ async fn call(
             diagnostics::info(&format!("call: {}", millis(finished - resolved)));
         }
     }
+    let envelope = args.output.or(settings.output) == Some(OutputFormat::Envelope);
+    if envelope && !matches!(end, CallEnd::Stopped) {
+        let (code, message, details) = match &end {
+            CallEnd::Status(status) => {
+                out.envelope_trailers(status.metadata());
+                (
+                    status.code(),
+                    status.message().to_string(),
+                    crate::schema::details::decode(status, session.schema.pool()),
+                )
+            }
+            _ => (Code::Ok, String::new(), Vec::new()),
+        };
+        let mut call = serde_json::Map::new();
+        call.insert("method".into(), json!(method_path(&method)));
+        call.insert(
+            "requestHeaders".into(),
+            output::headers_json(&settings.rpc_headers, &settings.verbosity),
+        );
+        call.insert(
+            "status".into(),
+            json!({"code": code as i32, "codeName": code_name(code), "message": message, "details": details}),
+        );
+        call.insert(
+            "elapsedMs".into(),
+            json!((finished - phases.started).as_secs_f64() * 1000.0),
+        );
+        out.finish_envelope(call, output::stdout_is_terminal())?;
+    }
     match end {
         CallEnd::Ok => Ok(Outcome::Success),
         CallEnd::Status(status) => {
             let details = crate::schema::details::decode(&status, session.schema.pool());
-            if args.format_error {
+            if args.format_error && !envelope {
                 let report = serde_json::json!({
                     "code": status.code() as i32,
                     "codeName": code_name(status.code()),
@@ -160,7 +195,7 @@ async fn call(
             Ok(Outcome::Status(Box::new(Ended {
                 status,
                 details,
-                on_stdout: args.format_error,
+                on_stdout: args.format_error || envelope,
             })))
         }
         CallEnd::Stopped => Err(out.take_failure().unwrap_or(OutputError::Closed).into()),

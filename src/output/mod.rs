@@ -5,6 +5,8 @@
 //! line in a pipe. A closed stdout (`grpcx … | head -n 1`) is not an error: the writer reports
 //! [`OutputError::Closed`] and the caller stops quietly.
 
+mod color;
+
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use prost_reflect::{DynamicMessage, SerializeOptions};
@@ -34,9 +36,10 @@ impl From<io::Error> for OutputError {
     }
 }
 
-/// Whether stdout is a terminal (pretty output, hints) or a pipe or file (compact output).
+/// Whether stdout is a terminal (pretty, colored output) or a pipe or file (compact output).
+/// Tests set `GRPCX_PRETEND_TTY=1` to see what a person at a terminal sees.
 pub fn stdout_is_terminal() -> bool {
-    io::stdout().is_terminal()
+    std::env::var_os("GRPCX_PRETEND_TTY").is_some_and(|v| v == "1") || io::stdout().is_terminal()
 }
 
 /// Whether stdin is a terminal, i.e. a person would have to type the input.
@@ -57,6 +60,95 @@ pub struct Output {
     text: bool,
     /// Messages written so far, to separate text-format ones.
     written: u64,
+    /// Color pretty JSON for a terminal.
+    color: bool,
+    /// With `--output envelope`: what the call brought, kept for the one document.
+    envelope: Envelope,
+}
+
+/// What an envelope collects as the call goes.
+#[derive(Debug)]
+struct Envelope {
+    headers: serde_json::Value,
+    messages: Vec<serde_json::Value>,
+    trailers: serde_json::Value,
+}
+
+impl Default for Envelope {
+    fn default() -> Self {
+        Envelope {
+            headers: serde_json::Value::Object(serde_json::Map::new()),
+            messages: Vec::new(),
+            trailers: serde_json::Value::Object(serde_json::Map::new()),
+        }
+    }
+}
+
+/// Metadata as a JSON object: a key's value, or its values when it repeats; binary values in
+/// base64, hidden values as `<redacted>`.
+pub fn metadata_json(
+    map: &tonic::metadata::MetadataMap,
+    verbosity: &Verbosity,
+) -> serde_json::Value {
+    use tonic::metadata::KeyAndValueRef;
+    let mut object = serde_json::Map::new();
+    for entry in map.iter() {
+        let (key, value) = match entry {
+            KeyAndValueRef::Ascii(key, value) => (
+                key.as_str().to_string(),
+                String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
+            ),
+            KeyAndValueRef::Binary(key, value) => (
+                key.as_str().to_string(),
+                value
+                    .to_bytes()
+                    .map(|bytes| crate::transport::metadata::encode_base64(&bytes))
+                    .unwrap_or_default(),
+            ),
+        };
+        let value = if verbosity.shows(&key) {
+            value
+        } else {
+            "<redacted>".to_string()
+        };
+        add_value(&mut object, key, value);
+    }
+    serde_json::Value::Object(object)
+}
+
+/// Request metadata as a JSON object, as `metadata_json` shows received metadata.
+pub fn headers_json(
+    headers: &[crate::transport::Header],
+    verbosity: &Verbosity,
+) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    for header in headers {
+        let value = if !verbosity.shows(&header.name) {
+            "<redacted>".to_string()
+        } else {
+            match &header.value {
+                crate::transport::HeaderValue::Text(text) => text.clone(),
+                crate::transport::HeaderValue::Binary(bytes) => {
+                    crate::transport::metadata::encode_base64(bytes)
+                }
+            }
+        };
+        add_value(&mut object, header.name.clone(), value);
+    }
+    serde_json::Value::Object(object)
+}
+
+fn add_value(object: &mut serde_json::Map<String, serde_json::Value>, key: String, value: String) {
+    match object.get_mut(&key) {
+        None => {
+            object.insert(key, serde_json::Value::String(value));
+        }
+        Some(serde_json::Value::Array(values)) => values.push(serde_json::Value::String(value)),
+        Some(first) => {
+            let first = first.take();
+            object.insert(key, serde_json::json!([first, value]));
+        }
+    }
 }
 
 impl Output {
@@ -69,7 +161,44 @@ impl Output {
             verbosity: Verbosity::default(),
             text: false,
             written: 0,
+            color: false,
+            envelope: Envelope::default(),
         }
+    }
+
+    /// Records the trailers a failed call ended with (they come with its status).
+    pub fn envelope_trailers(&mut self, trailers: &tonic::metadata::MetadataMap) {
+        self.envelope.trailers = metadata_json(trailers, &self.verbosity);
+    }
+
+    /// Writes the envelope of a call: what it collected, with `call` (method, request
+    /// metadata, status, elapsed time) in front.
+    pub fn finish_envelope(
+        &mut self,
+        call: serde_json::Map<String, serde_json::Value>,
+        pretty: bool,
+    ) -> Result<(), OutputError> {
+        let envelope = std::mem::take(&mut self.envelope);
+        let mut document = call;
+        document.insert("responseHeaders".to_string(), envelope.headers);
+        document.insert(
+            "messages".to_string(),
+            serde_json::Value::Array(envelope.messages),
+        );
+        document.insert("trailers".to_string(), envelope.trailers);
+        let document = serde_json::Value::Object(document);
+        let text = if pretty {
+            serde_json::to_string_pretty(&document)
+        } else {
+            serde_json::to_string(&document)
+        }
+        .map_err(OutputError::Json)?;
+        self.line(&text)
+    }
+
+    /// Colors JSON (keys, strings, numbers, literals) with ANSI escapes.
+    pub fn set_color(&mut self, color: bool) {
+        self.color = color;
     }
 
     /// Writes messages in the protobuf text format, separated by 0x1E lines as grpcurl does.
@@ -95,6 +224,13 @@ impl Output {
     /// Writes one message as JSON, pretty or one line, as chosen, or as text format.
     pub fn message(&mut self, message: &DynamicMessage) -> Result<(), OutputError> {
         self.written += 1;
+        if self.format == OutputFormat::Envelope {
+            let value = message
+                .serialize_with_options(serde_json::value::Serializer, &self.json_options)
+                .map_err(OutputError::Json)?;
+            self.envelope.messages.push(value);
+            return Ok(());
+        }
         if self.text {
             if self.written > 1 {
                 self.out.write_all(b"\x1e\n")?;
@@ -109,13 +245,29 @@ impl Output {
             return Ok(());
         }
         match self.format {
+            OutputFormat::Json if self.color => {
+                let formatter = color::ColorFormatter::new(serde_json::ser::PrettyFormatter::new());
+                let mut serializer =
+                    serde_json::Serializer::with_formatter(&mut self.out, formatter);
+                message
+                    .serialize_with_options(&mut serializer, &self.json_options)
+                    .map_err(json_error)?;
+            }
             OutputFormat::Json => {
                 let mut serializer = serde_json::Serializer::pretty(&mut self.out);
                 message
                     .serialize_with_options(&mut serializer, &self.json_options)
                     .map_err(json_error)?;
             }
-            OutputFormat::Ndjson => {
+            OutputFormat::Ndjson if self.color => {
+                let formatter = color::ColorFormatter::new(serde_json::ser::CompactFormatter);
+                let mut serializer =
+                    serde_json::Serializer::with_formatter(&mut self.out, formatter);
+                message
+                    .serialize_with_options(&mut serializer, &self.json_options)
+                    .map_err(json_error)?;
+            }
+            OutputFormat::Ndjson | OutputFormat::Envelope => {
                 let mut serializer = serde_json::Serializer::new(&mut self.out);
                 message
                     .serialize_with_options(&mut serializer, &self.json_options)
@@ -166,12 +318,18 @@ fn json_error(err: serde_json::Error) -> OutputError {
 
 impl CallObserver for Output {
     fn on_headers(&mut self, headers: &tonic::metadata::MetadataMap) {
+        if self.format == OutputFormat::Envelope {
+            self.envelope.headers = metadata_json(headers, &self.verbosity);
+        }
         if self.verbosity.level > 0 {
             diagnostics::metadata('<', headers, &self.verbosity);
         }
     }
 
     fn on_trailers(&mut self, trailers: &tonic::metadata::MetadataMap) {
+        if self.format == OutputFormat::Envelope {
+            self.envelope.trailers = metadata_json(trailers, &self.verbosity);
+        }
         if self.verbosity.level > 0 {
             diagnostics::info("response trailers:");
             diagnostics::metadata('<', trailers, &self.verbosity);

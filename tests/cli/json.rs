@@ -276,3 +276,97 @@ fn text_format_streams_are_separated_by_blank_lines_or_record_separators() {
             &["not valid text format for grpcx.demo.v1.GetItemRequest"],
         );
 }
+
+#[test]
+fn a_terminal_gets_colored_pretty_json_unless_no_color_and_a_pipe_never_does() {
+    let server = TestServer::start();
+    let run = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut command = crate::support::grpcx_command();
+        command
+            .args([
+                "--addr",
+                &server.addr,
+                "call",
+                "ItemService/GetItem",
+                r#"{"id":1}"#,
+            ])
+            .args(extra);
+        command.env_remove("NO_COLOR");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let output = assert_cmd::Command::from_std(command)
+            .timeout(crate::support::RUN_LIMIT)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let terminal = run(&[("GRPCX_PRETEND_TTY", "1")], &[]);
+    assert!(
+        terminal.starts_with("{\n  \x1b[1;34m\"id\"\x1b[0m: \x1b[32m\"1\"\x1b[0m,"),
+        "{terminal:?}"
+    );
+    let no_color = run(&[("GRPCX_PRETEND_TTY", "1"), ("NO_COLOR", "1")], &[]);
+    assert!(no_color.starts_with("{\n  \"id\": \"1\","), "{no_color:?}");
+    let piped = run(&[], &[]);
+    assert!(
+        !piped.contains('\x1b') && piped.lines().count() == 1,
+        "{piped:?}"
+    );
+    let forced = run(&[], &["--color", "always"]);
+    assert!(forced.contains("\x1b[32m"), "{forced:?}");
+    let never = run(&[("GRPCX_PRETEND_TTY", "1")], &["--color", "never"]);
+    assert!(!never.contains('\x1b'), "{never:?}");
+}
+
+#[test]
+fn the_envelope_holds_the_whole_call_in_one_document() {
+    let server = TestServer::start();
+    let got = server.grpcx(&[
+        "call",
+        "ItemService/ListItems",
+        r#"{"limit": 2}"#,
+        "-o",
+        "envelope",
+        "-H",
+        "x-team: core",
+        "-H",
+        "authorization: Bearer s3cret",
+    ]);
+    let document: Value = serde_json::from_str(got.ok()).unwrap();
+    assert_eq!(document["method"], "grpcx.demo.v1.ItemService/ListItems");
+    assert_eq!(
+        document["requestHeaders"],
+        json!({"x-team": "core", "authorization": "<redacted>"})
+    );
+    assert_eq!(
+        document["responseHeaders"]["content-type"],
+        "application/grpc"
+    );
+    assert_eq!(document["messages"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        document["messages"][1]["name"],
+        "The Rust Programming Language"
+    );
+    assert!(document["trailers"].is_object());
+    assert_eq!(
+        document["status"],
+        json!({"code": 0, "codeName": "OK", "message": "", "details": []})
+    );
+    assert!(document["elapsedMs"].as_f64().unwrap() > 0.0);
+
+    let failed = server.grpcx(&[
+        "call",
+        "ItemService/GetItem",
+        r#"{"id": 99}"#,
+        "-o",
+        "envelope",
+    ]);
+    assert_eq!(failed.code, 69);
+    assert_eq!(failed.stderr, "", "the status is in the document");
+    let document: Value = serde_json::from_str(&failed.stdout).unwrap();
+    assert_eq!(document["status"]["codeName"], "NOT_FOUND");
+    assert_eq!(document["status"]["details"][0]["resourceName"], "items/99");
+    assert_eq!(document["messages"], json!([]));
+}
