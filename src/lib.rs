@@ -45,6 +45,11 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
                 .and_then(|path| Ok(out.line(&path.display().to_string())?))
                 .map(|()| Outcome::Success),
             Command::Cache { action } => commands::cache(action, &mut out),
+            Command::Completions { shell } => commands::completions::script(*shell, &mut out),
+            Command::Man => commands::completions::man(&mut out),
+            Command::Complete { kind, words } => {
+                commands::completions::complete(kind, words, &mut out).await
+            }
             _ => {
                 tokio::select! {
                     result = execute(cli, &mut out) => result,
@@ -77,11 +82,8 @@ pub async fn execute(cli: Cli, out: &mut Output) -> Result<Outcome, Error> {
             Command::List(args) => commands::list::run(&settings, args, out).await,
             Command::Describe(args) => commands::describe::run(&settings, args, out).await,
             Command::Call(args) => commands::call::run(&settings, args, deadline, out).await,
-            Command::ServeDemo(_)
-            | Command::Demo
-            | Command::Config { .. }
-            | Command::Cache { .. } => Err(Error::Usage(
-                "serve-demo, demo, config and cache cannot run inside another command".to_string(),
+            _ => Err(Error::Usage(
+                "only list, describe and call run inside another command".to_string(),
             )),
         }
     };

@@ -240,6 +240,15 @@ pub struct GlobalArgs {
     pub show_secrets: bool,
 }
 
+/// Shells with completion scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
 /// When to color output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -293,6 +302,28 @@ and bidirectional calls read stdin.")]
     Cache {
         #[command(subcommand)]
         action: CacheAction,
+    },
+    /// Print a shell completion script; method and service names are completed from the
+    /// server (or the cache) in bash and fish.
+    #[command(
+        after_help = "Examples:\n  source <(grpcx completions bash)\n  grpcx completions fish > ~/.config/fish/completions/grpcx.fish\n  grpcx completions zsh > \"${fpath[1]}/_grpcx\""
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff), made from the same definitions as --help.
+    #[command(after_help = "Example:\n  grpcx man > grpcx.1 && man ./grpcx.1")]
+    Man,
+    /// Names for shell completion (used by the completion scripts).
+    #[command(name = "__complete", hide = true)]
+    Complete {
+        /// What is being completed: call, describe or list.
+        kind: String,
+        /// The words of the command line before the one being completed.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        words: Vec<String>,
     },
     /// The config file of named profiles.
     #[command(after_help = "Example:\n  grpcx config path")]

@@ -1,6 +1,7 @@
 //! One module per subcommand; the only layer that knows all the others.
 
 pub mod call;
+pub mod completions;
 pub mod demo;
 pub mod describe;
 pub mod list;
@@ -29,6 +30,8 @@ pub enum Needs {
     SchemaOnly,
     /// `call`.
     Server,
+    /// Shell completion: the schema only, from the cache when it has it.
+    Completion,
 }
 
 impl Session {
@@ -121,7 +124,7 @@ pub async fn open(settings: &Settings, needs: Needs) -> Result<Session, Error> {
         Some(schema::files::load(&settings.files)?)
     };
     let use_reflection = files.is_none() || settings.use_reflection;
-    if !use_reflection && needs == Needs::SchemaOnly {
+    if !use_reflection && needs != Needs::Server {
         let files = files.unwrap_or_default();
         return Ok(Session {
             connection: None,
@@ -155,7 +158,7 @@ pub async fn open(settings: &Settings, needs: Needs) -> Result<Session, Error> {
             {
                 let cache =
                     schema::cache::Cache::new(&dir, cache_key(settings), settings.cache_ttl);
-                schema = schema.with_cache(cache, needs == Needs::Server);
+                schema = schema.with_cache(cache, needs != Needs::SchemaOnly);
             }
             match files {
                 Some(files) => schema.with_files(files),

@@ -14,6 +14,7 @@ mod export;
 mod json;
 mod list;
 mod metadata;
+mod shell;
 mod sources;
 mod streaming;
 mod tls;

@@ -1,0 +1,133 @@
+//! `grpcx completions SHELL`, `grpcx man`, and the hidden `grpcx __complete` that the scripts
+//! call to complete method and service names from the server (or the cache).
+
+use std::time::Duration;
+
+use clap::CommandFactory as _;
+use clap::Parser as _;
+
+use crate::cli::{Cli, Shell};
+use crate::error::{Error, Outcome};
+use crate::output::Output;
+use crate::schema::method_path;
+use crate::settings::Settings;
+
+/// How long completion may take in all: a shell must not hang on a slow server.
+const COMPLETION_LIMIT: Duration = Duration::from_millis(1500);
+
+/// Bash: after `call`, `describe` or `list`, complete names from the server; otherwise, the
+/// completion clap generates.
+const BASH_DYNAMIC: &str = r#"
+_grpcx_with_names() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
+    case "$prev" in
+        call|describe|list)
+            if [[ "$cur" != -* ]]; then
+                local names
+                names="$(grpcx __complete "$prev" -- "${COMP_WORDS[@]:1:COMP_CWORD-1}" 2>/dev/null)"
+                COMPREPLY=($(compgen -W "$names" -- "$cur"))
+                return 0
+            fi
+            ;;
+    esac
+    _grpcx "$@"
+}
+complete -F _grpcx_with_names -o bashdefault -o default grpcx
+"#;
+
+/// Fish: names from the server for the first argument of `call`, `describe` and `list`.
+const FISH_DYNAMIC: &str = r#"
+complete -c grpcx -n '__fish_seen_subcommand_from call' -f -a '(grpcx __complete call -- (commandline -opc)[2..-1] 2>/dev/null)'
+complete -c grpcx -n '__fish_seen_subcommand_from describe' -f -a '(grpcx __complete describe -- (commandline -opc)[2..-1] 2>/dev/null)'
+complete -c grpcx -n '__fish_seen_subcommand_from list' -f -a '(grpcx __complete list -- (commandline -opc)[2..-1] 2>/dev/null)'
+"#;
+
+pub fn script(shell: Shell, out: &mut Output) -> Result<Outcome, Error> {
+    let generator = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+        Shell::Powershell => clap_complete::Shell::PowerShell,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(generator, &mut Cli::command(), "grpcx", &mut script);
+    out.text(&String::from_utf8_lossy(&script))?;
+    match shell {
+        Shell::Bash => out.text(BASH_DYNAMIC)?,
+        Shell::Fish => out.text(FISH_DYNAMIC)?,
+        Shell::Zsh | Shell::Powershell => {}
+    }
+    Ok(Outcome::Success)
+}
+
+pub fn man(out: &mut Output) -> Result<Outcome, Error> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut page)
+        .map_err(|err| Error::Output(crate::output::OutputError::Write(err)))?;
+    out.text(&String::from_utf8_lossy(&page))?;
+    Ok(Outcome::Success)
+}
+
+/// Prints the names that complete `kind`'s first argument, one a line; prints nothing when
+/// the server cannot be reached in time. `words` are the command line's words so far (for
+/// `--addr`, headers, schema files).
+pub async fn complete(kind: &str, words: &[String], out: &mut Output) -> Result<Outcome, Error> {
+    let names = tokio::time::timeout(COMPLETION_LIMIT, names(kind, words)).await;
+    if let Ok(Some(names)) = names {
+        for name in names {
+            out.line(&name)?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+async fn names(kind: &str, words: &[String]) -> Option<Vec<String>> {
+    // Parse the words as grpcx would, ending with the subcommand (and a placeholder method
+    // for `call`, whose method is required), to read the global options.
+    let mut args: Vec<String> = vec!["grpcx".to_string()];
+    let before_kind = words.iter().position(|w| w == kind).unwrap_or(words.len());
+    args.extend(words[..before_kind].iter().cloned());
+    args.push(kind.to_string());
+    if kind == "call" {
+        args.push("placeholder".to_string());
+    }
+    let cli = Cli::try_parse_from(args).ok()?;
+    let mut settings =
+        Settings::resolve(&cli.global, None, &|name| std::env::var(name).ok()).ok()?;
+    settings.connect.connect_timeout = settings.connect.connect_timeout.min(COMPLETION_LIMIT);
+    let mut session = super::open(&settings, super::Needs::Completion)
+        .await
+        .ok()?;
+    let schema = &mut session.schema;
+    let services = schema.services().await.ok()?;
+    let mut names = Vec::new();
+    for name in &services {
+        let short = name.rsplit('.').next().unwrap_or(name).to_string();
+        let unique = services
+            .iter()
+            .filter(|s| s.rsplit('.').next() == Some(&short))
+            .count()
+            == 1;
+        if kind != "call" {
+            names.push(name.clone());
+            if unique {
+                names.push(short.clone());
+            }
+        }
+        if kind == "list" {
+            continue;
+        }
+        let Ok(service) = schema.resolve_service(name).await else {
+            continue;
+        };
+        for method in service.methods() {
+            names.push(method_path(&method));
+            if unique {
+                names.push(format!("{short}/{}", method.name()));
+            }
+        }
+    }
+    session.schema.save_cache();
+    Some(names)
+}

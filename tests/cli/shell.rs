@@ -1,0 +1,127 @@
+//! Shell integration: completion scripts (run in a real bash against the demo server) and the
+//! man page.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::{TestServer, run};
+
+/// Runs bash with grpcx's completion script loaded and completes `words`, the last being the
+/// word under the cursor; returns the candidates.
+fn complete_in_bash(words: &[&str], cache: &std::path::Path) -> Vec<String> {
+    let binary = assert_cmd::cargo::cargo_bin("grpcx");
+    let dir = binary.parent().unwrap().display().to_string();
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let cword = words.len() - 1;
+    let (cur, prev) = (words[cword], words[cword - 1]);
+    let script = format!(
+        r#"export PATH="{dir}:$PATH"
+source <(grpcx completions bash)
+COMP_WORDS=({words}); COMP_CWORD={cword}
+_grpcx_with_names grpcx '{cur}' '{prev}'
+printf '%s\n' "${{COMPREPLY[@]}}"
+"#,
+        words = quoted.join(" ")
+    );
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .env("GRPCX_CACHE_DIR", cache)
+        .env_remove("GRPCX_ADDR")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bash_completes_methods_and_services_from_the_server() {
+    let server = TestServer::start();
+    let methods = complete_in_bash(
+        &["grpcx", "--addr", &server.addr, "call", "ItemService/"],
+        server.cache_dir(),
+    );
+    assert_eq!(
+        methods,
+        [
+            "ItemService/GetItem",
+            "ItemService/ListItems",
+            "ItemService/CreateItems",
+            "ItemService/SyncItems"
+        ]
+    );
+    let full = complete_in_bash(
+        &["grpcx", "--addr", &server.addr, "call", "grpcx.demo.v1.T"],
+        server.cache_dir(),
+    );
+    assert_eq!(
+        full,
+        [
+            "grpcx.demo.v1.TypesService/Echo",
+            "grpcx.demo.v1.TypesService/Fail"
+        ]
+    );
+    let services = complete_in_bash(
+        &["grpcx", "list", "--addr", &server.addr],
+        server.cache_dir(),
+    );
+    assert!(
+        services.is_empty(),
+        "only the argument right after the subcommand: {services:?}"
+    );
+    let services = complete_in_bash(
+        &["grpcx", "--addr", &server.addr, "list", "grpc.h"],
+        server.cache_dir(),
+    );
+    assert_eq!(services, ["grpc.health.v1.Health"]);
+    // Subcommands come from the definitions.
+    let subcommands = complete_in_bash(&["grpcx", "ca"], server.cache_dir());
+    assert_eq!(subcommands, ["call", "cache"]);
+}
+
+#[test]
+fn completion_is_silent_and_quick_when_the_server_is_away() {
+    let cache = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let names = complete_in_bash(
+        &["grpcx", "--addr", &format!("127.0.0.1:{port}"), "call", ""],
+        cache.path(),
+    );
+    assert!(names.is_empty(), "{names:?}");
+    assert!(started.elapsed() < Duration::from_secs(15));
+    // A server that accepts but never answers is cut off by the completion's own limit.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let names = complete_in_bash(&["grpcx", "--addr", &addr, "call", ""], cache.path());
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[test]
+fn scripts_for_every_shell_and_a_man_page() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let script = run(&["completions".into(), shell.into()], None);
+        assert!(script.ok().contains("grpcx"), "{shell}");
+    }
+    let fish = run(&["completions".into(), "fish".into()], None);
+    assert!(
+        fish.stdout.contains("grpcx __complete call --"),
+        "fish completes names from the server"
+    );
+    let man = run(&["man".into()], None);
+    let page = man.ok();
+    assert!(page.contains(".TH grpcx 1"), "{page}");
+    assert!(
+        page.contains("call") && page.contains("\\-\\-addr"),
+        "{page}"
+    );
+}
