@@ -16,8 +16,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("demo_descriptor.bin"),
         prost::Message::encode_to_vec(&demo),
     )?;
+    // The client is generated too: the benchmark's code-generated baseline uses it.
     tonic_prost_build::configure()
-        .build_client(false)
+        .build_client(true)
         .build_server(true)
         .extern_path(".google.rpc", "crate::server::rpc")
         .compile_fds(demo)?;

@@ -500,6 +500,11 @@ pub struct ServeDemoArgs {
     #[arg(long, conflicts_with = "reflection")]
     pub no_reflection: bool,
 
+    /// Store this many generated items besides the seed ones, for benchmarks of long streams.
+    /// Example: --seed-items 100000
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed_items: u32,
+
     /// Compress responses with gzip for clients that accept it (requests may always be
     /// compressed). Example: --gzip
     #[arg(long)]

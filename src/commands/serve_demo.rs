@@ -41,6 +41,7 @@ pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
         tls,
         log: args.log.then(RequestLog::printing),
         gzip_responses: args.gzip,
+        seed_items: args.seed_items,
         reflected_schema: None,
     };
     server::serve(listener, options, shutdown_signal()).await?;

@@ -59,8 +59,9 @@ pub struct ItemStore {
 }
 
 impl ItemStore {
-    /// A store holding the demo's seed items, with ids from 1, noting events in `log`.
-    pub fn seeded(log: RequestLog) -> ItemStore {
+    /// A store holding the demo's seed items, with ids from 1, and `extra` generated ones,
+    /// noting events in `log`.
+    pub fn seeded(log: RequestLog, extra: u32) -> ItemStore {
         let store = ItemStore {
             log,
             ..ItemStore::default()
@@ -70,6 +71,17 @@ impl ItemStore {
             catalogue.next_id = 1;
             for item in seed_items() {
                 catalogue.put(item);
+            }
+            for n in 1..=extra {
+                catalogue.put(Item {
+                    name: format!("item {n}"),
+                    category: Category::Tool as i32,
+                    created_at: Some(prost_types::Timestamp {
+                        seconds: 1_767_225_600,
+                        nanos: 0,
+                    }),
+                    ..Item::default()
+                });
             }
         }
         store

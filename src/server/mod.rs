@@ -196,6 +196,8 @@ pub struct ServeOptions {
     pub log: Option<RequestLog>,
     /// Compress responses with gzip when the client accepts it.
     pub gzip_responses: bool,
+    /// Extra generated items after the seed ones (`item 1` …), for benchmarks of long streams.
+    pub seed_items: u32,
     /// Reflect this encoded FileDescriptorSet instead of the demo's own schema: a server
     /// whose reflection disagrees with what it serves, as after a schema change (for tests of
     /// clients that cache schemas).
