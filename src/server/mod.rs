@@ -465,8 +465,11 @@ async fn router(options: ServeOptions) -> Result<Router, ServerError> {
         ReflectionVersions::V1alpha => (false, true),
         ReflectionVersions::None => (false, false),
     };
-    let mut items = pb::item_service_server::ItemServiceServer::new(ItemStore::seeded(log.clone()))
-        .accept_compressed(CompressionEncoding::Gzip);
+    let mut items = pb::item_service_server::ItemServiceServer::new(ItemStore::seeded(
+        log.clone(),
+        options.seed_items,
+    ))
+    .accept_compressed(CompressionEncoding::Gzip);
     if options.gzip_responses {
         items = items.send_compressed(CompressionEncoding::Gzip);
     }
