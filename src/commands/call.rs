@@ -39,11 +39,7 @@ pub async fn run(
         output::stdout_is_terminal(),
         std::env::var("NO_COLOR").ok(),
     ));
-    out.set_json_options(
-        prost_reflect::SerializeOptions::new()
-            .skip_default_fields(!args.emit_defaults)
-            .use_proto_field_name(args.proto_names),
-    );
+    out.set_json_options(args.emit_defaults, args.proto_names);
 
     let started = Instant::now();
     let mut session = super::open(settings, super::Needs::Server).await?;
@@ -69,6 +65,7 @@ async fn call(
     let mut method = session.schema.prepare_call(&method).await?;
     let resolved = Instant::now();
     super::export(&args.export, &[Symbol::Method(method.clone())])?;
+    out.expect_responses(&method.output());
     if verbose > 0 {
         diagnostics::info(&format!("schema: {}", source_of(session)));
         describe_method(settings, &method);
@@ -110,6 +107,7 @@ async fn call(
             && (source.is_some() || !RpcKind::of(&fresh).streams_requests());
         if changed && replayable {
             method = fresh;
+            out.expect_responses(&method.output());
             if verbose > 0 {
                 describe_method(settings, &method);
             }

@@ -1,33 +1,29 @@
-//! A tonic codec over `DynamicMessage`, after tonic's json-codec example: requests are encoded
-//! from whatever message they hold, responses are decoded with the method's output descriptor.
+//! A tonic codec for messages built at run time, after tonic's json-codec example: requests are
+//! encoded from whatever `DynamicMessage` they hold; responses are kept as their encoded bytes,
+//! so that the output can write JSON straight from the wire (see `output::transcode`) and
+//! decode into a `DynamicMessage` only when it needs one.
 
+use bytes::{Buf as _, Bytes};
 use prost::Message as _;
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
-pub struct DynamicCodec {
-    response: MessageDescriptor,
-}
-
-impl DynamicCodec {
-    pub fn new(response: MessageDescriptor) -> DynamicCodec {
-        DynamicCodec { response }
-    }
-}
+#[derive(Default)]
+pub struct DynamicCodec;
 
 impl Codec for DynamicCodec {
     type Encode = DynamicMessage;
-    type Decode = DynamicMessage;
+    type Decode = Bytes;
     type Encoder = DynamicEncoder;
-    type Decoder = DynamicDecoder;
+    type Decoder = RawDecoder;
 
     fn encoder(&mut self) -> Self::Encoder {
         DynamicEncoder
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        DynamicDecoder(self.response.clone())
+        RawDecoder
     }
 }
 
@@ -43,20 +39,27 @@ impl Encoder for DynamicEncoder {
     }
 }
 
-pub struct DynamicDecoder(MessageDescriptor);
+pub struct RawDecoder;
 
-impl Decoder for DynamicDecoder {
-    type Item = DynamicMessage;
+impl Decoder for RawDecoder {
+    type Item = Bytes;
     type Error = Status;
 
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<DynamicMessage>, Status> {
-        DynamicMessage::decode(self.0.clone(), src)
-            .map(Some)
-            .map_err(|err| {
-                Status::internal(format!(
-                    "the response does not decode as {}: {err}",
-                    self.0.full_name()
-                ))
-            })
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+/// A response message as it came off the wire, with its type.
+#[derive(Debug, Clone, Copy)]
+pub struct Response<'a> {
+    pub descriptor: &'a MessageDescriptor,
+    pub bytes: &'a [u8],
+}
+
+impl Response<'_> {
+    /// The message, decoded.
+    pub fn decode(&self) -> Result<DynamicMessage, prost::DecodeError> {
+        DynamicMessage::decode(self.descriptor.clone(), self.bytes)
     }
 }

@@ -10,7 +10,7 @@ pub mod input;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
-use prost_reflect::{DynamicMessage, MethodDescriptor};
+use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor};
 use tokio::sync::{mpsc, oneshot};
 use tonic::codec::CompressionEncoding;
 use tonic::codegen::http::uri::PathAndQuery;
@@ -19,7 +19,7 @@ use tonic::transport::Channel;
 use tonic::{Status, Streaming};
 
 use crate::transport::Header;
-pub use codec::DynamicCodec;
+pub use codec::{DynamicCodec, Response};
 pub use input::InputError;
 
 /// The four kinds of RPC.
@@ -70,7 +70,7 @@ pub trait CallObserver {
     /// Response headers arrived.
     fn on_headers(&mut self, _headers: &MetadataMap) {}
     /// A response message arrived. Returning `Err(Stop)` cancels the call (e.g. stdout closed).
-    fn on_message(&mut self, message: &DynamicMessage) -> Result<(), Stop>;
+    fn on_message(&mut self, message: Response<'_>) -> Result<(), Stop>;
     /// No response is ready right now: a moment to flush buffered output.
     fn on_idle(&mut self) -> Result<(), Stop>;
     /// Response trailers arrived.
@@ -130,7 +130,8 @@ pub async fn invoke(
     observer: &mut dyn CallObserver,
 ) -> Result<CallEnd, InvokeError> {
     let path = path_of(method)?;
-    let codec = DynamicCodec::new(method.output());
+    let codec = DynamicCodec;
+    let output = method.output();
     let mut grpc = tonic::client::Grpc::new(channel)
         .max_decoding_message_size(options.max_message_size)
         .accept_compressed(CompressionEncoding::Gzip);
@@ -148,12 +149,12 @@ pub async fn invoke(
             prepare(&mut request, headers, timeout);
             if method.is_server_streaming() {
                 match grpc.server_streaming(request, path, codec).await {
-                    Ok(response) => Ok(read_stream(response, observer).await),
+                    Ok(response) => Ok(read_stream(response, &output, observer).await),
                     Err(status) => Ok(CallEnd::Status(local_limits(status))),
                 }
             } else {
                 match grpc.unary(request, path, codec).await {
-                    Ok(response) => Ok(read_one(response, observer)),
+                    Ok(response) => Ok(read_one(response, &output, observer)),
                     Err(status) => Ok(CallEnd::Status(local_limits(status))),
                 }
             }
@@ -168,12 +169,12 @@ pub async fn invoke(
             let call = async {
                 if method.is_server_streaming() {
                     match grpc.streaming(request, path, codec).await {
-                        Ok(response) => read_stream(response, observer).await,
+                        Ok(response) => read_stream(response, &output, observer).await,
                         Err(status) => CallEnd::Status(local_limits(status)),
                     }
                 } else {
                     match grpc.client_streaming(request, path, codec).await {
-                        Ok(response) => read_one(response, observer),
+                        Ok(response) => read_one(response, &output, observer),
                         Err(status) => CallEnd::Status(local_limits(status)),
                     }
                 }
@@ -216,17 +217,26 @@ fn prepare<T>(request: &mut tonic::Request<T>, headers: &[Header], timeout: Opti
     }
 }
 
-fn read_one(response: tonic::Response<DynamicMessage>, observer: &mut dyn CallObserver) -> CallEnd {
+fn read_one(
+    response: tonic::Response<bytes::Bytes>,
+    descriptor: &MessageDescriptor,
+    observer: &mut dyn CallObserver,
+) -> CallEnd {
     let (metadata, message, _) = response.into_parts();
     observer.on_headers(&metadata);
-    if observer.on_message(&message).is_err() || observer.on_idle().is_err() {
+    let message = Response {
+        descriptor,
+        bytes: &message,
+    };
+    if observer.on_message(message).is_err() || observer.on_idle().is_err() {
         return CallEnd::Stopped;
     }
     CallEnd::Ok
 }
 
 async fn read_stream(
-    response: tonic::Response<Streaming<DynamicMessage>>,
+    response: tonic::Response<Streaming<bytes::Bytes>>,
+    descriptor: &MessageDescriptor,
     observer: &mut dyn CallObserver,
 ) -> CallEnd {
     let (metadata, mut stream, _) = response.into_parts();
@@ -245,7 +255,11 @@ async fn read_stream(
         };
         match next {
             Ok(Some(message)) => {
-                if observer.on_message(&message).is_err() {
+                let message = Response {
+                    descriptor,
+                    bytes: &message,
+                };
+                if observer.on_message(message).is_err() {
                     return CallEnd::Stopped;
                 }
             }

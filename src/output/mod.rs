@@ -6,13 +6,14 @@
 //! [`OutputError::Closed`] and the caller stops quietly.
 
 mod color;
+pub mod transcode;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use prost_reflect::{DynamicMessage, SerializeOptions};
 
 use crate::cli::OutputFormat;
-use crate::invoke::{CallObserver, Stop};
+use crate::invoke::{CallObserver, Response, Stop};
 use crate::settings::Verbosity;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,8 @@ pub enum OutputError {
     Write(io::Error),
     #[error("cannot print a response as JSON: {0}")]
     Json(serde_json::Error),
+    #[error("a response does not decode as {message}: {reason}")]
+    Decode { message: String, reason: String },
 }
 
 impl From<io::Error> for OutputError {
@@ -64,6 +67,11 @@ pub struct Output {
     color: bool,
     /// With `--output envelope`: what the call brought, kept for the one document.
     envelope: Envelope,
+    /// JSON straight from the wire for compact output, when the response type allows it.
+    transcoder: Option<transcode::Transcoder>,
+    /// Whether JSON options leave the fast path usable (no --emit-defaults).
+    fast_path_options: Option<bool>,
+    scratch: Vec<u8>,
 }
 
 /// What an envelope collects as the call goes.
@@ -163,7 +171,43 @@ impl Output {
             written: 0,
             color: false,
             envelope: Envelope::default(),
+            transcoder: None,
+            fast_path_options: Some(false),
+            scratch: Vec::new(),
         }
+    }
+
+    /// Makes ready for responses of `descriptor`: plans the fast JSON path when the output
+    /// settings allow it (compact JSON, no color, no --emit-defaults). Call after the other
+    /// settings.
+    pub fn expect_responses(&mut self, descriptor: &prost_reflect::MessageDescriptor) {
+        self.transcoder = match self.fast_path_options {
+            Some(proto_names)
+                if self.format == OutputFormat::Ndjson && !self.color && !self.text =>
+            {
+                transcode::Transcoder::new(descriptor, proto_names)
+            }
+            _ => None,
+        };
+    }
+
+    /// Writes one response as it came off the wire: straight to JSON when the fast path covers
+    /// it, else through a decoded message.
+    pub fn response(&mut self, response: Response<'_>) -> Result<(), OutputError> {
+        if let Some(transcoder) = &self.transcoder {
+            self.scratch.clear();
+            if transcoder.write(response.bytes, &mut self.scratch).is_ok() {
+                self.scratch.push(b'\n');
+                self.out.write_all(&self.scratch)?;
+                self.written += 1;
+                return Ok(());
+            }
+        }
+        let message = response.decode().map_err(|err| OutputError::Decode {
+            message: response.descriptor.full_name().to_string(),
+            reason: err.to_string(),
+        })?;
+        self.message(&message)
     }
 
     /// Records the trailers a failed call ended with (they come with its status).
@@ -206,9 +250,13 @@ impl Output {
         self.text = text;
     }
 
-    /// How messages are written as JSON.
-    pub fn set_json_options(&mut self, options: SerializeOptions) {
-        self.json_options = options;
+    /// How messages are written as JSON: every field with `emit_defaults`, .proto names with
+    /// `proto_names`.
+    pub fn set_json_options(&mut self, emit_defaults: bool, proto_names: bool) {
+        self.json_options = SerializeOptions::new()
+            .skip_default_fields(!emit_defaults)
+            .use_proto_field_name(proto_names);
+        self.fast_path_options = (!emit_defaults).then_some(proto_names);
     }
 
     /// Shows the exchange on stderr as `verbosity` says.
@@ -336,8 +384,8 @@ impl CallObserver for Output {
         }
     }
 
-    fn on_message(&mut self, message: &DynamicMessage) -> Result<(), Stop> {
-        let written = self.message(message);
+    fn on_message(&mut self, message: Response<'_>) -> Result<(), Stop> {
+        let written = self.response(message);
         let flushed = if written.is_ok() && self.format == OutputFormat::Json {
             // Pretty output is for a person watching: show each message at once.
             self.flush()
