@@ -103,41 +103,54 @@ fn to_message(
     let deserializer = serde_path_to_error::Deserializer::new(&value, &mut track);
     let result =
         DynamicMessage::deserialize_with_options(descriptor.clone(), deserializer, &json.options());
-    result.map_err(|err: serde_json::Error| {
-        let path = track.path();
-        let segments: Vec<Segment> = path.iter().map(Segment::from).collect();
-        let mut reason = err.to_string();
-        let target = walk(descriptor, &segments);
-        let message = target.as_ref().and_then(Target::message);
-        if let Some(unknown) = reason
-            .strip_prefix("unrecognized field name '")
-            .and_then(|rest| rest.strip_suffix('\''))
-        {
-            if let Some(close) = message.as_ref().and_then(|m| closest_field(m, unknown)) {
-                reason = format!("{reason}; did you mean `{close}`?");
+    result.map_err(|err: serde_json::Error| mismatch(descriptor, track, err, Some(&value), index))
+}
+
+/// Explains a value that does not fit: where it is, and what was expected there. With the
+/// whole request `value` at hand, a oneof conflict names its members.
+fn mismatch(
+    descriptor: &MessageDescriptor,
+    track: serde_path_to_error::Track,
+    err: serde_json::Error,
+    value: Option<&serde_json::Value>,
+    index: usize,
+) -> InputError {
+    let path = track.path();
+    let segments: Vec<Segment> = path.iter().map(Segment::from).collect();
+    let mut reason = err.to_string();
+    let target = walk(descriptor, &segments);
+    let message = target.as_ref().and_then(Target::message);
+    if let Some(unknown) = reason
+        .strip_prefix("unrecognized field name '")
+        .and_then(|rest| rest.strip_suffix('\''))
+    {
+        if let Some(close) = message.as_ref().and_then(|m| closest_field(m, unknown)) {
+            reason = format!("{reason}; did you mean `{close}`?");
+        }
+    } else if let Some(message) = &message
+        && reason.starts_with("multiple fields provided for oneof")
+        && let Some(conflict) =
+            value.and_then(|value| oneof_conflict(message, value_at(value, &segments)))
+    {
+        reason = conflict;
+    } else if reason.starts_with("multiple fields provided for oneof") {
+        // Without the value, the oneof's name is what there is to say.
+    } else if let Some(expected) = target.as_ref().map(Target::expected) {
+        reason = format!("{reason}; expected {expected}");
+    }
+    let text = path.to_string();
+    InputError::Mismatch {
+        index,
+        message: descriptor.full_name().to_string(),
+        path: (!segments.is_empty()).then(|| {
+            if text.starts_with('[') {
+                text
+            } else {
+                format!(".{text}")
             }
-        } else if let Some(message) = &message
-            && reason.starts_with("multiple fields provided for oneof")
-            && let Some(conflict) = oneof_conflict(message, value_at(&value, &segments))
-        {
-            reason = conflict;
-        } else if let Some(expected) = target.as_ref().map(Target::expected) {
-            reason = format!("{reason}; expected {expected}");
-        }
-        let text = path.to_string();
-        InputError::Mismatch {
-            index,
-            message: descriptor.full_name().to_string(),
-            path: (!segments.is_empty()).then(|| {
-                if text.starts_with('[') {
-                    text
-                } else {
-                    format!(".{text}")
-                }
-            }),
-            reason,
-        }
-    })
+        }),
+        reason,
+    }
 }
 
 /// One step of a JSON path.
@@ -433,21 +446,42 @@ pub fn spawn_stream_reader(
             return receiver;
         }
     };
-    std::thread::spawn(move || {
-        let values = serde_json::Deserializer::from_reader(BufReader::new(reader))
-            .into_iter::<serde_json::Value>();
-        for (offset, value) in values.enumerate() {
-            let index = offset + 1;
-            let message = value
-                .map_err(|source| InputError::Json { index, source })
-                .and_then(|value| to_message(&descriptor, value, index, json));
-            let failed = message.is_err();
-            if sender.blocking_send(message).is_err() || failed {
-                return;
-            }
-        }
-    });
+    std::thread::spawn(move || read_json_stream(reader, &descriptor, json, &sender));
     receiver
+}
+
+/// Reads JSON requests one after another straight into messages (no intermediate JSON
+/// value), sending each as soon as it is complete.
+fn read_json_stream(
+    reader: Box<dyn Read + Send>,
+    descriptor: &MessageDescriptor,
+    json: JsonInput,
+    sender: &mpsc::Sender<Result<DynamicMessage, InputError>>,
+) {
+    let mut deserializer =
+        serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, reader));
+    let options = json.options();
+    for index in 1.. {
+        // Only white space left: the stream is over. (`end` looks at the next byte without
+        // taking it.)
+        if deserializer.end().is_ok() {
+            return;
+        }
+        let mut track = serde_path_to_error::Track::new();
+        let message = DynamicMessage::deserialize_with_options(
+            descriptor.clone(),
+            serde_path_to_error::Deserializer::new(&mut deserializer, &mut track),
+            &options,
+        )
+        .map_err(|err| match err.classify() {
+            serde_json::error::Category::Data => mismatch(descriptor, track, err, None, index),
+            _ => InputError::Json { index, source: err },
+        });
+        let failed = message.is_err();
+        if sender.blocking_send(message).is_err() || failed {
+            return;
+        }
+    }
 }
 
 /// Splits text-format input into messages at blank lines and record separators (0x1E).
