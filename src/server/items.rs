@@ -29,7 +29,8 @@ const STREAM_BUFFER: usize = 64;
 
 #[derive(Debug, Default)]
 struct Catalogue {
-    items: BTreeMap<i64, Item>,
+    /// Boxed: a B-tree moves its values around as it grows, and items are large.
+    items: BTreeMap<i64, Box<Item>>,
     next_id: i64,
 }
 
@@ -45,7 +46,7 @@ impl Catalogue {
             item.created_at = Some(prost_types::Timestamp::from(std::time::SystemTime::now()));
         }
         let id = item.id;
-        let replaced = self.items.insert(id, item).is_some();
+        let replaced = self.items.insert(id, Box::new(item)).is_some();
         (id, replaced)
     }
 }
@@ -247,7 +248,7 @@ type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 impl ItemService for ItemStore {
     async fn get_item(&self, request: Request<GetItemRequest>) -> Result<Response<Item>, Status> {
         let id = request.get_ref().id;
-        let found = self.lock().items.get(&id).cloned();
+        let found = self.lock().items.get(&id).map(|item| Item::clone(item));
         let mut response = found.map(Response::new).ok_or_else(|| not_found(id))?;
         // Metadata under x-echo… comes back in the response headers, text and binary alike,
         // so that a person can watch metadata travel both ways (`grpcx -v`).
@@ -293,7 +294,7 @@ impl ItemService for ItemStore {
             .filter(|item| needle.is_empty() || item.name.to_lowercase().contains(&needle))
             .filter(|item| filter.category == 0 || item.category == filter.category)
             .take(limit)
-            .cloned()
+            .map(|item| Item::clone(item))
             .collect();
 
         // Without a delay, tonic pulls the items straight from the list, encoding many per
@@ -416,14 +417,18 @@ impl ItemStore {
                 } else {
                     Outcome::Created
                 };
-                Ok(answer(outcome, id, catalogue.items.get(&id).cloned()))
+                Ok(answer(
+                    outcome,
+                    id,
+                    catalogue.items.get(&id).map(|item| Item::clone(item)),
+                ))
             }
             Some(Action::GetId(id)) => Ok(match catalogue.items.get(&id) {
-                Some(item) => answer(Outcome::Found, id, Some(item.clone())),
+                Some(item) => answer(Outcome::Found, id, Some(Item::clone(item))),
                 None => answer(Outcome::NotFound, id, None),
             }),
             Some(Action::DeleteId(id)) => Ok(match catalogue.items.remove(&id) {
-                Some(item) => answer(Outcome::Deleted, id, Some(item)),
+                Some(item) => answer(Outcome::Deleted, id, Some(*item)),
                 None => answer(Outcome::NotFound, id, None),
             }),
         }
