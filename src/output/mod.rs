@@ -92,33 +92,57 @@ impl Default for Envelope {
     }
 }
 
-/// Metadata as a JSON object: a key's value, or its values when it repeats; binary values in
-/// base64, hidden values as `<redacted>`.
+/// Metadata entries as text: binary values in base64, hidden values as `<redacted>`.
+fn metadata_entries(
+    map: &tonic::metadata::MetadataMap,
+    verbosity: &Verbosity,
+) -> Vec<(String, String)> {
+    use tonic::metadata::KeyAndValueRef;
+    map.iter()
+        .map(|entry| {
+            let (key, value) = match entry {
+                KeyAndValueRef::Ascii(key, value) => (
+                    key.as_str().to_string(),
+                    String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
+                ),
+                KeyAndValueRef::Binary(key, value) => (
+                    key.as_str().to_string(),
+                    value
+                        .to_bytes()
+                        .map(|bytes| crate::transport::metadata::encode_base64(&bytes))
+                        .unwrap_or_else(|_| "<invalid base64>".to_string()),
+                ),
+            };
+            let value = if verbosity.shows(&key) {
+                value
+            } else {
+                "<redacted>".to_string()
+            };
+            (key, value)
+        })
+        .collect()
+}
+
+/// A request header's value as text, as `metadata_entries` shows received ones.
+fn header_text(header: &crate::transport::Header, verbosity: &Verbosity) -> String {
+    if !verbosity.shows(&header.name) {
+        return "<redacted>".to_string();
+    }
+    match &header.value {
+        crate::transport::HeaderValue::Text(text) => text.clone(),
+        crate::transport::HeaderValue::Binary(bytes) => {
+            crate::transport::metadata::encode_base64(bytes)
+        }
+    }
+}
+
+/// Metadata as a JSON object: a key's value, or its values when it repeats.
 pub fn metadata_json(
     map: &tonic::metadata::MetadataMap,
     verbosity: &Verbosity,
 ) -> serde_json::Value {
-    use tonic::metadata::KeyAndValueRef;
     let mut object = serde_json::Map::new();
-    for entry in map.iter() {
-        let (key, value) = match entry {
-            KeyAndValueRef::Ascii(key, value) => (
-                key.as_str().to_string(),
-                String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
-            ),
-            KeyAndValueRef::Binary(key, value) => (
-                key.as_str().to_string(),
-                value
-                    .to_bytes()
-                    .map(|bytes| crate::transport::metadata::encode_base64(&bytes))
-                    .unwrap_or_default(),
-            ),
-        };
-        let value = if verbosity.shows(&key) {
-            value
-        } else {
-            "<redacted>".to_string()
-        };
+    for (key, value) in metadata_entries(map, verbosity) {
         add_value(&mut object, key, value);
     }
     serde_json::Value::Object(object)
@@ -131,17 +155,11 @@ pub fn headers_json(
 ) -> serde_json::Value {
     let mut object = serde_json::Map::new();
     for header in headers {
-        let value = if !verbosity.shows(&header.name) {
-            "<redacted>".to_string()
-        } else {
-            match &header.value {
-                crate::transport::HeaderValue::Text(text) => text.clone(),
-                crate::transport::HeaderValue::Binary(bytes) => {
-                    crate::transport::metadata::encode_base64(bytes)
-                }
-            }
-        };
-        add_value(&mut object, header.name.clone(), value);
+        add_value(
+            &mut object,
+            header.name.clone(),
+            header_text(header, verbosity),
+        );
     }
     serde_json::Value::Object(object)
 }
@@ -406,10 +424,10 @@ impl CallObserver for Output {
 pub mod diagnostics {
     use std::io::Write as _;
 
-    use tonic::metadata::{KeyAndValueRef, MetadataMap};
+    use tonic::metadata::MetadataMap;
 
     use crate::settings::Verbosity;
-    use crate::transport::{Header, HeaderValue, metadata::encode_base64};
+    use crate::transport::Header;
 
     /// `* <what>`: verbose information about the exchange.
     pub fn info(message: &str) {
@@ -420,26 +438,8 @@ pub mod diagnostics {
     /// values as `<redacted>`.
     pub fn metadata(direction: char, map: &MetadataMap, verbosity: &Verbosity) {
         let mut stderr = std::io::stderr().lock();
-        for entry in map.iter() {
-            let (key, value) = match entry {
-                KeyAndValueRef::Ascii(key, value) => (
-                    key.as_str().to_string(),
-                    String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
-                ),
-                KeyAndValueRef::Binary(key, value) => (
-                    key.as_str().to_string(),
-                    value
-                        .to_bytes()
-                        .map(|bytes| encode_base64(&bytes))
-                        .unwrap_or_else(|_| "<invalid base64>".to_string()),
-                ),
-            };
-            let shown = if verbosity.shows(&key) {
-                value.as_str()
-            } else {
-                "<redacted>"
-            };
-            let _ = writeln!(stderr, "{direction} {key}: {shown}");
+        for (key, value) in super::metadata_entries(map, verbosity) {
+            let _ = writeln!(stderr, "{direction} {key}: {value}");
         }
     }
 
@@ -447,14 +447,7 @@ pub mod diagnostics {
     pub fn sent_headers(headers: &[Header], verbosity: &Verbosity) {
         let mut stderr = std::io::stderr().lock();
         for header in headers {
-            let value = if !verbosity.shows(&header.name) {
-                "<redacted>".to_string()
-            } else {
-                match &header.value {
-                    HeaderValue::Text(text) => text.clone(),
-                    HeaderValue::Binary(bytes) => encode_base64(bytes),
-                }
-            };
+            let value = super::header_text(header, verbosity);
             let _ = writeln!(stderr, "> {}: {value}", header.name);
         }
     }

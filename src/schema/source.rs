@@ -166,32 +166,28 @@ fn message(out: &mut String, message: &MessageDescriptor, depth: usize) {
     }
     let proto = message.descriptor_proto();
     let inner = INDENT.repeat(depth + 1);
-    if !proto.extension_range.is_empty() {
-        let ranges: Vec<String> = proto
-            .extension_range
-            .iter()
-            .map(|r| range(r.start(), r.end()))
-            .collect();
-        let _ = writeln!(out, "{inner}extensions {};", ranges.join(", "));
-    }
-    if !proto.reserved_range.is_empty() {
-        let ranges: Vec<String> = proto
-            .reserved_range
-            .iter()
-            .map(|r| range(r.start(), r.end()))
-            .collect();
-        let _ = writeln!(out, "{inner}reserved {};", ranges.join(", "));
-    }
-    if !proto.reserved_name.is_empty() {
-        let names: Vec<String> = proto
-            .reserved_name
-            .iter()
-            .map(|n| quote(n.as_bytes()))
-            .collect();
-        let _ = writeln!(out, "{inner}reserved {};", names.join(", "));
-    }
+    let ranges = proto
+        .extension_range
+        .iter()
+        .map(|r| range(r.start(), r.end()));
+    list_statement(out, &inner, "extensions", ranges);
+    let reserved = proto
+        .reserved_range
+        .iter()
+        .map(|r| range(r.start(), r.end()));
+    list_statement(out, &inner, "reserved", reserved);
+    let names = proto.reserved_name.iter().map(|n| quote(n.as_bytes()));
+    list_statement(out, &inner, "reserved", names);
     extensions(out, message.child_extensions().collect(), depth + 1);
     let _ = writeln!(out, "{pad}}}");
+}
+
+/// `KEYWORD a, b, c;` when there is anything to list.
+fn list_statement(out: &mut String, pad: &str, keyword: &str, items: impl Iterator<Item = String>) {
+    let items: Vec<String> = items.collect();
+    if !items.is_empty() {
+        let _ = writeln!(out, "{pad}{keyword} {};", items.join(", "));
+    }
 }
 
 /// A range as proto source: descriptors store end-exclusive ends, source is inclusive.
@@ -351,23 +347,14 @@ fn enumeration(out: &mut String, enumeration: &EnumDescriptor, depth: usize) {
         enum_value(out, &value, depth + 1);
     }
     let inner = INDENT.repeat(depth + 1);
-    if !proto.reserved_range.is_empty() {
-        // Enum reserved ranges are end-inclusive already.
-        let ranges: Vec<String> = proto
-            .reserved_range
-            .iter()
-            .map(|r| range(r.start(), r.end().saturating_add(1)))
-            .collect();
-        let _ = writeln!(out, "{inner}reserved {};", ranges.join(", "));
-    }
-    if !proto.reserved_name.is_empty() {
-        let names: Vec<String> = proto
-            .reserved_name
-            .iter()
-            .map(|n| quote(n.as_bytes()))
-            .collect();
-        let _ = writeln!(out, "{inner}reserved {};", names.join(", "));
-    }
+    // Enum reserved ranges are end-inclusive already.
+    let reserved = proto
+        .reserved_range
+        .iter()
+        .map(|r| range(r.start(), r.end().saturating_add(1)));
+    list_statement(out, &inner, "reserved", reserved);
+    let names = proto.reserved_name.iter().map(|n| quote(n.as_bytes()));
+    list_statement(out, &inner, "reserved", names);
     let _ = writeln!(out, "{pad}}}");
 }
 
