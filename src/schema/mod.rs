@@ -407,32 +407,47 @@ impl Schema {
                     return Err(SchemaError::TooManyFiles);
                 }
             }
-            let Some(next) = wanted.pop() else { break };
-            if self.pool.get_file_by_name(&next).is_some()
-                || fetched.contains_key(&next)
-                || !asked.insert(next.clone())
-            {
+            // Every import still missing, asked for at once. The well-known types' files are
+            // frozen, so grpcx's own copies serve (all but descriptor.proto, which still grows).
+            let mut level: Vec<String> = Vec::new();
+            for name in wanted.drain(..) {
+                if self.pool.get_file_by_name(&name).is_some()
+                    || fetched.contains_key(&name)
+                    || !asked.insert(name.clone())
+                {
+                    continue;
+                }
+                match well_known_file(&name) {
+                    Some(file) => pending.push(file),
+                    None => level.push(name),
+                }
+            }
+            if level.is_empty() && !pending.is_empty() {
                 continue;
             }
-            let answer = match self.reflection.as_mut() {
-                Some(reflection) => reflection.file_by_filename(&next).await?,
-                None => Answer::NotFound,
+            if level.is_empty() {
+                break;
+            }
+            let answers = match self.reflection.as_mut() {
+                Some(reflection) => reflection.files_by_filename(&level).await?,
+                None => level.iter().map(|_| Answer::NotFound).collect(),
             };
-            match answer {
-                Answer::Files(files) => pending = files,
-                // The files given on the command line may hold what the server does not serve.
-                Answer::NotFound => {
-                    match self.files.as_ref().and_then(|f| f.get_file_by_name(&next)) {
-                        Some(file) => {
-                            pending = vec![RawFile {
+            for (name, answer) in level.iter().zip(answers) {
+                match answer {
+                    Answer::Files(files) => pending.extend(files),
+                    // The files given on the command line may hold what the server does not
+                    // serve.
+                    Answer::NotFound => {
+                        match self.files.as_ref().and_then(|f| f.get_file_by_name(name)) {
+                            Some(file) => pending.push(RawFile {
                                 proto: file.file_descriptor_proto().clone(),
                                 bytes: file.encode_to_vec(),
-                            }]
-                        }
-                        None => {
-                            return Err(SchemaError::BadDescriptor(format!(
-                                "the server does not serve `{next}`, which its schema imports"
-                            )));
+                            }),
+                            None => {
+                                return Err(SchemaError::BadDescriptor(format!(
+                                    "the server does not serve `{name}`, which its schema imports"
+                                )));
+                            }
                         }
                     }
                 }
@@ -450,6 +465,18 @@ impl Schema {
         }
         Ok(())
     }
+}
+
+/// grpcx's own copy of a well-known type's file, except descriptor.proto.
+fn well_known_file(name: &str) -> Option<RawFile> {
+    if !name.starts_with("google/protobuf/") || name == "google/protobuf/descriptor.proto" {
+        return None;
+    }
+    let file = DescriptorPool::global().get_file_by_name(name)?;
+    Some(RawFile {
+        proto: file.file_descriptor_proto().clone(),
+        bytes: file.encode_to_vec(),
+    })
 }
 
 /// Whether a message holds a `google.protobuf.Any` anywhere inside.

@@ -116,12 +116,66 @@ impl ReflectionClient {
         files_from(answer)
     }
 
-    /// The file with this name (and possibly its dependencies).
-    pub async fn file_by_filename(&mut self, name: &str) -> Result<Answer, SchemaError> {
-        let answer = self
-            .ask(MessageRequest::FileByFilename(name.to_string()))
-            .await;
-        files_from(answer)
+    /// The files with these names (and possibly their dependencies), asked all at once and
+    /// answered in order: one round trip for a whole level of imports.
+    pub async fn files_by_filename(
+        &mut self,
+        names: &[String],
+    ) -> Result<Vec<Answer>, SchemaError> {
+        let Some((first, rest)) = names.split_first() else {
+            return Ok(Vec::new());
+        };
+        // The first question goes alone when the stream is not open yet, so that the
+        // version fallback and the first-answer bound apply as usual.
+        let mut answers = vec![files_from(
+            self.ask(MessageRequest::FileByFilename(first.clone()))
+                .await,
+        )?];
+        if rest.is_empty() {
+            return Ok(answers);
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            for name in rest {
+                answers.push(files_from(
+                    self.ask(MessageRequest::FileByFilename(name.clone())).await,
+                )?);
+            }
+            return Ok(answers);
+        };
+        for name in rest {
+            let request = ServerReflectionRequest {
+                host: self.host.clone(),
+                message_request: Some(MessageRequest::FileByFilename(name.clone())),
+            };
+            if stream.requests.send(request).await.is_err() {
+                self.stream = None;
+                return Err(SchemaError::Reflection {
+                    status: Status::unavailable("the reflection stream closed"),
+                });
+            }
+        }
+        for _ in rest {
+            let answer = match stream.responses.message().await {
+                Ok(Some(ServerReflectionResponse {
+                    message_response: Some(answer),
+                    ..
+                })) => Ok(answer),
+                Ok(_) => Err(SchemaError::Reflection {
+                    status: Status::unavailable(
+                        "the server closed the reflection stream without answering",
+                    ),
+                }),
+                Err(status) => Err(SchemaError::Reflection { status }),
+            };
+            if answer.is_err() {
+                // The stream is unusable now; a later question opens a new one.
+                self.stream = None;
+                answers.push(files_from(answer)?);
+                return Ok(answers);
+            }
+            answers.push(files_from(answer)?);
+        }
+        Ok(answers)
     }
 
     async fn ask(&mut self, question: MessageRequest) -> Result<MessageResponse, SchemaError> {

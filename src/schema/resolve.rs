@@ -91,6 +91,17 @@ impl Schema {
 
     async fn resolve_service_once(&mut self, name: &str) -> Result<ServiceDescriptor, SchemaError> {
         let name = name.trim_start_matches('.');
+        // A fully-qualified name needs no list of services: one round trip fewer.
+        if let Some(service) = self.pool.get_service_by_name(name) {
+            return Ok(service);
+        }
+        if name.contains('.')
+            && !self.served_from_cache()
+            && self.load_symbol(name).await?
+            && let Some(service) = self.pool.get_service_by_name(name)
+        {
+            return Ok(service);
+        }
         let services = self.services().await?;
         let matches: Vec<&String> = services
             .iter()
