@@ -437,8 +437,8 @@ pub fn spawn_stream_reader(
     reader: Box<dyn Read + Send>,
     descriptor: MessageDescriptor,
     format: InputFormat,
-) -> mpsc::Receiver<Result<DynamicMessage, InputError>> {
-    let (sender, receiver) = mpsc::channel(64);
+) -> mpsc::Receiver<Result<Vec<DynamicMessage>, InputError>> {
+    let (sender, receiver) = mpsc::channel(4);
     let json = match format {
         InputFormat::Json(json) => json,
         InputFormat::Text => {
@@ -446,25 +446,79 @@ pub fn spawn_stream_reader(
             return receiver;
         }
     };
-    std::thread::spawn(move || read_json_stream(reader, &descriptor, json, &sender));
+    std::thread::spawn(move || read_json_stream(reader, &descriptor, json, sender));
     receiver
 }
 
+/// The most messages handed over at once.
+const BATCH: usize = 256;
+
+/// Messages read but not yet handed over.
+struct Pending {
+    batch: Vec<DynamicMessage>,
+    sender: mpsc::Sender<Result<Vec<DynamicMessage>, InputError>>,
+    /// The call is gone: stop reading.
+    closed: bool,
+}
+
+impl Pending {
+    fn hand_over(&mut self) {
+        if !self.batch.is_empty() && !self.closed {
+            let batch = std::mem::take(&mut self.batch);
+            self.closed = self.sender.blocking_send(Ok(batch)).is_err();
+        }
+    }
+}
+
+/// A buffered reader that hands the pending messages over before it waits for more input,
+/// so that nothing read is held back while grpcx waits (a person typing into a stream sees
+/// each message sent at once), yet everything read from one buffer-full goes over together.
+struct HandOverBeforeWaiting<R> {
+    inner: BufReader<R>,
+    pending: std::rc::Rc<std::cell::RefCell<Pending>>,
+}
+
+impl<R: Read> Read for HandOverBeforeWaiting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.inner.buffer().is_empty() {
+            self.pending.borrow_mut().hand_over();
+        }
+        self.inner.read(buf)
+    }
+}
+
 /// Reads JSON requests one after another straight into messages (no intermediate JSON
-/// value), sending each as soon as it is complete.
+/// value), handing them over in batches (see `HandOverBeforeWaiting`).
 fn read_json_stream(
     reader: Box<dyn Read + Send>,
     descriptor: &MessageDescriptor,
     json: JsonInput,
-    sender: &mpsc::Sender<Result<DynamicMessage, InputError>>,
+    sender: mpsc::Sender<Result<Vec<DynamicMessage>, InputError>>,
 ) {
-    let mut deserializer =
-        serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, reader));
+    let pending = std::rc::Rc::new(std::cell::RefCell::new(Pending {
+        batch: Vec::with_capacity(BATCH),
+        sender: sender.clone(),
+        closed: false,
+    }));
+    let mut deserializer = serde_json::Deserializer::from_reader(HandOverBeforeWaiting {
+        inner: BufReader::with_capacity(64 * 1024, reader),
+        pending: pending.clone(),
+    });
     let options = json.options();
     for index in 1.. {
+        {
+            let mut pending = pending.borrow_mut();
+            if pending.closed {
+                return;
+            }
+            if pending.batch.len() >= BATCH {
+                pending.hand_over();
+            }
+        }
         // Only white space left: the stream is over. (`end` looks at the next byte without
         // taking it.)
         if deserializer.end().is_ok() {
+            pending.borrow_mut().hand_over();
             return;
         }
         let mut track = serde_path_to_error::Track::new();
@@ -477,9 +531,14 @@ fn read_json_stream(
             serde_json::error::Category::Data => mismatch(descriptor, track, err, None, index),
             _ => InputError::Json { index, source: err },
         });
-        let failed = message.is_err();
-        if sender.blocking_send(message).is_err() || failed {
-            return;
+        match message {
+            Ok(message) => pending.borrow_mut().batch.push(message),
+            Err(error) => {
+                // What was read before the mistake goes first; then the error cancels the call.
+                pending.borrow_mut().hand_over();
+                let _ = sender.blocking_send(Err(error));
+                return;
+            }
         }
     }
 }
@@ -522,7 +581,7 @@ fn from_text(
 fn read_text_stream(
     reader: Box<dyn Read + Send>,
     descriptor: &MessageDescriptor,
-    sender: &mpsc::Sender<Result<DynamicMessage, InputError>>,
+    sender: &mpsc::Sender<Result<Vec<DynamicMessage>, InputError>>,
 ) {
     use std::io::BufRead as _;
     let mut current = String::new();
@@ -533,7 +592,7 @@ fn read_text_stream(
             return true;
         }
         index += 1;
-        let message = from_text(descriptor, text, index);
+        let message = from_text(descriptor, text, index).map(|message| vec![message]);
         text.clear();
         let failed = message.is_err();
         sender.blocking_send(message).is_ok() && !failed
