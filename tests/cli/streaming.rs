@@ -2,7 +2,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{Interactive, TestServer};
+use crate::support::TestServer;
 
 fn names(values: &[serde_json::Value]) -> Vec<&str> {
     values.iter().map(|v| v["name"].as_str().unwrap()).collect()
@@ -114,11 +114,7 @@ fn bidirectional_streaming_answers_each_request_in_order() {
 #[test]
 fn bidirectional_answer_arrives_while_stdin_is_still_open() {
     let server = TestServer::start();
-    let args: Vec<String> = ["--addr", &server.addr, "call", "ItemService/SyncItems"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut grpcx = Interactive::spawn(&args);
+    let mut grpcx = server.interactive(&["call", "ItemService/SyncItems"]);
 
     grpcx.send("{\"getId\": 2}\n");
     let first = grpcx
@@ -163,11 +159,7 @@ fn a_deadline_ends_a_slow_stream_with_deadline_exceeded_after_printing_what_came
 #[test]
 fn items_stored_before_a_client_goes_away_stay_stored() {
     let server = TestServer::start();
-    let args: Vec<String> = ["--addr", &server.addr, "call", "ItemService/CreateItems"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut grpcx = Interactive::spawn(&args);
+    let mut grpcx = server.interactive(&["call", "ItemService/CreateItems"]);
     grpcx.send("{\"name\": \"Kept one\"}\n{\"name\": \"Kept two\"}\n");
 
     // Wait (bounded) until the server has stored both, then kill the client mid-stream.
@@ -315,11 +307,7 @@ fn ctrl_c_ends_the_call_with_exit_130() {
 #[test]
 fn ctrl_c_during_a_client_stream_cancels_it_and_what_was_stored_stays() {
     let server = TestServer::start();
-    let args: Vec<String> = ["--addr", &server.addr, "call", "ItemService/CreateItems"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    let mut grpcx = Interactive::spawn(&args);
+    let mut grpcx = server.interactive(&["call", "ItemService/CreateItems"]);
     grpcx.send("{\"name\": \"Before the cancel\"}\n");
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline

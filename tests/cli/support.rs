@@ -88,6 +88,13 @@ impl TestServer {
         run_in(&all, Some(stdin), self.cache.path())
     }
 
+    /// `grpcx --addr <this server> ARGS…` with piped stdin and stdout, for interactive streams.
+    pub fn interactive(&self, args: &[&str]) -> Interactive {
+        let mut all = vec!["--addr".to_string(), self.addr.clone()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        Interactive::spawn(&all)
+    }
+
     /// The descriptor cache directory of the grpcx runs against this server.
     pub fn cache_dir(&self) -> &std::path::Path {
         self.cache.path()
