@@ -125,12 +125,18 @@ impl ReflectionClient {
         let Some((first, rest)) = names.split_first() else {
             return Ok(Vec::new());
         };
-        // The first question goes alone when the stream is not open yet, so that the
+        let mut answers = Vec::new();
+        // The first question goes alone only when the stream is not open yet, so that the
         // version fallback and the first-answer bound apply as usual.
-        let mut answers = vec![files_from(
-            self.ask(MessageRequest::FileByFilename(first.clone()))
-                .await,
-        )?];
+        let rest = if self.stream.is_some() {
+            names
+        } else {
+            answers.push(files_from(
+                self.ask(MessageRequest::FileByFilename(first.clone()))
+                    .await,
+            )?);
+            rest
+        };
         if rest.is_empty() {
             return Ok(answers);
         }
