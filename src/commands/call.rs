@@ -42,12 +42,7 @@ pub async fn run(
     out.set_json_options(args.emit_defaults, args.proto_names);
 
     let started = Instant::now();
-    let mut session = super::open(
-        settings,
-        super::Needs::Server,
-        args.export.protoset_out.is_some() || args.export.proto_out_dir.is_some(),
-    )
-    .await?;
+    let mut session = super::open(settings, super::Needs::Server).await?;
     let phases = Phases {
         started,
         connected: Instant::now(),

@@ -96,7 +96,7 @@ async fn names(kind: &str, words: &[String]) -> Option<Vec<String>> {
     let mut settings =
         Settings::resolve(&cli.global, None, &|name| std::env::var(name).ok()).ok()?;
     settings.connect.connect_timeout = settings.connect.connect_timeout.min(COMPLETION_LIMIT);
-    let mut session = super::open(&settings, super::Needs::Completion, false)
+    let mut session = super::open(&settings, super::Needs::Completion)
         .await
         .ok()?;
     let schema = &mut session.schema;

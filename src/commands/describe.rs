@@ -12,7 +12,7 @@ pub async fn run(
     args: &DescribeArgs,
     out: &mut Output,
 ) -> Result<Outcome, Error> {
-    let mut session = super::open(settings, super::Needs::SchemaOnly, true).await?;
+    let mut session = super::open(settings, super::Needs::SchemaOnly).await?;
     let result = describe(&mut session.schema, args, out).await;
     session.schema.save_cache();
     session.explain(result)

@@ -8,7 +8,7 @@ use crate::schema::{Schema, method_path};
 use crate::settings::Settings;
 
 pub async fn run(settings: &Settings, args: &ListArgs, out: &mut Output) -> Result<Outcome, Error> {
-    let mut session = super::open(settings, super::Needs::SchemaOnly, false).await?;
+    let mut session = super::open(settings, super::Needs::SchemaOnly).await?;
     let result = list(&mut session.schema, args, out).await;
     session.schema.save_cache();
     session.explain(result)

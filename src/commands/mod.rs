@@ -117,7 +117,7 @@ pub fn export(args: &ExportArgs, symbols: &[Symbol]) -> Result<(), Error> {
 
 /// Opens the schema the settings name (files, reflection, or both) and the connection to the
 /// server when it is needed.
-pub async fn open(settings: &Settings, needs: Needs, exports: bool) -> Result<Session, Error> {
+pub async fn open(settings: &Settings, needs: Needs) -> Result<Session, Error> {
     let files = if settings.files.is_empty() {
         None
     } else {
@@ -153,10 +153,6 @@ pub async fn open(settings: &Settings, needs: Needs, exports: bool) -> Result<Se
             );
             // Only calls read the cache: `list` and `describe` are for looking at the server
             // as it is now; all of them write what they fetched.
-            // A call shows no options; sparing them spares prost-reflect's global pool.
-            if needs == Needs::Server && !exports {
-                schema = schema.without_file_options();
-            }
             if settings.cache
                 && let Some(dir) = schema::cache::dir()
             {

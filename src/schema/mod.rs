@@ -18,7 +18,6 @@ pub mod template;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use prost::Message as _;
 use prost_reflect::{DescriptorPool, FileDescriptor};
 use tonic::Code;
 use tonic::transport::Channel;
@@ -169,12 +168,6 @@ pub struct Schema {
     from_cache: bool,
     /// Something was fetched from the server in this run, so the cache is worth writing.
     fetched: bool,
-    /// Keep file-level options (go_package, java_package…) in the pool. Calls do not need
-    /// them, and prost-reflect builds its whole global pool (0.7 ms, a sixth of a call) to read
-    /// any option; `describe` and exports show them.
-    file_options: bool,
-    /// The files as the server sent them, options and all, for the cache.
-    originals: BTreeMap<String, Vec<u8>>,
 }
 
 /// Where a schema comes from, for `-v`.
@@ -227,8 +220,6 @@ impl Schema {
             cache: None,
             from_cache: false,
             fetched: false,
-            file_options: true,
-            originals: BTreeMap::new(),
         }
     }
 
@@ -243,8 +234,6 @@ impl Schema {
             cache: None,
             from_cache: false,
             fetched: false,
-            file_options: true,
-            originals: BTreeMap::new(),
         }
     }
 
@@ -271,22 +260,13 @@ impl Schema {
         found.ok_or_else(|| SchemaError::BadDescriptor(format!("{} vanished", method.full_name())))
     }
 
-    /// Leaves file-level options out of the pool (they matter to `describe` and exports, not
-    /// to calls); call before anything is loaded.
-    pub fn without_file_options(mut self) -> Schema {
-        self.file_options = false;
-        self
-    }
-
     /// Keeps what reflection fetches in `cache`; with `read`, starts from what it holds.
     pub fn with_cache(mut self, cache: cache::Cache, read: bool) -> Schema {
         if read && let Some(cached) = cache.load() {
             let mut pool = DescriptorPool::new();
-            let originals = originals_of(&cached.files);
             // An entry that does not build is as good as none.
-            if add_encoded(&mut pool, cached.files, self.file_options).is_ok() {
+            if add_encoded(&mut pool, cached.files).is_ok() {
                 self.pool = pool;
-                self.originals = originals;
                 self.services = cached.services;
                 self.from_cache = true;
             }
@@ -307,7 +287,6 @@ impl Schema {
         }
         if self.from_cache {
             self.pool = DescriptorPool::new();
-            self.originals.clear();
             self.services = None;
             self.from_cache = false;
         }
@@ -318,16 +297,7 @@ impl Schema {
         if let (Some(cache), true, Some(_)) = (&self.cache, self.fetched, &self.reflection) {
             cache.store(cache::Cached {
                 services: self.services.clone(),
-                files: self
-                    .pool
-                    .files()
-                    .map(|f| {
-                        self.originals
-                            .get(f.name())
-                            .cloned()
-                            .unwrap_or_else(|| f.encode_to_vec())
-                    })
-                    .collect(),
+                files: self.pool.files().map(|f| f.encode_to_vec()).collect(),
             });
         }
     }
@@ -412,12 +382,8 @@ impl Schema {
         if let Some(files) = &self.files
             && let Some(found) = resolve::find_in_pool(files, symbol)
         {
-            add_encoded(
-                &mut self.pool,
-                with_dependencies(&found.parent_file()),
-                self.file_options,
-            )
-            .map_err(|err| SchemaError::Conflict(err.to_string()))?;
+            add_encoded(&mut self.pool, with_dependencies(&found.parent_file()))
+                .map_err(|err| SchemaError::Conflict(err.to_string()))?;
             return Ok(true);
         }
         Ok(false)
@@ -482,10 +448,7 @@ impl Schema {
             }
         }
         self.fetched = true;
-        for (name, bytes) in &fetched {
-            self.originals.insert(name.clone(), bytes.clone());
-        }
-        add_encoded(&mut self.pool, fetched.into_values(), self.file_options)
+        add_encoded(&mut self.pool, fetched.into_values())
             .map_err(|err| SchemaError::BadDescriptor(err.to_string()))
     }
 
@@ -547,33 +510,6 @@ pub fn encode_set(files: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
 fn add_encoded(
     pool: &mut DescriptorPool,
     files: impl IntoIterator<Item = Vec<u8>>,
-    file_options: bool,
 ) -> Result<(), prost_reflect::DescriptorError> {
-    if file_options {
-        return pool.decode_file_descriptor_set(encode_set(files).as_slice());
-    }
-    let stripped: Vec<Vec<u8>> = files
-        .into_iter()
-        .map(
-            |bytes| match prost_types::FileDescriptorProto::decode(bytes.as_slice()) {
-                Ok(mut file) if file.options.is_some() => {
-                    file.options = None;
-                    file.encode_to_vec()
-                }
-                _ => bytes,
-            },
-        )
-        .collect();
-    pool.decode_file_descriptor_set(encode_set(stripped).as_slice())
-}
-
-/// File names and their encodings.
-fn originals_of(files: &[Vec<u8>]) -> BTreeMap<String, Vec<u8>> {
-    files
-        .iter()
-        .filter_map(|bytes| {
-            let file = prost_types::FileDescriptorProto::decode(bytes.as_slice()).ok()?;
-            Some((file.name().to_string(), bytes.clone()))
-        })
-        .collect()
+    pool.decode_file_descriptor_set(encode_set(files).as_slice())
 }
