@@ -141,6 +141,12 @@ pub async fn open(settings: &Settings, needs: Needs) -> Result<Session, Error> {
             "--insecure: the server's certificate is not verified, so the server is not authenticated",
         );
     }
+    // prost-reflect builds its global pool (0.75 ms) the first time any option is read, and
+    // building the server's schema reads some (every map field has one). Build it on the other
+    // core while this one connects and waits for reflection's answers.
+    std::thread::spawn(|| {
+        let _ = prost_reflect::DescriptorPool::global();
+    });
     let connection = transport::connect(&settings.connect).await?;
     let schema = match (files, use_reflection) {
         (Some(files), false) => Schema::from_files(files),
