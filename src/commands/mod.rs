@@ -142,11 +142,14 @@ pub async fn open(settings: &Settings, needs: Needs) -> Result<Session, Error> {
         );
     }
     // prost-reflect builds its global pool (0.75 ms) the first time any option is read, and
-    // building the server's schema reads some (every map field has one). Build it on the other
-    // core while this one connects and waits for reflection's answers.
-    std::thread::spawn(|| {
-        let _ = prost_reflect::DescriptorPool::global();
-    });
+    // building the server's schema reads some (every map field has one). For a call, build it
+    // on the other core while this one connects and waits for reflection's answers. (`list`
+    // alone needs no schema; there the thread would only take the core from the server.)
+    if needs == Needs::Server {
+        std::thread::spawn(|| {
+            let _ = prost_reflect::DescriptorPool::global();
+        });
+    }
     let connection = transport::connect(&settings.connect).await?;
     let schema = match (files, use_reflection) {
         (Some(files), false) => Schema::from_files(files),
