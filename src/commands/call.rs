@@ -279,10 +279,14 @@ fn open(source: &DataSource) -> Result<Box<dyn Read + Send>, InputError> {
         DataSource::Text(text) => Box::new(Cursor::new(text.clone().into_bytes())),
         DataSource::Stdin => Box::new(io::stdin()),
         DataSource::File(path) => {
-            Box::new(File::open(path).map_err(|source| InputError::Read {
+            let failed = |source| InputError::Read {
                 what: path.display().to_string(),
                 source,
-            })?)
+            };
+            if path.is_dir() {
+                return Err(failed(io::Error::other("it is a directory")));
+            }
+            Box::new(File::open(path).map_err(failed)?)
         }
     })
 }

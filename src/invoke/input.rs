@@ -68,6 +68,17 @@ impl InputError {
     }
 }
 
+/// A JSON reading error: the input could not be read, or it is not JSON.
+fn json_error(index: usize, source: serde_json::Error) -> InputError {
+    if source.is_io() {
+        return InputError::Read {
+            what: "the request data".to_string(),
+            source: std::io::Error::from(source),
+        };
+    }
+    InputError::Json { index, source }
+}
+
 /// How requests are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
@@ -133,8 +144,18 @@ fn mismatch(
             value.and_then(|value| oneof_conflict(message, value_at(value, &segments)))
     {
         reason = conflict;
-    } else if reason.starts_with("multiple fields provided for oneof") {
-        // Without the value, the oneof's name is what there is to say.
+    } else if let Some(message) = &message
+        && reason.starts_with("multiple fields provided for oneof")
+    {
+        // Read as a stream, the value itself is gone: name the oneof's members.
+        let name = reason.split('\'').nth(1).unwrap_or_default();
+        if let Some(oneof) = message.oneofs().find(|o| o.name() == name) {
+            let members: Vec<String> = oneof.fields().map(|f| f.json_name().to_string()).collect();
+            reason = format!(
+                "more than one of {} is set, but they belong to oneof `{name}`, which holds one at a time",
+                members.join(", ")
+            );
+        }
     } else if let Some(expected) = target.as_ref().map(Target::expected) {
         reason = format!("{reason}; expected {expected}");
     }
@@ -411,14 +432,11 @@ pub fn read_single(
         .into_iter::<serde_json::Value>();
     let first = match values.next() {
         None => return Ok(DynamicMessage::new(descriptor.clone())),
-        Some(value) => value.map_err(|source| InputError::Json { index: 1, source })?,
+        Some(value) => value.map_err(|source| json_error(1, source))?,
     };
     let mut count = 1;
     for extra in values {
-        extra.map_err(|source| InputError::Json {
-            index: count + 1,
-            source,
-        })?;
+        extra.map_err(|source| json_error(count + 1, source))?;
         count += 1;
     }
     if count > 1 {
@@ -529,7 +547,7 @@ fn read_json_stream(
         )
         .map_err(|err| match err.classify() {
             serde_json::error::Category::Data => mismatch(descriptor, track, err, None, index),
-            _ => InputError::Json { index, source: err },
+            _ => json_error(index, err),
         });
         match message {
             Ok(message) => pending.borrow_mut().batch.push(message),
