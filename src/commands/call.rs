@@ -149,17 +149,19 @@ async fn call(
         }
     }
     let envelope = args.output.or(settings.output) == Some(OutputFormat::Envelope);
+    // The rich details, decoded once for whichever of stderr, --format-error or the envelope
+    // shows them.
+    let details = match &end {
+        CallEnd::Status(status) => crate::schema::details::decode(status, session.schema.pool()),
+        _ => Vec::new(),
+    };
     if envelope && !matches!(end, CallEnd::Stopped) {
-        let (code, message, details) = match &end {
+        let status = match &end {
             CallEnd::Status(status) => {
                 out.envelope_trailers(status.metadata());
-                (
-                    status.code(),
-                    status.message().to_string(),
-                    crate::schema::details::decode(status, session.schema.pool()),
-                )
+                status_json(status.code(), status.message(), &details)
             }
-            _ => (Code::Ok, String::new(), Vec::new()),
+            _ => status_json(Code::Ok, "", &details),
         };
         let mut call = serde_json::Map::new();
         call.insert("method".into(), json!(method_path(&method)));
@@ -167,10 +169,7 @@ async fn call(
             "requestHeaders".into(),
             output::headers_json(&settings.rpc_headers, &settings.verbosity),
         );
-        call.insert(
-            "status".into(),
-            json!({"code": code as i32, "codeName": code_name(code), "message": message, "details": details}),
-        );
+        call.insert("status".into(), status);
         call.insert(
             "elapsedMs".into(),
             json!((finished - phases.started).as_secs_f64() * 1000.0),
@@ -180,15 +179,8 @@ async fn call(
     match end {
         CallEnd::Ok => Ok(Outcome::Success),
         CallEnd::Status(status) => {
-            let details = crate::schema::details::decode(&status, session.schema.pool());
             if args.format_error && !envelope {
-                let report = serde_json::json!({
-                    "code": status.code() as i32,
-                    "codeName": code_name(status.code()),
-                    "message": status.message(),
-                    "details": details,
-                });
-                out.line(&report.to_string())?;
+                out.line(&status_json(status.code(), status.message(), &details).to_string())?;
             }
             Ok(Outcome::Status(Box::new(Ended {
                 status,
@@ -198,6 +190,11 @@ async fn call(
         }
         CallEnd::Stopped => Err(out.take_failure().unwrap_or(OutputError::Closed).into()),
     }
+}
+
+/// A status as scripts read it: `--format-error` and the envelope's `status`.
+fn status_json(code: Code, message: &str, details: &[serde_json::Value]) -> serde_json::Value {
+    json!({"code": code as i32, "codeName": code_name(code), "message": message, "details": details})
 }
 
 fn source_of(session: &super::Session) -> String {

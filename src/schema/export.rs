@@ -4,7 +4,6 @@
 //! Files are written atomically (a temporary file, then a rename), so a reader never sees half
 //! a file.
 
-use std::collections::HashSet;
 use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
 
@@ -22,21 +21,7 @@ pub struct ExportError {
 
 /// The files defining `symbols` and all they import, dependencies first, each once.
 pub fn files_of(symbols: &[Symbol]) -> Vec<FileDescriptor> {
-    fn visit(file: FileDescriptor, seen: &mut HashSet<String>, ordered: &mut Vec<FileDescriptor>) {
-        if !seen.insert(file.name().to_string()) {
-            return;
-        }
-        for dependency in file.dependencies() {
-            visit(dependency, seen, ordered);
-        }
-        ordered.push(file);
-    }
-    let mut seen = HashSet::new();
-    let mut ordered = Vec::new();
-    for symbol in symbols {
-        visit(symbol.parent_file(), &mut seen, &mut ordered);
-    }
-    ordered
+    super::dependencies_first(symbols.iter().map(Symbol::parent_file))
 }
 
 /// Writes `files` as one FileDescriptorSet, custom options included.

@@ -483,17 +483,28 @@ fn reaches_any(message: &prost_reflect::MessageDescriptor) -> bool {
 
 /// A file and everything it imports, dependencies first, each encoded with its options.
 pub fn with_dependencies(file: &FileDescriptor) -> Vec<Vec<u8>> {
-    fn visit(file: &FileDescriptor, seen: &mut HashSet<String>, ordered: &mut Vec<Vec<u8>>) {
+    dependencies_first([file.clone()])
+        .iter()
+        .map(FileDescriptor::encode_to_vec)
+        .collect()
+}
+
+/// `files` and everything they import, each once, every file after its imports.
+pub fn dependencies_first(files: impl IntoIterator<Item = FileDescriptor>) -> Vec<FileDescriptor> {
+    fn visit(file: FileDescriptor, seen: &mut HashSet<String>, ordered: &mut Vec<FileDescriptor>) {
         if !seen.insert(file.name().to_string()) {
             return;
         }
         for dependency in file.dependencies() {
-            visit(&dependency, seen, ordered);
+            visit(dependency, seen, ordered);
         }
-        ordered.push(file.encode_to_vec());
+        ordered.push(file);
     }
+    let mut seen = HashSet::new();
     let mut ordered = Vec::new();
-    visit(file, &mut HashSet::new(), &mut ordered);
+    for file in files {
+        visit(file, &mut seen, &mut ordered);
+    }
     ordered
 }
 
