@@ -141,15 +141,6 @@ pub async fn open(settings: &Settings, needs: Needs) -> Result<Session, Error> {
             "--insecure: the server's certificate is not verified, so the server is not authenticated",
         );
     }
-    // prost-reflect builds its global pool (0.75 ms) the first time any option is read, and
-    // building the server's schema reads some (every map field has one). For a call, build it
-    // on the other core while this one connects and waits for reflection's answers. (`list`
-    // alone needs no schema; there the thread would only take the core from the server.)
-    if needs == Needs::Server {
-        std::thread::spawn(|| {
-            let _ = prost_reflect::DescriptorPool::global();
-        });
-    }
     let connection = transport::connect(&settings.connect).await?;
     let schema = match (files, use_reflection) {
         (Some(files), false) => Schema::from_files(files),
@@ -160,6 +151,9 @@ pub async fn open(settings: &Settings, needs: Needs) -> Result<Session, Error> {
                 settings.reflect_headers.clone(),
                 settings.connect.connect_timeout,
             );
+            if needs == Needs::Server {
+                schema = schema.for_calls();
+            }
             // Only calls read the cache: `list` and `describe` are for looking at the server
             // as it is now; all of them write what they fetched.
             if settings.cache

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use prost::Message;
 
 /// Bumped when the entry format changes; older entries are then ignored.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Clone, PartialEq, Message)]
 struct Entry {
@@ -37,6 +37,53 @@ struct Entry {
     /// Whether `services` is the server's list (a run that never listed leaves it empty).
     #[prost(bool, tag = "6")]
     services_listed: bool,
+    /// What each of `files` defines and imports, in the same order, so that a call builds
+    /// only the files it needs without decoding the others.
+    #[prost(message, repeated, tag = "7")]
+    index: Vec<FileIndex>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+struct FileIndex {
+    #[prost(string, tag = "1")]
+    name: String,
+    #[prost(string, repeated, tag = "2")]
+    dependencies: Vec<String>,
+    #[prost(string, repeated, tag = "3")]
+    symbols: Vec<String>,
+}
+
+/// One cached file: its encoded FileDescriptorProto and what it defines and imports.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CachedFile {
+    pub name: String,
+    pub dependencies: Vec<String>,
+    /// The fully-qualified names of its top-level messages, enums, services and extensions.
+    pub symbols: Vec<String>,
+    pub bytes: Vec<u8>,
+}
+
+impl CachedFile {
+    /// The entry for `file`, without its comments and custom options: only calls (and
+    /// completions) read the cache, they read neither, and decoding comments took a quarter
+    /// of building a warm call's schema.
+    pub fn of(file: &prost_reflect::FileDescriptor) -> CachedFile {
+        let mut proto = file.file_descriptor_proto().clone();
+        proto.source_code_info = None;
+        let symbols = file
+            .messages()
+            .map(|m| m.full_name().to_string())
+            .chain(file.enums().map(|e| e.full_name().to_string()))
+            .chain(file.services().map(|s| s.full_name().to_string()))
+            .chain(file.extensions().map(|e| e.full_name().to_string()))
+            .collect();
+        CachedFile {
+            name: file.name().to_string(),
+            dependencies: file.dependencies().map(|d| d.name().to_string()).collect(),
+            symbols,
+            bytes: proto.encode_to_vec(),
+        }
+    }
 }
 
 /// A server's schema as cached.
@@ -44,7 +91,77 @@ struct Entry {
 pub struct Cached {
     /// The services the server listed, when it was asked.
     pub services: Option<Vec<String>>,
-    pub files: Vec<Vec<u8>>,
+    pub files: Vec<CachedFile>,
+}
+
+/// The files of a cache entry not yet built into the schema's pool: a call builds only the
+/// file that defines its method and that file's imports, as reflection would fetch them.
+#[derive(Debug, Default)]
+pub struct Unbuilt {
+    files: std::collections::HashMap<String, CachedFile>,
+    /// Top-level symbol → the file that defines it.
+    definitions: std::collections::HashMap<String, String>,
+}
+
+impl Unbuilt {
+    pub fn new(files: Vec<CachedFile>) -> Unbuilt {
+        let mut unbuilt = Unbuilt::default();
+        for file in files {
+            for symbol in &file.symbols {
+                unbuilt
+                    .definitions
+                    .insert(symbol.clone(), file.name.clone());
+            }
+            unbuilt.files.insert(file.name.clone(), file);
+        }
+        unbuilt
+    }
+
+    /// Takes out the file that defines `symbol` (or its parent: `pkg.Service.Method` is in the
+    /// file of `pkg.Service`) and the imports of it that `built` lacks, imports first. None
+    /// when the entry does not know the symbol, or lacks an import.
+    pub fn take_for(
+        &mut self,
+        symbol: &str,
+        built: &prost_reflect::DescriptorPool,
+    ) -> Option<Vec<Vec<u8>>> {
+        let mut scope = symbol;
+        let file = loop {
+            if let Some(file) = self.definitions.get(scope) {
+                break file.clone();
+            }
+            scope = scope.rsplit_once('.')?.0;
+        };
+        let mut ordered = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        self.order(&file, built, &mut seen, &mut ordered)?;
+        Some(
+            ordered
+                .iter()
+                .filter_map(|name| self.files.remove(name))
+                .map(|file| file.bytes)
+                .collect(),
+        )
+    }
+
+    /// Appends `name` and its imports that `built` lacks to `ordered`, imports first.
+    fn order(
+        &self,
+        name: &str,
+        built: &prost_reflect::DescriptorPool,
+        seen: &mut std::collections::HashSet<String>,
+        ordered: &mut Vec<String>,
+    ) -> Option<()> {
+        if built.get_file_by_name(name).is_some() || !seen.insert(name.to_string()) {
+            return Some(());
+        }
+        let file = self.files.get(name)?;
+        for dependency in &file.dependencies {
+            self.order(dependency, built, seen, ordered)?;
+        }
+        ordered.push(name.to_string());
+        Some(())
+    }
 }
 
 /// The cache entry of one server.
@@ -99,12 +216,27 @@ impl Cache {
         let entry = Entry::decode(bytes.as_slice()).ok()?;
         let age = u128::from(now_millis().saturating_sub(entry.written_unix_millis));
         let expired = self.ttl.is_zero() || age > self.ttl.as_millis();
-        if entry.format != FORMAT || entry.key != self.key || expired {
+        if entry.format != FORMAT
+            || entry.key != self.key
+            || expired
+            || entry.index.len() != entry.files.len()
+        {
             return None;
         }
+        let files = entry
+            .index
+            .into_iter()
+            .zip(entry.files)
+            .map(|(index, bytes)| CachedFile {
+                name: index.name,
+                dependencies: index.dependencies,
+                symbols: index.symbols,
+                bytes,
+            })
+            .collect();
         Some(Cached {
             services: entry.services_listed.then_some(entry.services),
-            files: entry.files,
+            files,
         })
     }
 
@@ -116,7 +248,16 @@ impl Cache {
             written_unix_millis: now_millis(),
             services_listed: cached.services.is_some(),
             services: cached.services.unwrap_or_default(),
-            files: cached.files,
+            index: cached
+                .files
+                .iter()
+                .map(|file| FileIndex {
+                    name: file.name.clone(),
+                    dependencies: file.dependencies.clone(),
+                    symbols: file.symbols.clone(),
+                })
+                .collect(),
+            files: cached.files.into_iter().map(|file| file.bytes).collect(),
         };
         let Some(dir) = self.path.parent() else {
             return;
@@ -153,13 +294,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cache = Cache::new(dir.path(), "127.0.0.1:1".into(), Duration::from_secs(60));
         assert!(cache.load().is_none());
+        let file = CachedFile {
+            name: "a.proto".into(),
+            dependencies: vec!["b.proto".into()],
+            symbols: vec!["a.B".into()],
+            bytes: vec![1, 2, 3],
+        };
         cache.store(Cached {
             services: Some(vec!["a.B".into()]),
-            files: vec![vec![1, 2, 3]],
+            files: vec![file.clone()],
         });
         let cached = cache.load().unwrap();
         assert_eq!(cached.services, Some(vec!["a.B".to_string()]));
-        assert_eq!(cached.files, [vec![1, 2, 3]]);
+        assert_eq!(cached.files, [file]);
 
         let other = Cache::new(dir.path(), "127.0.0.1:2".into(), Duration::from_secs(60));
         assert!(other.load().is_none(), "another server has its own entry");

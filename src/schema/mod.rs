@@ -10,6 +10,8 @@ pub mod cache;
 pub mod details;
 pub mod export;
 pub mod files;
+mod imports;
+mod option_types;
 mod reflection;
 mod resolve;
 pub mod source;
@@ -166,6 +168,11 @@ pub struct Schema {
     cache: Option<cache::Cache>,
     /// The pool and services came from the cache, not from the server.
     from_cache: bool,
+    /// The cached files not built into `pool` yet.
+    unbuilt: Option<cache::Unbuilt>,
+    /// The pool is for calls only, so it starts with stand-ins for the option types (see
+    /// `option_types`).
+    for_calls: bool,
     /// Something was fetched from the server in this run, so the cache is worth writing.
     fetched: bool,
 }
@@ -219,6 +226,8 @@ impl Schema {
             reflection_missing: false,
             cache: None,
             from_cache: false,
+            unbuilt: None,
+            for_calls: false,
             fetched: false,
         }
     }
@@ -233,6 +242,8 @@ impl Schema {
             reflection_missing: false,
             cache: None,
             from_cache: false,
+            unbuilt: None,
+            for_calls: false,
             fetched: false,
         }
     }
@@ -249,6 +260,11 @@ impl Schema {
             return Ok(method.clone());
         }
         self.load_all_services().await?;
+        // An Any may pack descriptor.proto's own types, which the stand-ins would hide.
+        if option_types::present(&self.pool) {
+            self.pool = option_types::removed(&self.pool)
+                .map_err(|err| SchemaError::BadDescriptor(err.to_string()))?;
+        }
         builtin::add_missing(&mut self.pool, true);
         let service = self
             .pool
@@ -260,19 +276,72 @@ impl Schema {
         found.ok_or_else(|| SchemaError::BadDescriptor(format!("{} vanished", method.full_name())))
     }
 
-    /// Keeps what reflection fetches in `cache`; with `read`, starts from what it holds.
+    /// Makes the schema one for calls only: its pool reads no options back, so building it
+    /// needs none of prost-reflect's global pool (see `option_types`).
+    pub fn for_calls(mut self) -> Schema {
+        if self.pool.files().len() == 0 {
+            self.pool = option_types::pool();
+            self.for_calls = true;
+        }
+        self
+    }
+
+    /// A pool with nothing loaded yet.
+    fn empty_pool(&self) -> DescriptorPool {
+        if self.for_calls {
+            option_types::pool()
+        } else {
+            DescriptorPool::new()
+        }
+    }
+
+    /// Keeps what reflection fetches in `cache`; with `read`, starts from what it holds. The
+    /// cached files are built when a name needs them, as reflection would fetch them.
     pub fn with_cache(mut self, cache: cache::Cache, read: bool) -> Schema {
         if read && let Some(cached) = cache.load() {
-            let mut pool = DescriptorPool::new();
-            // An entry that does not build is as good as none.
-            if add_encoded(&mut pool, cached.files).is_ok() {
-                self.pool = pool;
-                self.services = cached.services;
-                self.from_cache = true;
-            }
+            self.unbuilt = Some(cache::Unbuilt::new(cached.files));
+            self.services = cached.services;
+            self.from_cache = true;
         }
         self.cache = Some(cache);
         self
+    }
+
+    /// Builds the cached files that define `symbol` into the pool. False when the cache does
+    /// not know the symbol; an entry that does not build is dropped, as good as none.
+    fn load_cached(&mut self, symbol: &str) -> bool {
+        let Some(unbuilt) = self.unbuilt.as_mut() else {
+            return false;
+        };
+        let Some(files) = unbuilt.take_for(symbol, &self.pool) else {
+            return false;
+        };
+        // Checked as they came from the server, before they were cached.
+        let built = self.add_to_pool(files, |pool, files| {
+            add_encoded(pool, files).map_err(|err| SchemaError::BadDescriptor(err.to_string()))
+        });
+        if built.is_err() {
+            self.forget_cache();
+            return false;
+        }
+        resolve::find_in_pool(&self.pool, symbol).is_some()
+    }
+
+    /// Adds `files` to the pool with `add`. The stand-ins for the option types make way when
+    /// the files bring the real ones (or do not build beside them for another reason).
+    fn add_to_pool(
+        &mut self,
+        files: Vec<Vec<u8>>,
+        add: impl Fn(&mut DescriptorPool, Vec<Vec<u8>>) -> Result<(), SchemaError>,
+    ) -> Result<(), SchemaError> {
+        if option_types::present(&self.pool) {
+            if add(&mut self.pool, files.clone()).is_ok() {
+                return Ok(());
+            }
+            self.pool = option_types::removed(&self.pool)
+                .map_err(|err| SchemaError::BadDescriptor(err.to_string()))?;
+        }
+        add(&mut self.pool, files)
     }
 
     /// Whether the schema in use came from the cache.
@@ -286,8 +355,9 @@ impl Schema {
             cache.remove();
         }
         if self.from_cache {
-            self.pool = DescriptorPool::new();
+            self.pool = self.empty_pool();
             self.services = None;
+            self.unbuilt = None;
             self.from_cache = false;
         }
     }
@@ -297,7 +367,12 @@ impl Schema {
         if let (Some(cache), true, Some(_)) = (&self.cache, self.fetched, &self.reflection) {
             cache.store(cache::Cached {
                 services: self.services.clone(),
-                files: self.pool.files().map(|f| f.encode_to_vec()).collect(),
+                files: self
+                    .pool
+                    .files()
+                    .filter(|f| f.name() != option_types::FILE_NAME)
+                    .map(|f| cache::CachedFile::of(&f))
+                    .collect(),
             });
         }
     }
@@ -358,7 +433,7 @@ impl Schema {
     /// Makes sure the file defining `symbol` and its dependencies are in the pool: from the
     /// server first, then from the files. Returns false when neither knows the symbol.
     async fn load_symbol(&mut self, symbol: &str) -> Result<bool, SchemaError> {
-        if resolve::find_in_pool(&self.pool, symbol).is_some() {
+        if resolve::find_in_pool(&self.pool, symbol).is_some() || self.load_cached(symbol) {
             return Ok(true);
         }
         // The cache lacks the symbol: the server may have changed, so start over from it.
@@ -382,8 +457,10 @@ impl Schema {
         if let Some(files) = &self.files
             && let Some(found) = resolve::find_in_pool(files, symbol)
         {
-            add_encoded(&mut self.pool, with_dependencies(&found.parent_file()))
-                .map_err(|err| SchemaError::Conflict(err.to_string()))?;
+            let wanted = with_dependencies(&found.parent_file());
+            self.add_to_pool(wanted, |pool, files| {
+                add_encoded(pool, files).map_err(|err| SchemaError::Conflict(err.to_string()))
+            })?;
             return Ok(true);
         }
         Ok(false)
@@ -448,8 +525,10 @@ impl Schema {
             }
         }
         self.fetched = true;
-        add_encoded(&mut self.pool, fetched.into_values())
-            .map_err(|err| SchemaError::BadDescriptor(err.to_string()))
+        let before = self.pool.clone();
+        imports::build_adding_missing(&before, fetched.into_values().collect(), |files| {
+            self.add_to_pool(files, add_received)
+        })
     }
 
     /// Loads the files of every listed service, for searches by short name.
@@ -523,4 +602,127 @@ fn add_encoded(
     files: impl IntoIterator<Item = Vec<u8>>,
 ) -> Result<(), prost_reflect::DescriptorError> {
     pool.decode_file_descriptor_set(encode_set(files).as_slice())
+}
+
+/// Adds file descriptors that came from outside (a server, the cache) to `pool`, refusing
+/// them, and leaving `pool` as it was, when they do not build or their options do not decode.
+pub(crate) fn add_received(
+    pool: &mut DescriptorPool,
+    files: impl IntoIterator<Item = Vec<u8>>,
+) -> Result<(), SchemaError> {
+    let mut candidate = pool.clone();
+    let before = candidate.files().len();
+    add_encoded(&mut candidate, files)
+        .map_err(|err| SchemaError::BadDescriptor(err.to_string()))?;
+    check_options(&candidate, before).map_err(SchemaError::BadDescriptor)?;
+    *pool = candidate;
+    Ok(())
+}
+
+/// Checks that every option of the files from index `from` on decodes as the pool declares
+/// it. prost-reflect checks the standard options when it builds a pool, but decodes the
+/// rest (custom options, or every option when the pool has its own descriptor.proto) only
+/// when asked, and panics when they do not decode: a server could crash `describe`.
+pub(crate) fn check_options(pool: &DescriptorPool, from: usize) -> Result<(), String> {
+    for file in pool.files().skip(from) {
+        let bytes = file.encode_to_vec();
+        options::walk(&bytes, options::Element::File, &mut |type_name, options| {
+            // Without a type of its own, the pool decodes options as prost-reflect's global
+            // pool declares them: what building the pool checked already.
+            let Some(descriptor) = pool.get_message_by_name(type_name) else {
+                return Ok(());
+            };
+            prost_reflect::DynamicMessage::decode(descriptor, options)
+                .map(drop)
+                .map_err(|err| {
+                    format!(
+                        "`{}` holds {type_name} that do not decode as the schema declares them: {err}",
+                        file.name()
+                    )
+                })
+        })?;
+    }
+    Ok(())
+}
+
+/// Finding the options in an encoded FileDescriptorProto.
+mod options {
+    use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
+
+    /// An element of a file that may have options.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Element {
+        File,
+        Message,
+        Field,
+        Oneof,
+        Enum,
+        EnumValue,
+        Service,
+        Method,
+    }
+
+    impl Element {
+        /// The field number of the element's options, and their type.
+        fn options(self) -> (u32, &'static str) {
+            match self {
+                Element::File => (8, "google.protobuf.FileOptions"),
+                Element::Message => (7, "google.protobuf.MessageOptions"),
+                Element::Field => (8, "google.protobuf.FieldOptions"),
+                Element::Oneof => (2, "google.protobuf.OneofOptions"),
+                Element::Enum => (3, "google.protobuf.EnumOptions"),
+                Element::EnumValue => (3, "google.protobuf.EnumValueOptions"),
+                Element::Service => (3, "google.protobuf.ServiceOptions"),
+                Element::Method => (4, "google.protobuf.MethodOptions"),
+            }
+        }
+
+        /// The element that the field `number` of this one holds, if it has options.
+        fn child(self, number: u32) -> Option<Element> {
+            Some(match (self, number) {
+                (Element::File, 4) | (Element::Message, 3) => Element::Message,
+                (Element::File, 5) | (Element::Message, 4) => Element::Enum,
+                (Element::File, 6) => Element::Service,
+                (Element::File, 7) | (Element::Message, 2 | 6) => Element::Field,
+                (Element::Message, 8) => Element::Oneof,
+                (Element::Enum, 2) => Element::EnumValue,
+                (Element::Service, 2) => Element::Method,
+                _ => return None,
+            })
+        }
+    }
+
+    /// Calls `found` with the type and the bytes of every element's options in `bytes`, an
+    /// encoded `element`.
+    pub fn walk(
+        mut bytes: &[u8],
+        element: Element,
+        found: &mut dyn FnMut(&'static str, &[u8]) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let (options_number, options_type) = element.options();
+        let malformed =
+            |err: prost::DecodeError| format!("a file descriptor does not decode: {err}");
+        while !bytes.is_empty() {
+            let (number, wire_type) = decode_key(&mut bytes).map_err(malformed)?;
+            let child = element.child(number);
+            if wire_type != WireType::LengthDelimited
+                || (number != options_number && child.is_none())
+            {
+                skip_field(wire_type, number, &mut bytes, DecodeContext::default())
+                    .map_err(malformed)?;
+                continue;
+            }
+            let length = decode_varint(&mut bytes).map_err(malformed)?;
+            let (inner, rest) = usize::try_from(length)
+                .ok()
+                .and_then(|length| bytes.split_at_checked(length))
+                .ok_or_else(|| "a file descriptor is cut short".to_string())?;
+            bytes = rest;
+            match child {
+                Some(child) => walk(inner, child, found)?,
+                None => found(options_type, inner)?,
+            }
+        }
+        Ok(())
+    }
 }
