@@ -20,10 +20,16 @@ pub fn decode(status: &tonic::Status, pool: &DescriptorPool) -> Vec<Value> {
     };
     let mut pool = pool.clone();
     super::builtin::add_missing(&mut pool, true);
+    // grpcx's own types alone, for a schema they could not join: a server whose well-known
+    // types live in other files than google/protobuf/*.proto (@grpc/reflection serves them all
+    // in one `google_protobuf.proto`) clashes with google/protobuf/any.proto, which
+    // google/rpc/status.proto imports, so the google.rpc types stay out of its pool.
+    let mut shipped = DescriptorPool::new();
+    super::builtin::add_missing(&mut shipped, true);
     decoded
         .details
         .iter()
-        .map(|any| detail(any, &pool))
+        .map(|any| detail(any, &pool, &shipped))
         .collect()
 }
 
@@ -38,12 +44,13 @@ struct RpcStatus {
     details: Vec<prost_types::Any>,
 }
 
-fn detail(any: &prost_types::Any, pool: &DescriptorPool) -> Value {
+fn detail(any: &prost_types::Any, pool: &DescriptorPool, shipped: &DescriptorPool) -> Value {
     let type_name = any.type_url.rsplit('/').next().unwrap_or_default();
     let mut object = Map::new();
     object.insert("@type".to_string(), json!(any.type_url));
     let decoded = pool
         .get_message_by_name(type_name)
+        .or_else(|| shipped.get_message_by_name(type_name))
         .and_then(|descriptor| DynamicMessage::decode(descriptor, any.value.as_slice()).ok())
         .and_then(|message| {
             message

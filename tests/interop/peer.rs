@@ -1,0 +1,648 @@
+//! The peers: the interop service served by another gRPC stack, installed from its package
+//! registry into the cargo target directory on first use, started once per test process and
+//! shared by that stack's tests.
+//!
+//! Installs are keyed by a hash of the pinned package lists and the interpreter's version, and
+//! kept under `target/tmp/interop/`, so only the first run pays for them. A registry that cannot
+//! be reached skips the stack with a `SKIP` line on stderr, unless `GRPCX_INTEROP_REQUIRED=1`
+//! (set by `.ci/run`), when it fails; any other install failure always fails.
+//!
+//! A server lives until its standard input closes, which the operating system does when the test
+//! process ends however it ends, or until its own time limit: the servers sit in statics, which
+//! Rust never drops.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock, mpsc};
+use std::time::{Duration, Instant};
+
+use assert_cmd::cargo::CommandCargoExt;
+
+/// The longest any one grpcx run may take.
+pub const RUN_LIMIT: Duration = Duration::from_secs(30);
+/// The longest an install (a virtual environment and pip, or npm ci) may take.
+const INSTALL_LIMIT: Duration = Duration::from_secs(600);
+/// The longest code generation may take.
+const GENERATE_LIMIT: Duration = Duration::from_secs(120);
+/// The longest a server may take to print its port.
+const START_LIMIT: Duration = Duration::from_secs(60);
+
+/// The schema's import root, and its files.
+pub const SCHEMA_ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/interop");
+pub const SCHEMA_FILES: [&str; 4] = [
+    "interop/v1/service.proto",
+    "interop/v1/scalars.proto",
+    "interop/v1/well_known.proto",
+    "interop/v1/shared/common.proto",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stack {
+    /// grpcio (the C core) with grpcio-reflection, from PyPI.
+    Python,
+    /// @grpc/grpc-js with @grpc/reflection and @grpc/proto-loader, from npm.
+    Node,
+}
+
+impl Stack {
+    fn name(self) -> &'static str {
+        match self {
+            Stack::Python => "python",
+            Stack::Node => "node",
+        }
+    }
+
+    /// How the server names its stack in WhoAmI answers and error details.
+    pub fn stack_prefix(self) -> &'static str {
+        match self {
+            Stack::Python => "grpcio-python ",
+            Stack::Node => "grpc-js ",
+        }
+    }
+}
+
+/// A running peer server.
+pub struct Peer {
+    pub stack: Stack,
+    /// The address as `--addr` takes it.
+    pub addr: String,
+    /// Each peer has its own descriptor cache, never the user's.
+    cache: tempfile::TempDir,
+    // Held so that the server runs until this process ends; see the module's comment.
+    _stdin: Mutex<ChildStdin>,
+    _child: Mutex<Child>,
+    _generated: Option<tempfile::TempDir>,
+}
+
+enum Setup {
+    Ready(Peer),
+    /// The package registry could not be reached.
+    Unreachable(String),
+    Failed(String),
+}
+
+/// The peer of `stack`, set up on first use; `None` when the stack is skipped because its
+/// registry cannot be reached (after saying so on stderr). Panics on any other failure.
+pub fn peer(stack: Stack) -> Option<&'static Peer> {
+    static PYTHON: OnceLock<Setup> = OnceLock::new();
+    static NODE: OnceLock<Setup> = OnceLock::new();
+    let cell = match stack {
+        Stack::Python => &PYTHON,
+        Stack::Node => &NODE,
+    };
+    match cell.get_or_init(|| setup(stack)) {
+        Setup::Ready(peer) => Some(peer),
+        Setup::Failed(why) => panic!("interop {}: setup failed: {why}", stack.name()),
+        Setup::Unreachable(why) => {
+            if std::env::var("GRPCX_INTEROP_REQUIRED").is_ok_and(|v| v == "1") {
+                panic!(
+                    "interop {}: the package registry cannot be reached, and GRPCX_INTEROP_REQUIRED=1 \
+                     forbids skipping: {why}",
+                    stack.name()
+                );
+            }
+            // Straight to the process's stderr: libtest captures eprintln! of passing tests,
+            // and a skip must never look like a pass.
+            use std::io::Write as _;
+            let test = std::thread::current().name().unwrap_or("?").to_string();
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIP interop {test}: the {} package registry cannot be reached, so this test \
+                 did not run (GRPCX_INTEROP_REQUIRED=1 makes that a failure): {}",
+                stack.name(),
+                why
+            );
+            None
+        }
+    }
+}
+
+fn setup(stack: Stack) -> Setup {
+    let result = match stack {
+        Stack::Python => setup_python(),
+        Stack::Node => setup_node(),
+    };
+    match result {
+        Ok(peer) => Setup::Ready(peer),
+        Err(Failure::Unreachable(why)) => Setup::Unreachable(why),
+        Err(Failure::Other(why)) => Setup::Failed(why),
+    }
+}
+
+enum Failure {
+    Unreachable(String),
+    Other(String),
+}
+
+impl From<&str> for Failure {
+    fn from(why: &str) -> Failure {
+        Failure::Other(why.to_string())
+    }
+}
+
+impl From<String> for Failure {
+    fn from(why: String) -> Failure {
+        Failure::Other(why)
+    }
+}
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("interop")
+}
+
+fn here(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn setup_python() -> Result<Peer, Failure> {
+    let requirements = here("tests/interop/python/requirements.txt");
+    let python = std::env::var("GRPCX_INTEROP_PYTHON").unwrap_or_else(|_| "python3".into());
+    let version = tool_version(&python, "--version")?;
+    let key = fingerprint(&[&read(&requirements)?, version.as_bytes()]);
+    let venv = installed(&format!("python-{key}"), |dir| {
+        let out = run_bounded(
+            Command::new(&python).arg("-m").arg("venv").arg(dir),
+            INSTALL_LIMIT,
+        )?;
+        check(&out, "python3 -m venv")?;
+        let out = run_bounded(
+            Command::new(dir.join("bin/python"))
+                .args(["-m", "pip", "install", "--disable-pip-version-check"])
+                .args(["--no-input", "--timeout", "30", "--retries", "2"])
+                .args(["--only-binary", ":all:", "-r"])
+                .arg(&requirements),
+            INSTALL_LIMIT,
+        )?;
+        if !out.ok && is_network_failure(&out.text) {
+            return Err(Failure::Unreachable(network_evidence(&out.text)));
+        }
+        check(&out, "pip install -r tests/interop/python/requirements.txt")?;
+        Ok(())
+    })?;
+    let python = venv.join("bin/python");
+
+    // Code generated at test time by grpcio-tools, as a Python project does.
+    let generated = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let out = run_bounded(
+        Command::new(&python)
+            .args(["-m", "grpc_tools.protoc", "-I", SCHEMA_ROOT])
+            .arg(format!("--python_out={}", generated.path().display()))
+            .arg(format!("--grpc_python_out={}", generated.path().display()))
+            .args(SCHEMA_FILES),
+        GENERATE_LIMIT,
+    )?;
+    check(&out, "grpc_tools.protoc")?;
+
+    let mut command = Command::new(&python);
+    command
+        .arg("-u")
+        .arg(here("tests/interop/python/server.py"))
+        .arg(generated.path());
+    let mut peer = start(Stack::Python, command)?;
+    peer._generated = Some(generated);
+    Ok(peer)
+}
+
+fn setup_node() -> Result<Peer, Failure> {
+    let manifest = here("tests/interop/node/package.json");
+    let lock = here("tests/interop/node/package-lock.json");
+    let node = std::env::var("GRPCX_INTEROP_NODE").unwrap_or_else(|_| "node".into());
+    let version = tool_version(&node, "--version")?;
+    let npm_version = tool_version("npm", "--version")?;
+    let key = fingerprint(&[
+        &read(&manifest)?,
+        &read(&lock)?,
+        version.as_bytes(),
+        npm_version.as_bytes(),
+    ]);
+    let folder = installed(&format!("node-{key}"), |dir| {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        for file in [&manifest, &lock] {
+            let name = file.file_name().unwrap_or_default();
+            std::fs::copy(file, dir.join(name)).map_err(|e| format!("{}: {e}", file.display()))?;
+        }
+        let out = run_bounded(
+            Command::new("npm")
+                .args([
+                    "ci",
+                    "--prefer-offline",
+                    "--ignore-scripts",
+                    "--no-audit",
+                    "--no-fund",
+                ])
+                .args(["--fetch-timeout=30000", "--fetch-retries=2"])
+                .current_dir(dir),
+            INSTALL_LIMIT,
+        )?;
+        if !out.ok && is_network_failure(&out.text) {
+            return Err(Failure::Unreachable(network_evidence(&out.text)));
+        }
+        check(&out, "npm ci in a copy of tests/interop/node/")?;
+        Ok(())
+    })?;
+
+    let mut command = Command::new(&node);
+    command
+        .arg(here("tests/interop/node/server.js"))
+        .arg(SCHEMA_ROOT)
+        .env("NODE_PATH", folder.join("node_modules"));
+    start(Stack::Node, command)
+}
+
+/// The folder `name` under the interop directory, made by `install` unless a finished one is
+/// there. Each install goes to a folder of its own and is renamed into place when complete, so
+/// that test processes running at once never see a half-made one.
+fn installed(
+    name: &str,
+    install: impl FnOnce(&Path) -> Result<(), Failure>,
+) -> Result<PathBuf, Failure> {
+    let root = interop_dir();
+    let done = root.join(name);
+    let stamp = |dir: &Path| dir.join(".grpcx-interop-complete");
+    if stamp(&done).exists() {
+        return Ok(done);
+    }
+    std::fs::create_dir_all(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let partial = root.join(format!("{name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    let result = install(&partial).and_then(|()| {
+        std::fs::write(stamp(&partial), name).map_err(|e| Failure::Other(e.to_string()))
+    });
+    if let Err(failure) = result {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(failure);
+    }
+    if std::fs::rename(&partial, &done).is_err() {
+        // Another process finished first, or a broken folder is in the way.
+        let _ = std::fs::remove_dir_all(&partial);
+        if !stamp(&done).exists() {
+            return Err(Failure::Other(format!(
+                "{} is in the way and incomplete: remove it",
+                done.display()
+            )));
+        }
+    }
+    Ok(done)
+}
+
+/// Starts a server, waits for the port it prints, and checks that it accepts connections.
+fn start(stack: Stack, mut command: Command) -> Result<Peer, Failure> {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start the {} server: {e}", stack.name()))?;
+    let stdin = child.stdin.take().ok_or("no stdin")?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut stderr = child.stderr.take().ok_or("no stderr")?;
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    // The server's stderr goes to the test's, where a failed test shows it.
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        if !text.is_empty() {
+            eprint!("[{} server stderr]\n{text}", stack.name());
+        }
+    });
+    let line = match receiver.recv_timeout(START_LIMIT) {
+        Ok(line) => line,
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(Failure::Other(format!(
+                "the {} server printed no port within {START_LIMIT:?}",
+                stack.name()
+            )));
+        }
+    };
+    let Ok(port) = line.trim().parse::<u16>() else {
+        let _ = child.kill();
+        let status = child.wait().ok();
+        return Err(Failure::Other(format!(
+            "the {} server printed {line:?} instead of its port (exit: {status:?})",
+            stack.name()
+        )));
+    };
+    Ok(Peer {
+        stack,
+        addr: format!("127.0.0.1:{port}"),
+        cache: tempfile::tempdir().map_err(|e| e.to_string())?,
+        _stdin: Mutex::new(stdin),
+        _child: Mutex::new(child),
+        _generated: None,
+    })
+}
+
+/// What a bounded run printed, stdout and stderr together.
+struct Output {
+    ok: bool,
+    text: String,
+}
+
+fn run_bounded(command: &mut Command, limit: Duration) -> Result<Output, Failure> {
+    let shown = format!("{command:?}");
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let log_path = dir.path().join("output");
+    let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+    let log_err = log.try_clone().map_err(|e| e.to_string())?;
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            return Err(if is_network_failure(&text) {
+                Failure::Unreachable(format!("timed out: {}", network_evidence(&text)))
+            } else {
+                Failure::Other(format!(
+                    "{shown} did not finish within {limit:?}:\n{}",
+                    last_lines(&text)
+                ))
+            });
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+    Ok(Output {
+        ok: status.success(),
+        text: format!("{shown}: {status}\n{text}"),
+    })
+}
+
+fn check(out: &Output, what: &str) -> Result<(), Failure> {
+    if out.ok {
+        Ok(())
+    } else {
+        Err(Failure::Other(format!("{what} failed:\n{}", out.text)))
+    }
+}
+
+/// Whether a client's output says that it could not reach its registry (and not that the
+/// registry said no).
+fn is_network_failure(text: &str) -> bool {
+    NETWORK_MARKERS.iter().any(|marker| text.contains(marker))
+}
+
+const NETWORK_MARKERS: [&str; 19] = [
+    // pip (urllib3, requests)
+    "NewConnectionError",
+    "Failed to establish a new connection",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "Network is unreachable",
+    "No route to host",
+    "ConnectTimeoutError",
+    "ReadTimeoutError",
+    "ProxyError",
+    "Connection refused",
+    "Connection reset by peer",
+    // npm
+    "ENOTFOUND",
+    "EAI_AGAIN",
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "ETIMEDOUT",
+    "ENETUNREACH",
+    "EHOSTUNREACH",
+    "npm error network",
+];
+
+/// The first line of a client's output that shows the network failing.
+fn network_evidence(text: &str) -> String {
+    let line = text
+        .lines()
+        .find(|line| NETWORK_MARKERS.iter().any(|marker| line.contains(marker)))
+        .unwrap_or_default()
+        .trim();
+    line.chars().take(300).collect()
+}
+
+fn last_lines(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(12)..].join("\n")
+}
+
+fn tool_version(tool: &str, flag: &str) -> Result<String, Failure> {
+    let out = Command::new(tool)
+        .arg(flag)
+        .output()
+        .map_err(|e| format!("`{tool}` is needed for the interop suite: {e}"))?;
+    if !out.status.success() {
+        return Err(Failure::Other(format!("`{tool} {flag}` failed")));
+    }
+    Ok(format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    ))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| Failure::Other(format!("{}: {e}", path.display())))
+}
+
+/// FNV-1a over the parts: stable across Rust versions, unlike `DefaultHasher`.
+fn fingerprint(parts: &[&[u8]]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.iter().chain(&[0xff]) {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// What one run of grpcx did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(self.code, 0, "grpcx failed: {self:#?}");
+        assert!(!self.stderr.contains("panicked"), "{self:#?}");
+        &self.stdout
+    }
+
+    /// stdout as JSON values, one a line, after asserting success.
+    #[track_caller]
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.ok()
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line)
+                    .unwrap_or_else(|err| panic!("{line:?}: {err}\n{self:#?}"))
+            })
+            .collect()
+    }
+
+    /// The one JSON value on stdout, after asserting success.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        let mut lines = self.json_lines();
+        assert_eq!(lines.len(), 1, "one answer expected: {self:#?}");
+        lines.remove(0)
+    }
+}
+
+impl Peer {
+    /// `grpcx --addr <this peer> ARGS…`
+    pub fn grpcx(&self, args: &[&str]) -> Run {
+        self.grpcx_stdin(args, None)
+    }
+
+    /// The same, with `stdin` as standard input.
+    pub fn grpcx_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
+        let mut command = grpcx_command(self.cache.path());
+        command.args(["--addr", &self.addr]).args(args);
+        run(command, stdin)
+    }
+
+    /// `grpcx --addr <this peer> ARGS…` with one more environment variable.
+    pub fn grpcx_env(&self, args: &[&str], (key, value): (&str, &str)) -> Run {
+        let mut command = grpcx_command(self.cache.path());
+        command
+            .args(["--addr", &self.addr])
+            .args(args)
+            .env(key, value);
+        run(command, None)
+    }
+
+    /// `grpcx --addr <this peer> ARGS…` with piped stdin and stdout, killed on drop.
+    pub fn interactive(&self, args: &[&str]) -> Interactive {
+        let mut command = grpcx_command(self.cache.path());
+        command.args(["--addr", &self.addr]).args(args);
+        Interactive::spawn(command)
+    }
+}
+
+/// grpcx reading the schema from the fixture files, with no server: the oracle that what a
+/// peer's reflection serves is compared with.
+pub fn grpcx_from_files(args: &[&str]) -> Run {
+    let cache = tempfile::tempdir().unwrap();
+    let mut command = grpcx_command(cache.path());
+    command.args(["--import-path", SCHEMA_ROOT]);
+    for file in SCHEMA_FILES {
+        command.args(["--proto", file]);
+    }
+    command.args(args);
+    run(command, None)
+}
+
+/// The grpcx binary with nothing from the user's environment: no address, no profile, no
+/// config file, and a descriptor cache of its own.
+fn grpcx_command(cache: &Path) -> Command {
+    let mut command = Command::cargo_bin("grpcx").unwrap();
+    command
+        .env_remove("GRPCX_ADDR")
+        .env_remove("GRPCX_PROFILE")
+        .env_remove("NO_COLOR")
+        .env("GRPCX_CONFIG", cache.join("no-config.toml"))
+        .env("GRPCX_CACHE_DIR", cache);
+    command
+}
+
+fn run(command: Command, stdin: Option<&str>) -> Run {
+    let mut assert = assert_cmd::Command::from_std(command);
+    assert.timeout(RUN_LIMIT);
+    if let Some(stdin) = stdin {
+        assert.write_stdin(stdin.to_string());
+    }
+    let output = assert.output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A grpcx process with piped stdin and stdout, for a conversation; killed on drop.
+pub struct Interactive {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Interactive {
+    fn spawn(mut command: Command) -> Interactive {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Interactive {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    pub fn send(&mut self, text: &str) {
+        use std::io::Write as _;
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        stdin.write_all(text.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// The next stdout line, waiting at most `limit`.
+    pub fn next_line(&self, limit: Duration) -> Option<String> {
+        self.lines.recv_timeout(limit).ok()
+    }
+
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Waits for the exit code, at most `limit`.
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Interactive {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
