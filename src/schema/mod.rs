@@ -692,12 +692,15 @@ mod options {
         }
     }
 
+    /// What `walk` calls with the type and the bytes of each options message it finds.
+    pub type OptionsVisitor<'a> = dyn FnMut(&'static str, &[u8]) -> Result<(), String> + 'a;
+
     /// Calls `found` with the type and the bytes of every element's options in `bytes`, an
     /// encoded `element`.
     pub fn walk(
         mut bytes: &[u8],
         element: Element,
-        found: &mut dyn FnMut(&'static str, &[u8]) -> Result<(), String>,
+        found: &mut OptionsVisitor<'_>,
     ) -> Result<(), String> {
         let (options_number, options_type) = element.options();
         let malformed =
