@@ -133,6 +133,11 @@ pub async fn invoke(
     let path = path_of(method)?;
     let codec = DynamicCodec;
     let output = method.output();
+    let expected = if method.is_server_streaming() {
+        Responses::Stream
+    } else {
+        Responses::One
+    };
     let mut grpc = tonic::client::Grpc::new(channel)
         .max_decoding_message_size(options.max_message_size)
         .accept_compressed(CompressionEncoding::Gzip);
@@ -148,16 +153,11 @@ pub async fn invoke(
         Requests::One(message) => {
             let mut request = tonic::Request::new(message);
             prepare(&mut request, headers, timeout);
-            if method.is_server_streaming() {
-                match grpc.server_streaming(request, path, codec).await {
-                    Ok(response) => Ok(read_stream(response, &output, observer).await),
-                    Err(status) => Ok(CallEnd::Status(local_limits(status))),
-                }
-            } else {
-                match grpc.unary(request, path, codec).await {
-                    Ok(response) => Ok(read_one(response, &output, observer)),
-                    Err(status) => Ok(CallEnd::Status(local_limits(status))),
-                }
+            // tonic's `unary` folds the trailers into the headers; its streaming form keeps
+            // them apart, so a unary call reads its one response as a stream of one.
+            match grpc.server_streaming(request, path, codec).await {
+                Ok(response) => Ok(read_stream(response, &output, expected, observer).await),
+                Err(status) => Ok(CallEnd::Status(local_limits(status))),
             }
         }
         Requests::Stream(receiver) => {
@@ -169,16 +169,9 @@ pub async fn invoke(
             });
             prepare(&mut request, headers, timeout);
             let call = async {
-                if method.is_server_streaming() {
-                    match grpc.streaming(request, path, codec).await {
-                        Ok(response) => read_stream(response, &output, observer).await,
-                        Err(status) => CallEnd::Status(local_limits(status)),
-                    }
-                } else {
-                    match grpc.client_streaming(request, path, codec).await {
-                        Ok(response) => read_one(response, &output, observer),
-                        Err(status) => CallEnd::Status(local_limits(status)),
-                    }
+                match grpc.streaming(request, path, codec).await {
+                    Ok(response) => read_stream(response, &output, expected, observer).await,
+                    Err(status) => CallEnd::Status(local_limits(status)),
                 }
             };
             // An input error wins over the call: dropping the call's future cancels the RPC,
@@ -219,30 +212,23 @@ fn prepare<T>(request: &mut tonic::Request<T>, headers: &[Header], timeout: Opti
     }
 }
 
-fn read_one(
-    response: tonic::Response<bytes::Bytes>,
-    descriptor: &MessageDescriptor,
-    observer: &mut dyn CallObserver,
-) -> CallEnd {
-    let (metadata, message, _) = response.into_parts();
-    observer.on_headers(&metadata);
-    let message = Response {
-        descriptor,
-        bytes: &message,
-    };
-    if observer.on_message(message).is_err() || observer.on_idle().is_err() {
-        return CallEnd::Stopped;
-    }
-    CallEnd::Ok
+/// How many responses a method's kind allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Responses {
+    /// Unary and client-streaming methods: exactly one.
+    One,
+    Stream,
 }
 
 async fn read_stream(
     response: tonic::Response<Streaming<bytes::Bytes>>,
     descriptor: &MessageDescriptor,
+    expected: Responses,
     observer: &mut dyn CallObserver,
 ) -> CallEnd {
     let (metadata, mut stream, _) = response.into_parts();
     observer.on_headers(&metadata);
+    let mut received = 0_usize;
     loop {
         // Output is flushed only when no further message is ready, so a fast stream is written
         // in large blocks while an interactive one shows each answer at once.
@@ -257,6 +243,13 @@ async fn read_stream(
         };
         match next {
             Ok(Some(message)) => {
+                received += 1;
+                if expected == Responses::One && received > 1 {
+                    let _ = observer.on_idle();
+                    return CallEnd::Status(Status::internal(
+                        "the server sent more than one response to a method that answers once",
+                    ));
+                }
                 let message = Response {
                     descriptor,
                     bytes: &message,
@@ -264,6 +257,11 @@ async fn read_stream(
                 if observer.on_message(message).is_err() {
                     return CallEnd::Stopped;
                 }
+            }
+            Ok(None) if expected == Responses::One && received == 0 => {
+                return CallEnd::Status(Status::internal(
+                    "the server ended the call with OK but sent no response",
+                ));
             }
             Ok(None) => break,
             Err(status) => {

@@ -370,3 +370,22 @@ fn the_envelope_holds_the_whole_call_in_one_document() {
     assert_eq!(document["status"]["details"][0]["resourceName"], "items/99");
     assert_eq!(document["messages"], json!([]));
 }
+
+#[test]
+fn unary_and_client_streaming_calls_keep_trailers_apart_from_headers() {
+    let server = TestServer::start();
+    for (method, data) in [
+        ("ItemService/GetItem", r#"{"id": 1}"#),
+        ("ItemService/CreateItems", r#"{"name": "pen"}"#),
+    ] {
+        let got = server.grpcx(&["call", method, data, "-o", "envelope"]);
+        let document: Value = serde_json::from_str(got.ok()).unwrap();
+        assert_eq!(document["trailers"]["grpc-status"], "0", "{method}");
+        assert!(
+            document["responseHeaders"].get("grpc-status").is_none(),
+            "{method}: {}",
+            document["responseHeaders"]
+        );
+        assert_eq!(document["messages"].as_array().unwrap().len(), 1);
+    }
+}

@@ -82,8 +82,6 @@ macro_rules! interop_suite {
             }
 
             #[test]
-            #[ignore = "grpcx defect: trailers of a unary call are shown as response headers \
-                        (the same with the tonic demo server); see tests/interop/README.md"]
             fn unary_trailers_are_trailers() {
                 with_peer(checks::unary_trailers);
             }
