@@ -17,7 +17,7 @@ mod resolve;
 pub mod source;
 pub mod template;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use prost_reflect::{DescriptorPool, FileDescriptor};
@@ -32,6 +32,10 @@ use reflection::{Answer, RawFile, ReflectionClient};
 /// A bound on how many files one schema may pull in, so that a hostile or broken server
 /// cannot make grpcx fetch forever.
 const MAX_FILES: usize = 10_000;
+
+/// A bound on the bytes of descriptors one schema may pull in (the largest real schemas are a
+/// few megabytes), so that a server cannot make grpcx hold gigabytes of them.
+const MAX_SCHEMA_BYTES: usize = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -64,10 +68,14 @@ pub enum SchemaError {
     Export(#[from] export::ExportError),
     #[error("the server accepted the connection but did not answer within {0:?}")]
     NoAnswer(Duration),
+    #[error("the server stopped answering reflection requests (no answer within {0:?})")]
+    ReflectionStalled(Duration),
     #[error("the server's schema is invalid: {0}")]
     BadDescriptor(String),
     #[error("the server's schema has more than {MAX_FILES} files")]
     TooManyFiles,
+    #[error("the server's schema is larger than {} MiB", MAX_SCHEMA_BYTES >> 20)]
+    TooLarge,
     #[error("`{0}` is not a message or a method, so it has no JSON template")]
     NotAMessage(String),
     #[error("`{0}` is not a method name")]
@@ -115,7 +123,10 @@ impl SchemaError {
             SchemaError::NoAnswer(_) => Some(
                 "is it a gRPC server, and is it busy? --connect-timeout sets how long to wait".to_string(),
             ),
-            SchemaError::BadDescriptor(_) | SchemaError::TooManyFiles => {
+            SchemaError::ReflectionStalled(_) => Some(
+                "the server may be overloaded; --connect-timeout sets how long to wait for each answer".to_string(),
+            ),
+            SchemaError::BadDescriptor(_) | SchemaError::TooManyFiles | SchemaError::TooLarge => {
                 Some("the server's reflection service sends a broken schema; report it to the server's owners".to_string())
             }
             SchemaError::NotAMessage(_) => Some(
@@ -175,6 +186,8 @@ pub struct Schema {
     for_calls: bool,
     /// Something was fetched from the server in this run, so the cache is worth writing.
     fetched: bool,
+    /// The bytes of the descriptors received from the server so far.
+    received_bytes: usize,
 }
 
 /// Where a schema comes from, for `-v`.
@@ -205,13 +218,13 @@ impl SourceKind {
 impl Schema {
     /// A schema read through server reflection on `channel`. `host` is the name sent in
     /// reflection requests; `headers` go on the reflection stream.
-    /// `first_answer_timeout` bounds the wait for the server's first answer, so a server that
-    /// accepts connections but never answers fails within the connect timeout.
+    /// `answer_timeout` bounds the wait for each of the server's answers, so a server that
+    /// accepts connections but never answers, or stops answering, fails within it.
     pub fn from_reflection(
         channel: Channel,
         host: String,
         headers: Vec<Header>,
-        first_answer_timeout: Duration,
+        answer_timeout: Duration,
     ) -> Schema {
         Schema {
             pool: DescriptorPool::new(),
@@ -219,7 +232,7 @@ impl Schema {
                 channel,
                 host,
                 headers,
-                first_answer_timeout,
+                answer_timeout,
             )),
             files: None,
             services: None,
@@ -229,6 +242,7 @@ impl Schema {
             unbuilt: None,
             for_calls: false,
             fetched: false,
+            received_bytes: 0,
         }
     }
 
@@ -245,6 +259,7 @@ impl Schema {
             unbuilt: None,
             for_calls: false,
             fetched: false,
+            received_bytes: 0,
         }
     }
 
@@ -469,6 +484,7 @@ impl Schema {
     /// Adds `files` from the server and every dependency they lack, asking for each missing one.
     async fn add_files(&mut self, files: Vec<RawFile>) -> Result<(), SchemaError> {
         let mut fetched: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let mut imports: HashMap<String, Vec<String>> = HashMap::new();
         let mut wanted: Vec<String> = Vec::new();
         let mut asked: HashSet<String> = HashSet::new();
         let mut pending = files;
@@ -479,9 +495,14 @@ impl Schema {
                     continue;
                 }
                 wanted.extend(file.proto.dependency.iter().cloned());
+                imports.insert(name.clone(), file.proto.dependency);
+                self.received_bytes = self.received_bytes.saturating_add(file.bytes.len());
                 fetched.insert(name, file.bytes);
-                if fetched.len() > MAX_FILES {
+                if fetched.len() + self.pool.files().len() > MAX_FILES {
                     return Err(SchemaError::TooManyFiles);
+                }
+                if self.received_bytes > MAX_SCHEMA_BYTES {
+                    return Err(SchemaError::TooLarge);
                 }
             }
             // Every import still missing, asked for at once. (grpcx's own copies of the
@@ -499,8 +520,13 @@ impl Schema {
             if level.is_empty() {
                 break;
             }
+            // Every file of the level is needed: too many is too many before asking.
+            if fetched.len() + self.pool.files().len() + level.len() > MAX_FILES {
+                return Err(SchemaError::TooManyFiles);
+            }
+            let budget = MAX_SCHEMA_BYTES.saturating_sub(self.received_bytes);
             let answers = match self.reflection.as_mut() {
-                Some(reflection) => reflection.files_by_filename(&level).await?,
+                Some(reflection) => reflection.files_by_filename(&level, budget).await?,
                 None => level.iter().map(|_| Answer::NotFound).collect(),
             };
             for (name, answer) in level.iter().zip(answers) {
@@ -524,6 +550,14 @@ impl Schema {
                 }
             }
         }
+        // prost-reflect builds files that import each other; protoc refuses them, and so
+        // does grpcx, rather than print a schema that no compiler takes.
+        if let Some(cycle) = import_cycle(&imports) {
+            return Err(SchemaError::BadDescriptor(format!(
+                "its files import each other in a cycle: {}",
+                cycle.join(" -> ")
+            )));
+        }
         self.fetched = true;
         let before = self.pool.clone();
         imports::build_adding_missing(&before, fetched.into_values().collect(), |files| {
@@ -538,6 +572,57 @@ impl Schema {
         }
         Ok(())
     }
+}
+
+/// A cycle of imports among `imports` (file → the files it imports), as the files along it,
+/// the first repeated at the end; None when there is none. Imports of files outside the map
+/// (already in a pool) cannot close a cycle: those were built before.
+fn import_cycle(imports: &HashMap<String, Vec<String>>) -> Option<Vec<String>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Visiting,
+        Done,
+    }
+    let mut marks: HashMap<&str, Mark> = HashMap::new();
+    let mut names: Vec<&String> = imports.keys().collect();
+    names.sort();
+    for start in names {
+        if marks.contains_key(start.as_str()) {
+            continue;
+        }
+        // Depth-first, with an explicit stack: the files along the path and, for each, the
+        // index of the next import to visit.
+        let mut path: Vec<(&str, usize)> = vec![(start.as_str(), 0)];
+        marks.insert(start.as_str(), Mark::Visiting);
+        while let Some((file, next)) = path.last_mut() {
+            let dependency = imports
+                .get(*file)
+                .and_then(|deps| deps.get(*next))
+                .map(String::as_str);
+            *next += 1;
+            let Some(dependency) = dependency else {
+                marks.insert(file, Mark::Done);
+                path.pop();
+                continue;
+            };
+            match marks.get(dependency) {
+                Some(Mark::Done) => {}
+                Some(Mark::Visiting) => {
+                    let from = path.iter().position(|(f, _)| *f == dependency)?;
+                    let mut cycle: Vec<String> =
+                        path.iter().skip(from).map(|(f, _)| f.to_string()).collect();
+                    cycle.push(dependency.to_string());
+                    return Some(cycle);
+                }
+                None if imports.contains_key(dependency) => {
+                    marks.insert(dependency, Mark::Visiting);
+                    path.push((dependency, 0));
+                }
+                None => {}
+            }
+        }
+    }
+    None
 }
 
 /// Whether a message holds a `google.protobuf.Any` anywhere inside.
@@ -610,6 +695,10 @@ pub(crate) fn add_received(
     pool: &mut DescriptorPool,
     files: impl IntoIterator<Item = Vec<u8>>,
 ) -> Result<(), SchemaError> {
+    let files: Vec<Vec<u8>> = files.into_iter().collect();
+    for file in &files {
+        check_syntax(file).map_err(SchemaError::BadDescriptor)?;
+    }
     let mut candidate = pool.clone();
     let before = candidate.files().len();
     add_encoded(&mut candidate, files)
@@ -617,6 +706,25 @@ pub(crate) fn add_received(
     check_options(&candidate, before).map_err(SchemaError::BadDescriptor)?;
     *pool = candidate;
     Ok(())
+}
+
+/// Checks that a file's syntax is one prost-reflect reads: it panics on any other (0.16 does
+/// not read editions yet).
+fn check_syntax(file: &[u8]) -> Result<(), String> {
+    let mut syntax = None;
+    options::fields(file, &mut |number, value| {
+        if number == 12 {
+            syntax = Some(value);
+        }
+        Ok(())
+    })?;
+    match syntax.map(String::from_utf8_lossy) {
+        None => Ok(()),
+        Some(syntax) if syntax == "proto2" || syntax == "proto3" => Ok(()),
+        Some(syntax) => Err(format!(
+            "a file has syntax `{syntax}`; grpcx reads proto2 and proto3 (not editions yet)"
+        )),
+    }
 }
 
 /// Checks that every option of the files from index `from` on decodes as the pool declares
@@ -695,22 +803,17 @@ mod options {
     /// What `walk` calls with the type and the bytes of each options message it finds.
     pub type OptionsVisitor<'a> = dyn FnMut(&'static str, &[u8]) -> Result<(), String> + 'a;
 
-    /// Calls `found` with the type and the bytes of every element's options in `bytes`, an
-    /// encoded `element`.
-    pub fn walk(
-        mut bytes: &[u8],
-        element: Element,
-        found: &mut OptionsVisitor<'_>,
+    /// Calls `found` with the number and the contents of each length-delimited field of the
+    /// encoded message `bytes`, in order.
+    pub fn fields<'a>(
+        mut bytes: &'a [u8],
+        found: &mut dyn FnMut(u32, &'a [u8]) -> Result<(), String>,
     ) -> Result<(), String> {
-        let (options_number, options_type) = element.options();
         let malformed =
             |err: prost::DecodeError| format!("a file descriptor does not decode: {err}");
         while !bytes.is_empty() {
             let (number, wire_type) = decode_key(&mut bytes).map_err(malformed)?;
-            let child = element.child(number);
-            if wire_type != WireType::LengthDelimited
-                || (number != options_number && child.is_none())
-            {
+            if wire_type != WireType::LengthDelimited {
                 skip_field(wire_type, number, &mut bytes, DecodeContext::default())
                     .map_err(malformed)?;
                 continue;
@@ -721,11 +824,56 @@ mod options {
                 .and_then(|length| bytes.split_at_checked(length))
                 .ok_or_else(|| "a file descriptor is cut short".to_string())?;
             bytes = rest;
-            match child {
-                Some(child) => walk(inner, child, found)?,
-                None => found(options_type, inner)?,
-            }
+            found(number, inner)?;
         }
         Ok(())
+    }
+
+    /// Calls `found` with the type and the bytes of every element's options in `bytes`, an
+    /// encoded `element`.
+    pub fn walk(
+        bytes: &[u8],
+        element: Element,
+        found: &mut OptionsVisitor<'_>,
+    ) -> Result<(), String> {
+        let (options_number, options_type) = element.options();
+        fields(bytes, &mut |number, inner| match element.child(number) {
+            Some(child) => walk(inner, child, found),
+            None if number == options_number => found(options_type, inner),
+            None => Ok(()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(edges: &[(&str, &[&str])]) -> HashMap<String, Vec<String>> {
+        edges
+            .iter()
+            .map(|(file, deps)| {
+                let deps = deps.iter().map(|d| d.to_string()).collect();
+                (file.to_string(), deps)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn import_cycles_are_found_and_shown_along_the_cycle() {
+        let acyclic = graph(&[("a", &["b", "c", "outside"]), ("b", &["c"]), ("c", &[])]);
+        assert_eq!(import_cycle(&acyclic), None);
+        let cyclic = graph(&[("a", &["b"]), ("b", &["c"]), ("c", &["b"])]);
+        assert_eq!(
+            import_cycle(&cyclic).unwrap(),
+            ["b", "c", "b"].map(String::from)
+        );
+        let itself = graph(&[("a", &["a"])]);
+        assert_eq!(import_cycle(&itself).unwrap(), ["a", "a"].map(String::from));
+        // A long chain: no recursion to overflow.
+        let chain: HashMap<String, Vec<String>> = (0..100_000)
+            .map(|i| (i.to_string(), vec![(i + 1).to_string()]))
+            .collect();
+        assert_eq!(import_cycle(&chain), None);
     }
 }

@@ -36,6 +36,9 @@ impl Version {
     }
 }
 
+/// How many reflection questions may wait for their answers at once.
+const PIPELINE_WINDOW: usize = 32;
+
 struct OpenStream {
     requests: mpsc::Sender<ServerReflectionRequest>,
     responses: Streaming<ServerReflectionResponse>,
@@ -46,7 +49,7 @@ pub struct ReflectionClient {
     channel: Channel,
     headers: Vec<Header>,
     host: String,
-    first_answer_timeout: Duration,
+    answer_timeout: Duration,
     version: Version,
     /// Set once the server has answered: from then on its version is known.
     version_confirmed: bool,
@@ -71,13 +74,13 @@ impl ReflectionClient {
         channel: Channel,
         host: String,
         headers: Vec<Header>,
-        first_answer_timeout: Duration,
+        answer_timeout: Duration,
     ) -> ReflectionClient {
         ReflectionClient {
             channel,
             headers,
             host,
-            first_answer_timeout,
+            answer_timeout,
             version: Version::V1,
             version_confirmed: false,
             stream: None,
@@ -117,10 +120,12 @@ impl ReflectionClient {
     }
 
     /// The files with these names (and possibly their dependencies), asked all at once and
-    /// answered in order: one round trip for a whole level of imports.
+    /// answered in order: one round trip for a whole level of imports. More than `budget`
+    /// bytes of descriptors in the answers is `SchemaError::TooLarge`.
     pub async fn files_by_filename(
         &mut self,
         names: &[String],
+        mut budget: usize,
     ) -> Result<Vec<Answer>, SchemaError> {
         let Some((first, rest)) = names.split_first() else {
             return Ok(Vec::new());
@@ -131,70 +136,85 @@ impl ReflectionClient {
         let rest = if self.stream.is_some() {
             names
         } else {
-            answers.push(files_from(
-                self.ask(MessageRequest::FileByFilename(first.clone()))
-                    .await,
-            )?);
+            let answer = self
+                .ask(MessageRequest::FileByFilename(first.clone()))
+                .await;
+            answers.push(spend(&mut budget, files_from(answer)?)?);
             rest
         };
-        if rest.is_empty() {
-            return Ok(answers);
-        }
-        let Some(stream) = self.stream.as_mut() else {
-            for name in rest {
-                answers.push(files_from(
-                    self.ask(MessageRequest::FileByFilename(name.clone())).await,
-                )?);
-            }
-            return Ok(answers);
-        };
-        for name in rest {
-            let request = ServerReflectionRequest {
-                host: self.host.clone(),
-                message_request: Some(MessageRequest::FileByFilename(name.clone())),
+        // Questions are pipelined, but never more than a window of them unanswered: a server
+        // that answers each before it reads the next would otherwise fill the flow-control
+        // window with answers while grpcx still sends, and both would wait for ever.
+        let (mut sent, mut read) = (0, 0);
+        while read < rest.len() {
+            let Some(stream) = self.stream.as_mut() else {
+                // The stream broke (tonic ends it with NOT_FOUND): the questions it took with
+                // it are asked again, each on a new stream when need be.
+                for name in rest.get(read..).unwrap_or_default() {
+                    let answer = self.ask(MessageRequest::FileByFilename(name.clone())).await;
+                    answers.push(spend(&mut budget, files_from(answer)?)?);
+                }
+                return Ok(answers);
             };
-            if stream.requests.send(request).await.is_err() {
-                self.stream = None;
-                return Err(SchemaError::Reflection {
-                    status: Status::unavailable("the reflection stream closed"),
-                });
+            while sent - read < PIPELINE_WINDOW
+                && let Some(name) = rest.get(sent)
+            {
+                let request = ServerReflectionRequest {
+                    host: self.host.clone(),
+                    message_request: Some(MessageRequest::FileByFilename(name.clone())),
+                };
+                if stream.requests.send(request).await.is_err() {
+                    break;
+                }
+                sent += 1;
             }
-        }
-        for _ in rest {
-            let answer = match stream.responses.message().await {
+            if sent == read {
+                self.stream = None;
+                continue;
+            }
+            let next = tokio::time::timeout(self.answer_timeout, stream.responses.message());
+            let Ok(next) = next.await else {
+                self.stream = None;
+                return Err(SchemaError::ReflectionStalled(self.answer_timeout));
+            };
+            match next {
                 Ok(Some(ServerReflectionResponse {
                     message_response: Some(answer),
                     ..
-                })) => Ok(answer),
-                Ok(_) => Err(SchemaError::Reflection {
-                    status: Status::unavailable(
-                        "the server closed the reflection stream without answering",
-                    ),
-                }),
-                Err(status) => Err(SchemaError::Reflection { status }),
-            };
-            if answer.is_err() {
-                // The stream is unusable now; a later question opens a new one.
-                self.stream = None;
-                answers.push(files_from(answer)?);
-                return Ok(answers);
+                })) => answers.push(spend(&mut budget, files_from(Ok(answer))?)?),
+                Ok(_) => {
+                    self.stream = None;
+                    return Err(SchemaError::Reflection {
+                        status: Status::unavailable(
+                            "the server closed the reflection stream without answering",
+                        ),
+                    });
+                }
+                Err(status) => {
+                    self.stream = None;
+                    let answer = files_from(Err(SchemaError::Reflection { status }))?;
+                    answers.push(spend(&mut budget, answer)?);
+                    sent = read + 1;
+                }
             }
-            answers.push(files_from(answer)?);
+            read += 1;
         }
         Ok(answers)
     }
 
     async fn ask(&mut self, question: MessageRequest) -> Result<MessageResponse, SchemaError> {
         loop {
-            let attempt = if self.version_confirmed {
-                self.try_ask(question.clone()).await
-            } else {
-                // The first answer also proves the server is alive: bound the wait for it.
-                let timeout = self.first_answer_timeout;
-                match tokio::time::timeout(timeout, self.try_ask(question.clone())).await {
-                    Ok(attempt) => attempt,
-                    Err(_) => return Err(SchemaError::NoAnswer(timeout)),
+            // The first answer also proves the server is alive; every later one is bounded
+            // the same way, so that a server that stops answering cannot hang grpcx.
+            let timeout = self.answer_timeout;
+            let attempt = match tokio::time::timeout(timeout, self.try_ask(question.clone())).await
+            {
+                Ok(attempt) => attempt,
+                Err(_) if self.version_confirmed => {
+                    self.stream = None;
+                    return Err(SchemaError::ReflectionStalled(timeout));
                 }
+                Err(_) => return Err(SchemaError::NoAnswer(timeout)),
             };
             match attempt {
                 Ok(answer) => {
@@ -279,6 +299,15 @@ impl ReflectionClient {
             responses,
         })
     }
+}
+
+/// `answer`, when its descriptors fit in what is left of `budget` bytes (and takes them off).
+fn spend(budget: &mut usize, answer: Answer) -> Result<Answer, SchemaError> {
+    if let Answer::Files(files) = &answer {
+        let bytes = files.iter().map(|file| file.bytes.len()).sum::<usize>();
+        *budget = budget.checked_sub(bytes).ok_or(SchemaError::TooLarge)?;
+    }
+    Ok(answer)
 }
 
 /// Files from an answer. "Not found" comes either as an error answer on the stream (grpc-go)

@@ -12,6 +12,7 @@ mod call;
 mod describe;
 mod errors;
 mod export;
+mod hostile;
 mod json;
 mod list;
 mod metadata;
