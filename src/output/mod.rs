@@ -214,12 +214,11 @@ impl Output {
     pub fn response(&mut self, response: Response<'_>) -> Result<(), OutputError> {
         if let Some(transcoder) = &self.transcoder {
             self.scratch.clear();
-            if transcoder.write(response.bytes, &mut self.scratch).is_ok() {
-                self.scratch.push(b'\n');
-                self.out.write_all(&self.scratch)?;
-                self.written += 1;
-                return Ok(());
-            }
+            compact_json(transcoder, response, &self.json_options, &mut self.scratch)?;
+            self.scratch.push(b'\n');
+            self.out.write_all(&self.scratch)?;
+            self.written += 1;
+            return Ok(());
         }
         let message = response.decode().map_err(|err| OutputError::Decode {
             message: response.descriptor.full_name().to_string(),
@@ -373,6 +372,28 @@ impl Output {
             Stop
         })
     }
+}
+
+/// One response as compact JSON, appended to `out`: straight from the wire when `transcoder`
+/// covers its bytes, else through a decoded message, as the reference path writes it.
+pub(crate) fn compact_json(
+    transcoder: &transcode::Transcoder,
+    response: Response<'_>,
+    options: &SerializeOptions,
+    out: &mut Vec<u8>,
+) -> Result<(), OutputError> {
+    let mark = out.len();
+    if transcoder.write(response.bytes, out).is_ok() {
+        return Ok(());
+    }
+    out.truncate(mark);
+    let message = response.decode().map_err(|err| OutputError::Decode {
+        message: response.descriptor.full_name().to_string(),
+        reason: err.to_string(),
+    })?;
+    message
+        .serialize_with_options(&mut serde_json::Serializer::new(&mut *out), options)
+        .map_err(json_error)
 }
 
 fn json_error(err: serde_json::Error) -> OutputError {

@@ -649,7 +649,12 @@ fn read_varint(bytes: &[u8], mut at: usize) -> Result<(u64, usize), Fallback> {
 /// the next one starts.
 fn read_entry(bytes: &[u8], at: usize) -> Result<(u32, Entry, usize), Fallback> {
     let (tag, at) = read_varint(bytes, at)?;
-    let number = u32::try_from(tag >> 3).map_err(|_| Fallback)?;
+    // Field number 0 and keys beyond 32 bits are invalid: the reference refuses the message.
+    let number = u32::try_from(tag)
+        .ok()
+        .map(|tag| tag >> 3)
+        .filter(|&number| number > 0)
+        .ok_or(Fallback)?;
     let wire = (tag & 7) as u8;
     let (value, end, next) = match wire {
         0 => {
@@ -1222,6 +1227,31 @@ mod tests {
                 String::from_utf8(fast).unwrap(),
                 reference,
                 "{seconds} {nanos}"
+            );
+        }
+    }
+
+    /// Found by the `wire_to_json` fuzz target: a key with field number 0 (or beyond 32 bits)
+    /// was skipped as an unknown field, so the fast path printed a message the reference
+    /// refuses ("invalid tag value: 0").
+    #[test]
+    fn invalid_field_numbers_fall_back_as_the_reference_refuses_them() {
+        let m = message();
+        let transcoder = Transcoder::new(&m, false).unwrap();
+        for bytes in [
+            &[0x18, 0x01, 0x00, 0x00][..],
+            &[0x02, 0x00],
+            &[0x80, 0x80, 0x80, 0x80, 0x10, 0x00],
+        ] {
+            assert!(
+                DynamicMessage::decode(m.clone(), bytes).is_err(),
+                "{bytes:?}"
+            );
+            let mut out = Vec::new();
+            assert_eq!(
+                transcoder.write(bytes, &mut out),
+                Err(Fallback),
+                "{bytes:?}"
             );
         }
     }

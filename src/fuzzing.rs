@@ -1,0 +1,281 @@
+//! Entry points for the `cargo fuzz` targets in `fuzz/`, each a thin wrapper over the code a
+//! command runs on outside data, so that the fuzzer exercises exactly that code.
+//!
+//! Not an API: hidden from the docs, and free to change with the targets. The targets' oracles
+//! (round trips, the fast JSON path against the reference) live in `fuzz/`, not here.
+
+use std::collections::BTreeMap;
+
+use prost::Message as _;
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
+
+use crate::invoke::Response;
+use crate::invoke::input::{self, InputError, InputFormat, JsonInput};
+use crate::output::OutputError;
+use crate::output::transcode::Transcoder;
+use crate::schema::SchemaError;
+
+/// The demo server's schema (`proto/`), with the types grpcx adds for a call that reaches an
+/// `Any` (google.rpc and the well-known types), as `call` has it.
+pub fn demo_pool() -> Result<DescriptorPool, prost_reflect::DescriptorError> {
+    let mut pool = DescriptorPool::decode(crate::server::pb::FILE_DESCRIPTOR_SET)?;
+    crate::schema::builtin::add_missing(&mut pool, true);
+    Ok(pool)
+}
+
+/// How `call` reads a unary request: JSON (strict or not) or text format.
+pub fn read_request(
+    descriptor: &MessageDescriptor,
+    data: &[u8],
+    format: InputFormat,
+) -> Result<DynamicMessage, InputError> {
+    input::read_single(data, descriptor, "Fuzz/Call", format)
+}
+
+/// How a streaming `call` reads its requests: every message read, then the error that ended
+/// the stream, if one did.
+pub fn read_request_stream(
+    descriptor: &MessageDescriptor,
+    data: &[u8],
+    format: InputFormat,
+) -> (Vec<DynamicMessage>, Option<InputError>) {
+    let mut receiver = input::spawn_stream_reader(
+        Box::new(std::io::Cursor::new(data.to_vec())),
+        descriptor.clone(),
+        format,
+    );
+    let mut messages = Vec::new();
+    while let Some(batch) = receiver.blocking_recv() {
+        match batch {
+            Ok(batch) => messages.extend(batch),
+            Err(err) => return (messages, Some(err)),
+        }
+    }
+    (messages, None)
+}
+
+/// JSON input, strict (the default) or with `--allow-unknown-fields`.
+pub fn json_format(allow_unknown_fields: bool) -> InputFormat {
+    InputFormat::Json(JsonInput {
+        allow_unknown_fields,
+    })
+}
+
+/// One response as `call` prints it in compact JSON (NDJSON to a pipe): straight from the
+/// wire through `transcoder` when it covers the bytes, else through a decoded message.
+pub fn compact_json(
+    transcoder: &Transcoder,
+    descriptor: &MessageDescriptor,
+    bytes: &[u8],
+    proto_names: bool,
+) -> Result<Vec<u8>, OutputError> {
+    let options = SerializeOptions::new().use_proto_field_name(proto_names);
+    let mut out = Vec::new();
+    crate::output::compact_json(
+        transcoder,
+        Response { descriptor, bytes },
+        &options,
+        &mut out,
+    )?;
+    Ok(out)
+}
+
+/// What `call` does with reflection answers: each answer's files decoded as the reflection
+/// client decodes them, the first of each name kept, then added to the pool as `Schema` adds
+/// them, one answer after the other (as for the symbols of successive lookups).
+pub fn pool_from_reflection(answers: Vec<Vec<Vec<u8>>>) -> Result<DescriptorPool, SchemaError> {
+    let mut pool = DescriptorPool::new();
+    for files in answers {
+        let mut fetched = BTreeMap::new();
+        for bytes in files {
+            let proto =
+                prost_types::FileDescriptorProto::decode(bytes.as_slice()).map_err(|err| {
+                    SchemaError::BadDescriptor(format!("a file descriptor does not decode: {err}"))
+                })?;
+            if pool.get_file_by_name(proto.name()).is_none() {
+                fetched.entry(proto.name().to_string()).or_insert(bytes);
+            }
+        }
+        crate::schema::add_received(&mut pool, fetched.into_values())?;
+    }
+    Ok(pool)
+}
+
+/// The fuzz targets' seeds, made from the fixtures and the demo schema rather than kept as
+/// binary files: `fuzz/run.sh` writes them with `GRPCX_FUZZ_SEEDS_DIR=DIR`.
+#[cfg(test)]
+mod seeds {
+    use std::path::{Path, PathBuf};
+
+    use prost::Message as _;
+    use prost_reflect::{DescriptorPool, DynamicMessage};
+
+    use super::*;
+
+    fn fixture(path: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(path)
+    }
+
+    fn compiled(root: &str, files: &[&str]) -> Vec<u8> {
+        let mut compiler = protox::Compiler::new([fixture(root)]).unwrap();
+        compiler.include_imports(true).include_source_info(true);
+        compiler.open_files(files).unwrap();
+        compiler.encode_file_descriptor_set()
+    }
+
+    fn message(pool: &DescriptorPool, name: &str, json: &str) -> DynamicMessage {
+        let descriptor = pool.get_message_by_name(name).unwrap();
+        read_request(&descriptor, json.as_bytes(), json_format(false)).unwrap()
+    }
+
+    /// (target, seed name, bytes). A seed's first byte chooses what the target does with the
+    /// rest (see each target).
+    fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+        let pool = demo_pool().unwrap();
+        let all_types = std::fs::read(fixture("all_types.json")).unwrap();
+        let all_types_text = std::str::from_utf8(&all_types).unwrap();
+        let every = message(&pool, "grpcx.demo.v1.AllTypes", all_types_text);
+        let mut seeds = Vec::new();
+        let with = |selector: u8, bytes: &[u8]| [&[selector][..], bytes].concat();
+        // json_to_message: AllTypes as JSON (strict, lenient, with defaults written) and
+        // text; every demo request as its template.
+        for selector in [0x00, 0x20, 0x40] {
+            seeds.push((
+                "json_to_message",
+                format!("all_types_{selector:02x}"),
+                with(selector, &all_types),
+            ));
+        }
+        let text = every.to_text_format();
+        seeds.push((
+            "json_to_message",
+            "all_types_text".to_string(),
+            with(0x80, text.as_bytes()),
+        ));
+        for (index, name) in [
+            "grpcx.demo.v1.Item",
+            "grpcx.demo.v1.GetItemRequest",
+            "grpcx.demo.v1.ListItemsRequest",
+            "grpcx.demo.v1.SyncRequest",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let descriptor = pool.get_message_by_name(name).unwrap();
+            let json = crate::schema::template::template(&descriptor).to_string();
+            let selector = u8::try_from(index).unwrap() + 16;
+            seeds.push((
+                "json_to_message",
+                format!("template_{name}"),
+                with(selector, json.as_bytes()),
+            ));
+        }
+        // wire_to_json: AllTypes encoded, for the fast path (JSON and .proto names), the
+        // reference path, and a status with details.
+        let encoded = every.encode_to_vec();
+        for selector in [0x00, 0x01, 0x04] {
+            seeds.push((
+                "wire_to_json",
+                format!("all_types_{selector:02x}"),
+                with(selector, &encoded),
+            ));
+        }
+        let status = message(
+            &pool,
+            "google.rpc.Status",
+            r#"{"code": 8, "message": "slow down", "details": [
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"},
+                {"@type": "type.googleapis.com/google.rpc.BadRequest",
+                 "fieldViolations": [{"field": "id", "description": "negative"}]}]}"#,
+        );
+        seeds.push((
+            "wire_to_json",
+            "status_details".to_string(),
+            with(0x06, &status.encode_to_vec()),
+        ));
+        // reflection_to_pool: whole schemas as a server reflects them.
+        seeds.push((
+            "reflection_to_pool",
+            "demo".to_string(),
+            crate::server::pb::FILE_DESCRIPTOR_SET.to_vec(),
+        ));
+        seeds.push((
+            "reflection_to_pool",
+            "rich".to_string(),
+            compiled("rich", &["acme/store/v1/store.proto"]),
+        ));
+        seeds.push((
+            "reflection_to_pool",
+            "split".to_string(),
+            compiled("split", &["grpcx/demo/v1/service.proto"]),
+        ));
+        seeds
+    }
+
+    #[test]
+    fn fuzz_seeds_are_accepted_by_their_targets() {
+        let pool = demo_pool().unwrap();
+        let every = pool.get_message_by_name("grpcx.demo.v1.AllTypes").unwrap();
+        for (target, name, bytes) in seeds() {
+            let (selector, rest) = bytes.split_first().unwrap();
+            match target {
+                "json_to_message" if *selector == 0x80 => {
+                    read_request(&every, rest, InputFormat::Text).unwrap();
+                }
+                "json_to_message" if *selector < 16 || *selector >= 0x20 => {
+                    read_request(&every, rest, json_format(false)).unwrap();
+                }
+                "wire_to_json" if *selector < 6 => {
+                    DynamicMessage::decode(every.clone(), rest).unwrap();
+                }
+                "reflection_to_pool" => {
+                    // The set's files as the server sends them: bytes, custom options kept.
+                    #[derive(Clone, PartialEq, prost::Message)]
+                    struct Files {
+                        #[prost(bytes = "vec", repeated, tag = "1")]
+                        file: Vec<Vec<u8>>,
+                    }
+                    let files = Files::decode(bytes.as_slice()).unwrap().file;
+                    pool_from_reflection(vec![files]).unwrap_or_else(|err| panic!("{name}: {err}"));
+                }
+                _ => {}
+            }
+            if let Some(dir) = std::env::var_os("GRPCX_FUZZ_SEEDS_DIR") {
+                let dir = Path::new(&dir).join(target);
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(dir.join(&name), &bytes).unwrap();
+            }
+        }
+    }
+}
+
+/// What the fuzz targets found, kept as tests of the code they broke (the inputs are also in
+/// `fuzz/regressions/`).
+#[cfg(test)]
+mod regressions {
+    use prost::Message as _;
+    use prost_types::FileDescriptorProto;
+
+    use super::*;
+
+    /// Found by `reflection_to_pool`: prost-reflect panicked (an index out of bounds while
+    /// naming the place of the error) on a file whose syntax is neither proto2 nor proto3, so
+    /// a server could crash any command. It is refused up front now.
+    #[test]
+    fn a_file_of_unknown_syntax_is_refused_not_a_panic() {
+        for syntax in ["proto4", "", "editions"] {
+            let file = FileDescriptorProto {
+                name: Some("a.proto".to_string()),
+                syntax: Some(syntax.to_string()),
+                ..FileDescriptorProto::default()
+            };
+            let err = pool_from_reflection(vec![vec![file.encode_to_vec()]]).unwrap_err();
+            assert!(
+                err.to_string().contains(&format!("syntax `{syntax}`")),
+                "{err}"
+            );
+        }
+    }
+}
