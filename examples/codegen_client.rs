@@ -78,7 +78,7 @@ async fn run(addr: String, workload: Workload) -> Result<(), Box<dyn Error>> {
     match workload {
         Workload::Unary => {
             let item = client
-                .get_item(GetItemRequest { id: 1 })
+                .get_item(GetItemRequest { id: 1, delay: None })
                 .await?
                 .into_inner();
             write_item(&mut out, &item)?;

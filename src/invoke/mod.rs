@@ -185,8 +185,10 @@ pub async fn invoke(
     }
 }
 
-/// tonic reports a response over the receive limit as OUT_OF_RANGE; grpc-go, grpcurl and the
-/// gRPC spec's own clients say RESOURCE_EXHAUSTED, and scripts branch on that exit code.
+/// A status tonic made up on grpcx's side, as other gRPC clients would report it. tonic reports
+/// a response over the receive limit as OUT_OF_RANGE, and a broken connection as UNKNOWN;
+/// grpc-go, grpcurl and the gRPC spec's own clients say RESOURCE_EXHAUSTED and UNAVAILABLE,
+/// and scripts branch on those exit codes.
 fn local_limits(status: Status) -> Status {
     if status.code() == tonic::Code::OutOfRange
         && status
@@ -196,6 +198,15 @@ fn local_limits(status: Status) -> Status {
         Status::resource_exhausted(format!(
             "the response is larger than grpcx accepts: {}",
             status.message().trim_start_matches("Error, ")
+        ))
+    } else if status.code() == tonic::Code::Unknown && std::error::Error::source(&status).is_some()
+    {
+        // A status the server sent has no source; one with a source is tonic's word for a
+        // connection that broke under the call (the server died, the network went), which
+        // every gRPC stack's clients report as UNAVAILABLE.
+        Status::unavailable(format!(
+            "the connection to the server broke: {}",
+            status.message()
         ))
     } else {
         status

@@ -242,12 +242,52 @@ fn validate(item: &Item, position: usize) -> Result<(), Status> {
     Ok(())
 }
 
+/// Notes a cancellation when dropped before `disarm`: tonic drops a unary call's future when
+/// its client goes away, so a drop is how the handler learns of it.
+struct CancelNote<'a> {
+    log: &'a RequestLog,
+    event: Option<String>,
+}
+
+impl<'a> CancelNote<'a> {
+    fn new(log: &'a RequestLog, event: String) -> CancelNote<'a> {
+        CancelNote {
+            log,
+            event: Some(event),
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.event = None;
+    }
+}
+
+impl Drop for CancelNote<'_> {
+    fn drop(&mut self) {
+        if let Some(event) = self.event.take() {
+            self.log.note(event);
+        }
+    }
+}
+
 type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl ItemService for ItemStore {
     async fn get_item(&self, request: Request<GetItemRequest>) -> Result<Response<Item>, Status> {
         let id = request.get_ref().id;
+        if let Some(delay) = request.get_ref().delay {
+            let delay = Duration::try_from(delay).map_err(|_| {
+                Status::invalid_argument("delay must be a non-negative duration, e.g. \"0.2s\"")
+            })?;
+            // tonic drops a call's future when the client cancels: the guard notes that.
+            let mut pending = CancelNote::new(
+                &self.log,
+                format!("GetItem: the client cancelled while item {id} was being fetched"),
+            );
+            within(deadline_of(&request), tokio::time::sleep(delay)).await?;
+            pending.disarm();
+        }
         let found = self.lock().items.get(&id).map(|item| Item::clone(item));
         let mut response = found.map(Response::new).ok_or_else(|| not_found(id))?;
         // Metadata under x-echo… comes back in the response headers, text and binary alike,
@@ -374,6 +414,7 @@ impl ItemService for ItemStore {
         let mut incoming = request.into_inner();
         let store = self.clone();
         let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
+        let log = self.log.clone();
         tokio::spawn(async move {
             let mut position = 0;
             loop {
@@ -381,6 +422,10 @@ impl ItemService for ItemStore {
                     Ok(Ok(Some(request))) => request,
                     Ok(Ok(None)) => return,
                     Ok(Err(status)) | Err(status) => {
+                        log.note(format!(
+                            "SyncItems: the stream broke off after {position} requests: {}",
+                            status.message()
+                        ));
                         let _ = sender.send(Err(status)).await;
                         return;
                     }

@@ -12,6 +12,7 @@ mod call;
 mod describe;
 mod errors;
 mod export;
+mod faults;
 mod hostile;
 mod json;
 mod list;

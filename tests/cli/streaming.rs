@@ -2,7 +2,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::TestServer;
+use crate::support::{
+    TestServer, interrupt, interrupt_pid, spawn_piped, wait_bounded, wait_for_event,
+};
 
 fn names(values: &[serde_json::Value]) -> Vec<&str> {
     values.iter().map(|v| v["name"].as_str().unwrap()).collect()
@@ -234,56 +236,6 @@ fn a_hundred_thousand_messages_each_way() {
     assert_eq!(count, COUNT, "every message arrives, in order");
 }
 
-fn spawn_piped(server: &TestServer, args: &[&str]) -> std::process::Child {
-    crate::support::grpcx_command()
-        .arg("--addr")
-        .arg(&server.addr)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
-
-#[test]
-fn a_closed_stdout_ends_the_call_quietly() {
-    use std::io::{BufRead, BufReader, Read};
-    let server = TestServer::start();
-    let mut child = spawn_piped(
-        &server,
-        &["call", "ItemService/ListItems", r#"{"delay": "0.3s"}"#],
-    );
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    assert!(first.contains("Claw hammer"), "{first}");
-    drop(stdout); // like `| head -n 1`
-    let code = wait_bounded(&mut child, Duration::from_secs(10));
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(stderr, "", "no broken-pipe message, no panic");
-}
-
 #[test]
 fn ctrl_c_ends_the_call_with_exit_130() {
     use std::io::{BufRead, BufReader};
@@ -325,36 +277,4 @@ fn ctrl_c_during_a_client_stream_cancels_it_and_what_was_stored_stays() {
     let kept = server.grpcx(&["call", "ItemService/GetItem", r#"{"id":5}"#]);
     kept.ok();
     assert_eq!(kept.json_lines()[0]["name"], "Before the cancel");
-}
-
-fn interrupt(child: &std::process::Child) {
-    interrupt_pid(child.id());
-}
-
-fn interrupt_pid(pid: u32) {
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-}
-
-/// Waits (bounded) until the server notes an event starting with `prefix`.
-fn wait_for_event(server: &TestServer, prefix: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if let Some(event) = server
-            .log
-            .events()
-            .into_iter()
-            .find(|e| e.starts_with(prefix))
-        {
-            return event;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    panic!(
-        "the server never noted {prefix:?}: {:?}",
-        server.log.events()
-    );
 }

@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 use grpcx::server::{DemoServer, ListenAddr, RequestLog, ServeOptions, ServerTls};
@@ -293,7 +293,7 @@ impl Interactive {
 
     /// Waits for the exit code, at most `limit`.
     pub fn wait(&mut self, limit: Duration) -> Option<i32> {
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         while start.elapsed() < limit {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status.code();
@@ -313,4 +313,64 @@ impl Drop for Interactive {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// grpcx against `server` with piped stdout and stderr, stdin closed.
+pub fn spawn_piped(server: &TestServer, args: &[&str]) -> std::process::Child {
+    grpcx_command()
+        .arg("--addr")
+        .arg(&server.addr)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The exit code, waiting at most `limit`; None (and the process killed) after it.
+pub fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Sends SIGINT, as Ctrl-C does.
+pub fn interrupt(child: &std::process::Child) {
+    interrupt_pid(child.id());
+}
+
+pub fn interrupt_pid(pid: u32) {
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// Waits (bounded) until the server notes an event starting with `prefix`.
+pub fn wait_for_event(server: &TestServer, prefix: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Some(event) = server
+            .log
+            .events()
+            .into_iter()
+            .find(|e| e.starts_with(prefix))
+        {
+            return event;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "the server never noted {prefix:?}: {:?}",
+        server.log.events()
+    );
 }

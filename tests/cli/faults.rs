@@ -1,0 +1,208 @@
+//! Faults on the other side: a server that dies mid-stream or never answers, a reader that
+//! goes away, input cut short, Ctrl-C during each kind of call. grpcx ends each with what it
+//! received on stdout, one clear error, the documented exit code, and never a panic or a hang.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{
+    TestServer, grpcx_command, interrupt, interrupt_pid, run, spawn_piped, wait_bounded,
+    wait_for_event,
+};
+
+/// `grpcx serve-demo` in a process of its own, so that it can die; killed on drop.
+struct ServerProcess {
+    child: Child,
+    addr: String,
+}
+
+impl ServerProcess {
+    fn start() -> ServerProcess {
+        // A port that was free a moment ago: the demo then binds it itself.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(assert_cmd::cargo::cargo_bin("grpcx"))
+            .args(["serve-demo", "--listen", &addr])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(&addr).is_err() {
+            assert!(Instant::now() < deadline, "the demo server never listened");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ServerProcess { child, addr }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        pipe.read_to_string(&mut stderr).unwrap();
+    }
+    stderr
+}
+
+#[test]
+fn a_server_that_dies_mid_stream_is_unavailable_after_everything_it_sent() {
+    let mut server = ServerProcess::start();
+    let mut grpcx = grpcx_command()
+        .args(["--addr", &server.addr, "call", "ItemService/ListItems"])
+        .arg(r#"{"delay": "0.3s"}"#)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(grpcx.stdout.take().unwrap());
+    let mut received = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        received.push(line);
+    }
+    server.kill();
+    let code = wait_bounded(&mut grpcx, Duration::from_secs(15));
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let stderr = stderr_of(&mut grpcx);
+    assert_eq!(code, Some(78), "{stderr}");
+    assert!(stderr.contains("UNAVAILABLE"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(received[0].contains("Claw hammer"), "{received:?}");
+    assert!(
+        received[1].contains("The Rust Programming Language"),
+        "{received:?}"
+    );
+    // Whatever else arrived before the end is whole: one JSON value a line.
+    for line in rest.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap();
+    }
+}
+
+#[test]
+fn a_server_that_never_answers_is_cut_off_by_the_deadline_too() {
+    // The kernel accepts connections into the backlog; nobody ever reads or writes.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let started = Instant::now();
+    let run = run(
+        &[
+            "--addr",
+            &addr,
+            "--connect-timeout",
+            "60s",
+            "--max-time",
+            "500ms",
+            "call",
+            "ItemService/GetItem",
+            "{}",
+        ]
+        .map(String::from),
+        None,
+    );
+    run.fails(68, &["DEADLINE_EXCEEDED"]);
+    assert_eq!(run.stdout, "");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    drop(silent);
+}
+
+#[test]
+fn a_reader_that_goes_away_cancels_the_call_quietly() {
+    let server = TestServer::start();
+    let mut child = spawn_piped(
+        &server,
+        &["call", "ItemService/ListItems", r#"{"delay": "0.3s"}"#],
+    );
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    drop(stdout); // like `| head -n 1`
+    let code = wait_bounded(&mut child, Duration::from_secs(10));
+    let stderr = stderr_of(&mut child);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stderr, "", "no broken-pipe message, no panic");
+    let event = wait_for_event(&server, "ListItems: the client cancelled");
+    assert!(event.contains("of 4 items"), "{event}");
+}
+
+#[test]
+fn input_cut_short_in_a_client_stream_names_the_position_and_sends_only_whole_messages() {
+    let server = TestServer::start();
+    let run = server.grpcx_stdin(
+        &["call", "ItemService/CreateItems"],
+        "{\"name\": \"Whole\"}\n{\"name\": \"Cut sh",
+    );
+    run.fails(
+        1,
+        &["request message 2 is not valid JSON", "line 2", "column"],
+    );
+    assert_eq!(run.stdout, "");
+    // The whole message may have gone before the reader found the cut (a pipe delivers both
+    // at once); the cut one never does.
+    let names: Vec<String> = server
+        .grpcx(&["call", "ItemService/ListItems"])
+        .json_lines()
+        .iter()
+        .map(|item| item["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        names.iter().filter(|n| *n == "Whole").count() <= 1,
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.starts_with("Cut")), "{names:?}");
+}
+
+#[test]
+fn ctrl_c_during_a_unary_call_cancels_it_on_the_server() {
+    let server = TestServer::start();
+    let mut child = spawn_piped(
+        &server,
+        &[
+            "call",
+            "ItemService/GetItem",
+            r#"{"id": 1, "delay": "30s"}"#,
+        ],
+    );
+    // Wait until the server holds the call, then interrupt.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.log.calls().is_empty() {
+        assert!(Instant::now() < deadline, "the call never arrived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    interrupt(&child);
+    assert_eq!(wait_bounded(&mut child, Duration::from_secs(10)), Some(130));
+    let event = wait_for_event(&server, "GetItem: the client cancelled");
+    assert!(event.contains("item 1"), "{event}");
+}
+
+#[test]
+fn ctrl_c_during_a_bidirectional_call_cancels_it_on_the_server() {
+    let server = TestServer::start();
+    let mut grpcx = server.interactive(&["call", "ItemService/SyncItems"]);
+    grpcx.send("{\"getId\": 1}\n");
+    let answer = grpcx.next_line(Duration::from_secs(10)).unwrap();
+    assert!(answer.contains("OUTCOME_FOUND"), "{answer}");
+    interrupt_pid(grpcx.id());
+    assert_eq!(grpcx.wait(Duration::from_secs(10)), Some(130));
+    let event = wait_for_event(&server, "SyncItems: the stream broke off after 1 requests");
+    assert!(!event.is_empty());
+}
