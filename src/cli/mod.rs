@@ -509,6 +509,12 @@ pub struct ServeDemoArgs {
     /// compressed). Example: --gzip
     #[arg(long)]
     pub gzip: bool,
+
+    /// On Ctrl-C or SIGTERM, how long calls in flight may take to finish before they are
+    /// cancelled and the server exits; a second signal cuts it short. Example:
+    /// --shutdown-grace 30s
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = values::parse_duration)]
+    pub shutdown_grace: Duration,
 }
 
 /// Where request data comes from, once `DATA` is decoded.

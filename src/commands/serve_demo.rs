@@ -1,5 +1,7 @@
 //! `grpcx serve-demo`: the demo ItemService until Ctrl-C or SIGTERM.
 
+use tokio::sync::oneshot;
+
 use crate::cli::ServeDemoArgs;
 use crate::error::{Error, Outcome};
 use crate::output::diagnostics;
@@ -25,6 +27,9 @@ pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
     } else {
         args.reflection
     };
+    // The handlers are in place before the address is announced: a signal sent as soon as
+    // the line is read stops the server gracefully instead of killing it.
+    let mut signals = Signals::install();
     let listener = server::bind(&args.listen).await?;
     let addr = listener.addr()?;
     diagnostics::note(&format!(
@@ -44,30 +49,75 @@ pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
         seed_items: args.seed_items,
         reflected_schema: None,
     };
-    server::serve(listener, options, shutdown_signal()).await?;
-    diagnostics::note("grpcx demo server stopped");
+
+    // On the first signal tonic stops accepting (the listening socket closes, so new clients
+    // are refused at once), sends each connection a GOAWAY and waits for the calls in flight.
+    // That wait alone has no end (a client stream whose client never closes it keeps it
+    // open), so it gets `--shutdown-grace`; then, or on a second signal, the server returns
+    // and the calls still open are cancelled as the runtime drops their tasks.
+    let (stopping, stop_requested) = oneshot::channel::<Signals>();
+    let serving = server::serve(listener, options, async move {
+        signals.next().await;
+        let _ = stopping.send(signals);
+    });
+    let grace = args.shutdown_grace;
+    let cut_short = async move {
+        let Ok(mut signals) = stop_requested.await else {
+            return std::future::pending().await;
+        };
+        diagnostics::note(&format!(
+            "grpcx demo server stopping: no new connections; calls in flight have {grace:?} to finish (Ctrl-C again stops at once)"
+        ));
+        tokio::select! {
+            () = tokio::time::sleep(grace) => {}
+            () = signals.next() => {}
+        }
+    };
+    tokio::select! {
+        served = serving => {
+            served?;
+            diagnostics::note("grpcx demo server stopped");
+        }
+        () = cut_short => {
+            diagnostics::note("grpcx demo server stopped; calls still in flight were cancelled");
+        }
+    }
     Ok(Outcome::Success)
 }
 
-/// Completes on Ctrl-C or, on Unix, SIGTERM.
-async fn shutdown_signal() {
+/// Ctrl-C and, on Unix, SIGTERM, listened for from the moment they are installed.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    unix: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn install() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                unix: signal(SignalKind::interrupt())
+                    .and_then(|interrupt| Ok((interrupt, signal(SignalKind::terminate())?)))
+                    .ok(),
             }
         }
+        #[cfg(not(unix))]
+        {
+            Signals {}
+        }
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Completes on the next Ctrl-C or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        if let Some((interrupt, terminate)) = &mut self.unix {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -206,11 +206,28 @@ pub struct ServeOptions {
 
 /// The calls a demo server received, with their metadata: `serve-demo --log` prints them as
 /// they come, so a person can see what a client really sent; tests read them back.
-#[derive(Debug, Clone, Default)]
+///
+/// Only a log made to be read back (the default one) keeps what it sees: a server that runs
+/// for long, as `serve-demo` does, must not grow with every call it serves.
+#[derive(Debug, Clone)]
 pub struct RequestLog {
     entries: Arc<Mutex<Vec<LoggedCall>>>,
     events: Arc<Mutex<Vec<String>>>,
     print: bool,
+    keep: bool,
+}
+
+impl Default for RequestLog {
+    /// A log that keeps every call and event, for [`RequestLog::calls`] and
+    /// [`RequestLog::events`].
+    fn default() -> RequestLog {
+        RequestLog {
+            entries: Arc::default(),
+            events: Arc::default(),
+            print: false,
+            keep: true,
+        }
+    }
 }
 
 /// One call as the server saw it.
@@ -233,10 +250,19 @@ impl LoggedCall {
 }
 
 impl RequestLog {
-    /// A log that also prints each call on stderr.
+    /// A log that prints each call and event on stderr, and keeps none.
     pub fn printing() -> RequestLog {
         RequestLog {
             print: true,
+            keep: false,
+            ..RequestLog::default()
+        }
+    }
+
+    /// A log that neither prints nor keeps anything.
+    pub fn off() -> RequestLog {
+        RequestLog {
+            keep: false,
             ..RequestLog::default()
         }
     }
@@ -262,12 +288,18 @@ impl RequestLog {
         if self.print {
             crate::output::diagnostics::note(&event);
         }
+        if !self.keep {
+            return;
+        }
         if let Ok(mut events) = self.events.lock() {
             events.push(event);
         }
     }
 
     fn record(&self, service: &'static str, metadata: &tonic::metadata::MetadataMap) {
+        if !self.print && !self.keep {
+            return;
+        }
         let metadata: Vec<(String, String)> = metadata
             .iter()
             .map(|entry| match entry {
@@ -287,6 +319,9 @@ impl RequestLog {
                 text.push_str(&format!("\n  {key}: {value}"));
             }
             crate::output::diagnostics::note(&text);
+        }
+        if !self.keep {
+            return;
         }
         if let Ok(mut entries) = self.entries.lock() {
             entries.push(LoggedCall { service, metadata });
@@ -458,7 +493,7 @@ async fn router(options: ServeOptions) -> Result<Router, ServerError> {
         }
         builder = builder.tls_config(config)?;
     }
-    let log = options.log.unwrap_or_default();
+    let log = options.log.unwrap_or_else(RequestLog::off);
     let (v1, v1alpha) = match options.reflection {
         ReflectionVersions::Both => (true, true),
         ReflectionVersions::V1 => (true, false),
@@ -489,4 +524,25 @@ async fn router(options: ServeOptions) -> Result<Router, ServerError> {
             )
         }))
         .add_service(log.wrap("grpc.health.v1.Health", health_service)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestLog;
+
+    #[test]
+    fn only_a_log_made_to_be_read_back_keeps_calls_and_events() {
+        let metadata = tonic::metadata::MetadataMap::new();
+        let kept = RequestLog::default();
+        kept.record("grpcx.demo.v1.ItemService", &metadata);
+        kept.note("an event".to_string());
+        assert_eq!((kept.calls().len(), kept.events().len()), (1, 1));
+
+        // serve-demo's logs: a server that runs for long does not grow with each call.
+        let off = RequestLog::off();
+        off.record("grpcx.demo.v1.ItemService", &metadata);
+        off.note("an event".to_string());
+        assert_eq!((off.calls().len(), off.events().len()), (0, 0));
+        assert!(!RequestLog::printing().keep);
+    }
 }
