@@ -340,13 +340,13 @@ fn write_string(out: &mut impl Write, text: &str) -> io::Result<()> {
             0x00..=0x1f => None,
             _ => continue,
         };
-        out.write_all(&bytes[start..i])?;
+        out.write_all(bytes.get(start..i).unwrap_or_default())?;
         match escape {
             Some(escape) => out.write_all(escape)?,
             None => write!(out, "\\u{byte:04x}")?,
         }
         start = i + 1;
     }
-    out.write_all(&bytes[start..])?;
+    out.write_all(bytes.get(start..).unwrap_or_default())?;
     out.write_all(b"\"")
 }

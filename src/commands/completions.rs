@@ -86,8 +86,7 @@ async fn names(kind: &str, words: &[String]) -> Option<Vec<String>> {
     // Parse the words as grpcx would, ending with the subcommand (and a placeholder method
     // for `call`, whose method is required), to read the global options.
     let mut args: Vec<String> = vec!["grpcx".to_string()];
-    let before_kind = words.iter().position(|w| w == kind).unwrap_or(words.len());
-    args.extend(words[..before_kind].iter().cloned());
+    args.extend(words.iter().take_while(|w| *w != kind).cloned());
     args.push(kind.to_string());
     if kind == "call" {
         args.push("placeholder".to_string());

@@ -92,7 +92,7 @@ struct EnumPlan {
 impl EnumPlan {
     fn name(&self, number: i32) -> Option<&[u8]> {
         match usize::try_from(number) {
-            Ok(index) if index < self.dense.len() => self.dense[index].as_deref(),
+            Ok(index) if index < self.dense.len() => self.dense.get(index)?.as_deref(),
             _ => self.sparse.get(&number).map(|name| &**name),
         }
     }
@@ -146,7 +146,7 @@ impl Transcoder {
     }
 
     fn write_message(&self, index: usize, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Fallback> {
-        let plan = &self.messages[index];
+        let plan = self.messages.get(index).ok_or(Fallback)?;
         match plan.kind {
             MessageKind::Plain => {}
             MessageKind::Empty => {
@@ -179,34 +179,31 @@ impl Transcoder {
         out: &mut Vec<u8>,
     ) -> Result<(), Fallback> {
         read_entries(plan, bytes, entries)?;
-        if !entries.windows(2).all(|w| w[0].field <= w[1].field) {
+        if !entries.is_sorted_by_key(|e| e.field) {
             entries.sort_by_key(|e| e.field);
         }
         // In a oneof, only the member that came last counts.
         let mut oneof_winner: Vec<Option<(usize, usize)>> = vec![None; plan.oneofs];
         for entry in entries.iter() {
-            if let Some(oneof) = plan.fields[entry.field].oneof {
-                let slot = &mut oneof_winner[oneof];
-                if slot.is_none_or(|(_, position)| position < entry.position) {
-                    *slot = Some((entry.field, entry.position));
-                }
+            let field = plan.fields.get(entry.field).ok_or(Fallback)?;
+            if let Some(slot) = field.oneof.and_then(|oneof| oneof_winner.get_mut(oneof))
+                && slot.is_none_or(|(_, position)| position < entry.position)
+            {
+                *slot = Some((entry.field, entry.position));
             }
         }
         out.push(b'{');
         let mut first = true;
-        let mut start = 0;
-        while start < entries.len() {
-            let field_index = entries[start].field;
-            let end = start
-                + entries[start..]
-                    .iter()
-                    .take_while(|e| e.field == field_index)
-                    .count();
-            let group = &entries[start..end];
-            start = end;
-            let field = &plan.fields[field_index];
+        for group in entries.chunk_by(|a, b| a.field == b.field) {
+            let field_index = group.first().ok_or(Fallback)?.field;
+            let field = plan.fields.get(field_index).ok_or(Fallback)?;
             if let Some(oneof) = field.oneof
-                && oneof_winner[oneof].map(|(winner, _)| winner) != Some(field_index)
+                && oneof_winner
+                    .get(oneof)
+                    .copied()
+                    .flatten()
+                    .map(|(winner, _)| winner)
+                    != Some(field_index)
             {
                 continue;
             }
@@ -242,8 +239,7 @@ impl Transcoder {
     ) -> Result<bool, Fallback> {
         match field.value {
             ValueKind::Message(index) => {
-                if group.len() == 1 {
-                    let entry = &group[0];
+                if let [entry] = group {
                     self.write_message(index, delimited(entry, bytes)?, out)?;
                 } else {
                     // Occurrences of one message field merge: their bytes concatenate.
@@ -446,7 +442,9 @@ impl Transcoder {
     }
 
     fn write_enum(&self, index: usize, number: i32, out: &mut Vec<u8>) {
-        let plan = &self.enums[index];
+        let Some(plan) = self.enums.get(index) else {
+            return;
+        };
         if plan.null {
             out.extend_from_slice(b"null");
         } else if let Some(name) = plan.name(number) {
@@ -523,7 +521,7 @@ impl Transcoder {
                     0,
                 );
                 engine
-                    .encode_slice(data, &mut out[start..])
+                    .encode_slice(data, out.get_mut(start..).ok_or(Fallback)?)
                     .map_err(|_| Fallback)?;
                 out.push(b'"');
             }
@@ -568,19 +566,13 @@ fn packable(scalar: Scalar) -> bool {
 fn packed_element(scalar: Scalar, data: &[u8], at: usize) -> Result<(Entry, usize), Fallback> {
     let (wire, value, next) = match scalar {
         Scalar::Float | Scalar::Fixed32 | Scalar::Sfixed32 => {
-            let end = at
-                .checked_add(4)
-                .filter(|&e| e <= data.len())
-                .ok_or(Fallback)?;
-            let raw = u32::from_le_bytes(data[at..end].try_into().map_err(|_| Fallback)?);
+            let end = at.checked_add(4).ok_or(Fallback)?;
+            let raw = u32::from_le_bytes(le_bytes(data, at, end)?);
             (5, u64::from(raw), end)
         }
         Scalar::Double | Scalar::Fixed64 | Scalar::Sfixed64 => {
-            let end = at
-                .checked_add(8)
-                .filter(|&e| e <= data.len())
-                .ok_or(Fallback)?;
-            let raw = u64::from_le_bytes(data[at..end].try_into().map_err(|_| Fallback)?);
+            let end = at.checked_add(8).ok_or(Fallback)?;
+            let raw = u64::from_le_bytes(le_bytes(data, at, end)?);
             (1, raw, end)
         }
         _ => {
@@ -598,6 +590,12 @@ fn packed_element(scalar: Scalar, data: &[u8], at: usize) -> Result<(Entry, usiz
         },
         next,
     ))
+}
+
+/// The fixed-width value in `bytes[at..end]`.
+fn le_bytes<const N: usize>(bytes: &[u8], at: usize, end: usize) -> Result<[u8; N], Fallback> {
+    let slice = bytes.get(at..end).ok_or(Fallback)?;
+    slice.try_into().map_err(|_| Fallback)
 }
 
 fn varint_of(entry: &Entry) -> Result<u64, Fallback> {
@@ -662,11 +660,8 @@ fn read_entry(bytes: &[u8], at: usize) -> Result<(u32, Entry, usize), Fallback> 
             (value, next, next)
         }
         1 => {
-            let end = at
-                .checked_add(8)
-                .filter(|&e| e <= bytes.len())
-                .ok_or(Fallback)?;
-            let raw = u64::from_le_bytes(bytes[at..end].try_into().map_err(|_| Fallback)?);
+            let end = at.checked_add(8).ok_or(Fallback)?;
+            let raw = u64::from_le_bytes(le_bytes(bytes, at, end)?);
             (raw, end, end)
         }
         2 => {
@@ -679,11 +674,8 @@ fn read_entry(bytes: &[u8], at: usize) -> Result<(u32, Entry, usize), Fallback> 
             (start as u64, end, end)
         }
         5 => {
-            let end = at
-                .checked_add(4)
-                .filter(|&e| e <= bytes.len())
-                .ok_or(Fallback)?;
-            let raw = u32::from_le_bytes(bytes[at..end].try_into().map_err(|_| Fallback)?);
+            let end = at.checked_add(4).ok_or(Fallback)?;
+            let raw = u32::from_le_bytes(le_bytes(bytes, at, end)?);
             (u64::from(raw), end, end)
         }
         // Groups (3, 4) and anything else: the reference path.
@@ -911,7 +903,7 @@ impl Builder {
             });
         }
         fields.sort_by_key(|f| f.number);
-        let plan = &mut self.messages[index];
+        let plan = self.messages.get_mut(index)?;
         plan.fields = fields;
         plan.oneofs = oneofs.len();
         Some(index)
@@ -957,7 +949,9 @@ impl Builder {
                             if dense.len() <= index {
                                 dense.resize(index + 1, None);
                             }
-                            dense[index] = Some(quoted);
+                            if let Some(slot) = dense.get_mut(index) {
+                                *slot = Some(quoted);
+                            }
                         }
                         _ => {
                             sparse.insert(value.number(), quoted);

@@ -259,9 +259,8 @@ pub fn method_path(method: &MethodDescriptor) -> String {
 /// Whether `full` is `name` preceded by a package or parent: `a.b.Item` has suffix `Item`
 /// and `b.Item`, but not `tem`.
 fn has_suffix(full: &str, name: &str) -> bool {
-    full.len() > name.len()
-        && full.ends_with(name)
-        && full.as_bytes()[full.len() - name.len() - 1] == b'.'
+    full.strip_suffix(name)
+        .is_some_and(|parent| parent.ends_with('.'))
 }
 
 /// Looks a fully-qualified name up among every kind of element in the pool.

@@ -301,7 +301,8 @@ fn extensions(out: &mut String, extensions: Vec<ExtensionDescriptor>, depth: usi
             out.push('\n');
         }
         let _ = writeln!(out, "{pad}extend .{} {{", extendee.full_name());
-        for extension in &remaining[..group] {
+        let (group, rest) = remaining.split_at(group);
+        for extension in group {
             let proto = extension.field_descriptor_proto();
             let label = label(
                 extension.parent_file().syntax(),
@@ -328,7 +329,7 @@ fn extensions(out: &mut String, extensions: Vec<ExtensionDescriptor>, depth: usi
             );
         }
         let _ = writeln!(out, "{pad}}}");
-        remaining = &remaining[group..];
+        remaining = rest;
     }
 }
 

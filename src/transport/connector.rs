@@ -245,7 +245,7 @@ impl AsyncRead for Watched {
                 self.answered = true;
                 if first_answer
                     && !self.tls
-                    && let Some(mismatch) = sniff(&buf.filled()[before..])
+                    && let Some(mismatch) = buf.filled().get(before..).and_then(sniff)
                 {
                     self.probe.record(Cause::Mismatch(mismatch.clone()));
                     return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidData, mismatch)));

@@ -1,8 +1,8 @@
 //! Integration tests: the real `grpcx` binary against real servers on 127.0.0.1, started by
 //! each test on an ephemeral port. Every process is bounded in time and killed on drop.
 
-// Test code: a failed unwrap is a failed test, which is what it should be.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Test code: a failed unwrap (or index) is a failed test, which is what it should be.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod support;
 

@@ -7,8 +7,13 @@
 //! it saw (the `Seen` message), and what its reflection serves against the same schema read
 //! from the fixture files by grpcx's own compiler.
 
-// Test code: a failed unwrap is a failed test; the SKIP line goes to stderr.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+// Test code: a failed unwrap (or index) is a failed test; the SKIP line goes to stderr.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::print_stderr
+)]
 
 mod checks;
 mod peer;
