@@ -106,7 +106,13 @@ pub struct Transcoder {
     /// Entry lists kept from message to message (one per nesting level in use), so that the
     /// per-message path allocates nothing once warm.
     spare: std::cell::RefCell<Vec<Vec<Entry>>>,
+    /// How deep in nested messages the message being written is.
+    depth: std::cell::Cell<usize>,
 }
+
+/// The deepest nesting the fast path writes; deeper messages take the reference path, which
+/// refuses those beyond prost's recursion limit (100), as a server's bytes may nest without end.
+const MAX_DEPTH: usize = 64;
 
 /// One field occurrence in a message's bytes.
 #[derive(Debug, Clone, Copy)]
@@ -136,16 +142,34 @@ impl Transcoder {
             messages: builder.messages,
             enums: builder.enums,
             spare: std::cell::RefCell::new(Vec::new()),
+            depth: std::cell::Cell::new(0),
         })
     }
 
     /// Writes `bytes`, an encoded message of the planned type, as compact JSON to `out`. On
     /// `Fallback`, `out` may hold a partial message: truncate it.
     pub fn write(&self, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Fallback> {
+        self.depth.set(0);
         self.write_message(0, bytes, out)
     }
 
     fn write_message(&self, index: usize, bytes: &[u8], out: &mut Vec<u8>) -> Result<(), Fallback> {
+        let depth = self.depth.get();
+        if depth >= MAX_DEPTH {
+            return Err(Fallback);
+        }
+        self.depth.set(depth + 1);
+        let written = self.write_message_at_depth(index, bytes, out);
+        self.depth.set(depth);
+        written
+    }
+
+    fn write_message_at_depth(
+        &self,
+        index: usize,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fallback> {
         let plan = self.messages.get(index).ok_or(Fallback)?;
         match plan.kind {
             MessageKind::Plain => {}
@@ -158,6 +182,8 @@ impl Transcoder {
             MessageKind::Wrapper(scalar) => {
                 let mut entries = Vec::new();
                 read_entries(plan, bytes, &mut entries)?;
+                // The last value wins, but the reference refuses the message if any is invalid.
+                self.check_scalars(scalar, entries.iter().rev().skip(1), bytes, true)?;
                 return match entries.last() {
                     Some(entry) => self.write_scalar(scalar, entry, bytes, out, true),
                     None => self.write_default(scalar, out),
@@ -205,6 +231,9 @@ impl Transcoder {
                     .map(|(winner, _)| winner)
                     != Some(field_index)
             {
+                // A member set before the one that counts: not written, but the reference
+                // refuses the message if it is invalid.
+                self.write_field(field, group, bytes, &mut Vec::new())?;
                 continue;
             }
             let mark = out.len();
@@ -212,13 +241,7 @@ impl Transcoder {
                 out.push(b',');
             }
             out.extend_from_slice(&field.key);
-            let written = if let Some((key, value)) = field.map {
-                self.write_map(key, value, group, bytes, out)?
-            } else if field.repeated {
-                self.write_list(field.value, group, bytes, out)?
-            } else {
-                self.write_singular(field, group, bytes, out)?
-            };
+            let written = self.write_field(field, group, bytes, out)?;
             if written {
                 first = false;
             } else {
@@ -226,6 +249,40 @@ impl Transcoder {
             }
         }
         out.push(b'}');
+        Ok(())
+    }
+
+    /// Writes a field's value (its occurrences are `group`); false when nothing is written.
+    fn write_field(
+        &self,
+        field: &FieldPlan,
+        group: &[Entry],
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<bool, Fallback> {
+        if let Some((key, value)) = field.map {
+            self.write_map(key, value, group, bytes, out)
+        } else if field.repeated {
+            self.write_list(field.value, group, bytes, out)
+        } else {
+            self.write_singular(field, group, bytes, out)
+        }
+    }
+
+    /// Checks that scalars which are not written (overridden by a later occurrence) would
+    /// write: the reference refuses a message with an invalid one.
+    fn check_scalars<'a>(
+        &self,
+        scalar: Scalar,
+        entries: impl Iterator<Item = &'a Entry>,
+        bytes: &[u8],
+        wrapped: bool,
+    ) -> Result<(), Fallback> {
+        let mut scratch = Vec::new();
+        for entry in entries {
+            scratch.clear();
+            self.write_scalar(scalar, entry, bytes, &mut scratch, wrapped)?;
+        }
         Ok(())
     }
 
@@ -252,7 +309,8 @@ impl Transcoder {
                 Ok(true)
             }
             ValueKind::Scalar(scalar) => {
-                let entry = group.last().ok_or(Fallback)?;
+                let (entry, earlier) = group.split_last().ok_or(Fallback)?;
+                self.check_scalars(scalar, earlier.iter(), bytes, false)?;
                 if !field.presence && self.is_default(scalar, entry, bytes)? {
                     return Ok(false);
                 }
@@ -327,9 +385,11 @@ impl Transcoder {
             let mut at = 0;
             while at < data.len() {
                 let (number, parsed, next) = read_entry(data, at)?;
+                // A key or value given twice in one entry: rare, left to the reference.
                 match number {
-                    1 => key = Some(parsed),
-                    2 => value = Some(parsed),
+                    1 if key.is_none() => key = Some(parsed),
+                    2 if value.is_none() => value = Some(parsed),
+                    1 | 2 => return Err(Fallback),
                     _ => {}
                 }
                 at = next;
@@ -340,7 +400,10 @@ impl Transcoder {
                 None => self.write_map_key_default(key_kind, &mut key_text)?,
             }
             if let Some(previous) = pairs.iter().position(|(k, _, _)| *k == key_text) {
-                pairs.remove(previous);
+                // The later entry wins, but the reference refuses the message if the earlier
+                // value is invalid.
+                let (_, value, data) = pairs.remove(previous);
+                self.write_map_value(value_kind, value.as_ref(), data, &mut Vec::new())?;
             }
             pairs.push((key_text, value, data));
         }
@@ -354,19 +417,30 @@ impl Transcoder {
             }
             out.extend_from_slice(key);
             out.push(b':');
-            match (value_kind, value) {
-                (ValueKind::Message(index), Some(entry)) => {
-                    self.write_message(index, delimited(entry, data)?, out)?
-                }
-                (ValueKind::Message(index), None) => self.write_message(index, &[], out)?,
-                (ValueKind::Scalar(scalar), Some(entry)) => {
-                    self.write_scalar(scalar, entry, data, out, false)?
-                }
-                (ValueKind::Scalar(scalar), None) => self.write_default(scalar, out)?,
-            }
+            self.write_map_value(value_kind, value.as_ref(), data, out)?;
         }
         out.push(b'}');
         Ok(true)
+    }
+
+    /// A map entry's value, or the default when the entry has none.
+    fn write_map_value(
+        &self,
+        kind: ValueKind,
+        value: Option<&Entry>,
+        data: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Fallback> {
+        match (kind, value) {
+            (ValueKind::Message(index), Some(entry)) => {
+                self.write_message(index, delimited(entry, data)?, out)
+            }
+            (ValueKind::Message(index), None) => self.write_message(index, &[], out),
+            (ValueKind::Scalar(scalar), Some(entry)) => {
+                self.write_scalar(scalar, entry, data, out, false)
+            }
+            (ValueKind::Scalar(scalar), None) => self.write_default(scalar, out),
+        }
     }
 
     /// A map key as a JSON string.
@@ -1248,6 +1322,57 @@ mod tests {
                 "{bytes:?}"
             );
         }
+    }
+
+    /// Found by the `wire_to_json` fuzz target: the fast path read only what it writes, so it
+    /// printed messages that the reference refuses for something in a value that does not
+    /// count (a string overridden by a later one, a oneof member set before another, a map
+    /// value under a key given again), and nested messages had no bound (a server could
+    /// overflow the stack). Such messages take the reference path now, which refuses them.
+    #[test]
+    fn messages_the_reference_refuses_are_not_printed_by_the_fast_path() {
+        let m = message();
+        let transcoder = Transcoder::new(&m, false).unwrap();
+        let mut deep = Vec::new();
+        for _ in 0..150 {
+            let mut outer = vec![0xba, 0x02];
+            prost::encoding::encode_varint(deep.len() as u64, &mut outer);
+            outer.extend_from_slice(&deep);
+            deep = outer;
+        }
+        for bytes in [
+            // f_string: invalid UTF-8, then "a".
+            &[0x72, 0x01, 0xff, 0x72, 0x01, b'a'][..],
+            // o_string with invalid UTF-8, then o_int.
+            &[0xa2, 0x02, 0x01, 0xff, 0xb0, 0x02, 0x07],
+            // m_string {"k": <a length-delimited int32>}, then {"k": 1}.
+            &[
+                0xe2, 0x01, 0x05, 0x0a, 0x01, b'k', 0x12, 0x00, 0xe2, 0x01, 0x05, 0x0a, 0x01, b'k',
+                0x10, 0x01,
+            ],
+            // nested 150 deep.
+            &deep,
+        ] {
+            assert!(
+                DynamicMessage::decode(m.clone(), bytes).is_err(),
+                "{bytes:?}"
+            );
+            let mut out = Vec::new();
+            assert_eq!(
+                transcoder.write(bytes, &mut out),
+                Err(Fallback),
+                "{bytes:?}"
+            );
+        }
+        // 60 deep is fine for both.
+        let mut nested = Vec::new();
+        for _ in 0..60 {
+            let mut outer = vec![0xba, 0x02];
+            prost::encoding::encode_varint(nested.len() as u64, &mut outer);
+            outer.extend_from_slice(&nested);
+            nested = outer;
+        }
+        same(&m, &nested);
     }
 
     #[test]
