@@ -709,6 +709,10 @@ fn read_varint(bytes: &[u8], mut at: usize) -> Result<(u64, usize), Fallback> {
     for shift in (0..64).step_by(7) {
         let byte = *bytes.get(at).ok_or(Fallback)?;
         at += 1;
+        // The tenth byte holds the last bit: anything more overflows, and prost refuses it.
+        if shift == 63 && byte > 1 {
+            return Err(Fallback);
+        }
         value |= u64::from(byte & 0x7f) << shift;
         if byte < 0x80 {
             return Ok((value, at));
@@ -1352,6 +1356,10 @@ mod tests {
             ],
             // nested 150 deep.
             &deep,
+            // f_uint64 as a varint whose tenth byte overflows 64 bits.
+            &[
+                0x30, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x11,
+            ],
         ] {
             assert!(
                 DynamicMessage::decode(m.clone(), bytes).is_err(),
