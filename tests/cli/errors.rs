@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{NoReflectionServer, TestServer, run};
+use crate::support::{LoopbackServer, TestServer, run};
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
@@ -130,7 +130,7 @@ fn nothing_listening_is_connection_refused_quickly() {
 
 #[test]
 fn a_server_without_reflection_is_named_as_such() {
-    let server = NoReflectionServer::start();
+    let server = LoopbackServer::without_reflection();
     let run = run(&args(&["--addr", &server.addr.to_string(), "list"]), None);
     run.fails(1, &["does not support server reflection", "hint:"]);
 }

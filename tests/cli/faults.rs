@@ -3,7 +3,7 @@
 //! received on stdout, one clear error, the documented exit code, and never a panic or a hang.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::{
@@ -125,16 +125,23 @@ fn a_server_that_never_answers_is_cut_off_by_the_deadline_too() {
     drop(silent);
 }
 
-#[test]
-fn a_reader_that_goes_away_cancels_the_call_quietly() {
-    let server = TestServer::start();
+/// grpcx streaming the demo's four items 0.3 s apart, once the first has been printed.
+fn slow_stream_after_its_first_item(server: &TestServer) -> (Child, BufReader<ChildStdout>) {
     let mut child = spawn_piped(
-        &server,
+        server,
         &["call", "ItemService/ListItems", r#"{"delay": "0.3s"}"#],
     );
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
+    assert!(first.contains("Claw hammer"), "{first}");
+    (child, stdout)
+}
+
+#[test]
+fn a_reader_that_goes_away_cancels_the_call_quietly() {
+    let server = TestServer::start();
+    let (mut child, stdout) = slow_stream_after_its_first_item(&server);
     drop(stdout); // like `| head -n 1`
     let code = wait_bounded(&mut child, Duration::from_secs(10));
     let stderr = stderr_of(&mut child);
@@ -205,4 +212,40 @@ fn ctrl_c_during_a_bidirectional_call_cancels_it_on_the_server() {
     assert_eq!(grpcx.wait(Duration::from_secs(10)), Some(130));
     let event = wait_for_event(&server, "SyncItems: the stream broke off after 1 requests");
     assert!(!event.is_empty());
+}
+
+#[test]
+fn ctrl_c_during_a_server_stream_ends_it_with_exit_130_and_nothing_after() {
+    let server = TestServer::start();
+    let (mut child, mut stdout) = slow_stream_after_its_first_item(&server);
+    interrupt(&child);
+    assert_eq!(wait_bounded(&mut child, Duration::from_secs(10)), Some(130));
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "", "nothing is printed after Ctrl-C");
+    let event = wait_for_event(&server, "ListItems: the client cancelled");
+    assert!(event.contains("after 1 of 4 items"), "{event}");
+}
+
+#[test]
+fn ctrl_c_during_a_client_stream_cancels_it_and_what_was_stored_stays() {
+    let server = TestServer::start();
+    let mut grpcx = server.interactive(&["call", "ItemService/CreateItems"]);
+    grpcx.send("{\"name\": \"Before the cancel\"}\n");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline
+        && server
+            .grpcx(&["call", "ItemService/GetItem", r#"{"id":5}"#])
+            .code
+            != 0
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    interrupt_pid(grpcx.id());
+    assert_eq!(grpcx.wait(Duration::from_secs(10)), Some(130));
+    let event = wait_for_event(&server, "CreateItems: the stream broke off");
+    assert!(event.contains("after 1 items were stored"), "{event}");
+    let kept = server.grpcx(&["call", "ItemService/GetItem", r#"{"id":5}"#]);
+    kept.ok();
+    assert_eq!(kept.json_lines()[0]["name"], "Before the cancel");
 }

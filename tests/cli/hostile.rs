@@ -12,6 +12,8 @@ use prost_types::{
     SourceCodeInfo, source_code_info::Location,
 };
 use tokio_stream::{Stream, StreamExt as _};
+
+use crate::support::LoopbackServer;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
@@ -212,68 +214,29 @@ impl ServerReflection for Hostile {
 }
 
 /// A hostile reflection server on a loopback port; stopped on drop.
-struct HostileServer {
-    runtime: Option<tokio::runtime::Runtime>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    addr: String,
-}
-
-impl HostileServer {
-    fn start(scenario: Scenario) -> HostileServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-        let service =
-            ServerReflectionServer::new(Hostile(scenario)).max_encoding_message_size(64 << 20);
-        runtime.spawn(async move {
-            let _ = tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming_shutdown(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
-                    async {
-                        let _ = stopped.await;
-                    },
-                )
-                .await;
-        });
-        HostileServer {
-            runtime: Some(runtime),
-            shutdown: Some(shutdown),
-            addr,
-        }
-    }
-}
-
-impl Drop for HostileServer {
-    fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_timeout(Duration::from_secs(1));
-        }
-    }
+fn hostile(scenario: Scenario) -> LoopbackServer {
+    let service =
+        ServerReflectionServer::new(Hostile(scenario)).max_encoding_message_size(64 << 20);
+    LoopbackServer::start(tonic::service::Routes::new(service))
 }
 
 /// The bound on each run: every case ends well within it, or grpcx hangs.
 const LIMIT: Duration = Duration::from_secs(20);
 
 /// Runs grpcx against `server` with a 1 GiB address space; kills it after [`LIMIT`].
-fn grpcx(server: &HostileServer, args: &[&str]) -> crate::support::Run {
+fn grpcx(server: &LoopbackServer, args: &[&str]) -> crate::support::Run {
     let cache = tempfile::tempdir().unwrap();
     let binary = assert_cmd::cargo::cargo_bin("grpcx");
     let mut child = Command::new("prlimit")
         .arg(format!("--as={}", 1u64 << 30))
         .arg("--")
         .arg(binary)
-        .args(["--addr", &server.addr, "--connect-timeout", "2s"])
+        .args([
+            "--addr",
+            &server.addr.to_string(),
+            "--connect-timeout",
+            "2s",
+        ])
         .args(args)
         .env("GRPCX_CACHE_DIR", cache.path())
         .env_remove("GRPCX_ADDR")
@@ -306,7 +269,7 @@ fn grpcx(server: &HostileServer, args: &[&str]) -> crate::support::Run {
 /// Runs `call`, `describe` and `list --long` against the scenario; each must fail with exit 1,
 /// stderr naming the problem in one error line (and perhaps a hint), nothing on stdout.
 fn each_command_fails(scenario: Scenario, needle: &str) {
-    let server = HostileServer::start(scenario);
+    let server = hostile(scenario);
     for args in [
         &["call", "hostile.Svc/Call", "{}"][..],
         &["describe", "hostile.Svc"][..],
@@ -364,7 +327,7 @@ fn megabytes_without_end() {
 
 #[test]
 fn a_server_that_stops_answering() {
-    let server = HostileServer::start(Scenario::Stall);
+    let server = hostile(Scenario::Stall);
     // A short name needs the list first, which comes; the file never does.
     let run = grpcx(&server, &["call", "Svc/Call", "{}"]);
     run.fails(
@@ -378,7 +341,7 @@ fn a_server_that_stops_answering() {
 
 #[test]
 fn an_answer_about_another_symbol() {
-    let server = HostileServer::start(Scenario::WrongFile);
+    let server = hostile(Scenario::WrongFile);
     let run = grpcx(&server, &["call", "hostile.Svc/Call", "{}"]);
     run.fails(1, &["hostile.Svc"]);
     assert_eq!(run.stdout, "");
@@ -386,7 +349,7 @@ fn an_answer_about_another_symbol() {
 
 #[test]
 fn answers_nobody_asked_for() {
-    let server = HostileServer::start(Scenario::Flood);
+    let server = hostile(Scenario::Flood);
     // The first answer is the right one; the flood behind it is never read, and flow control
     // keeps it in the server's buffers, not grpcx's.
     let run = grpcx(&server, &["describe", "hostile.Svc"]);

@@ -2,9 +2,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{
-    TestServer, interrupt, interrupt_pid, spawn_piped, wait_bounded, wait_for_event,
-};
+use crate::support::TestServer;
 
 fn names(values: &[serde_json::Value]) -> Vec<&str> {
     values.iter().map(|v| v["name"].as_str().unwrap()).collect()
@@ -234,47 +232,4 @@ fn a_hundred_thousand_messages_each_way() {
         count += 1;
     }
     assert_eq!(count, COUNT, "every message arrives, in order");
-}
-
-#[test]
-fn ctrl_c_ends_the_call_with_exit_130() {
-    use std::io::{BufRead, BufReader};
-    let server = TestServer::start();
-    let mut child = spawn_piped(
-        &server,
-        &["call", "ItemService/ListItems", r#"{"delay": "0.3s"}"#],
-    );
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    interrupt(&child);
-    assert_eq!(wait_bounded(&mut child, Duration::from_secs(10)), Some(130));
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-    assert_eq!(rest, "", "nothing is printed after Ctrl-C");
-    let event = wait_for_event(&server, "ListItems: the client cancelled");
-    assert!(event.contains("after 1 of 4 items"), "{event}");
-}
-
-#[test]
-fn ctrl_c_during_a_client_stream_cancels_it_and_what_was_stored_stays() {
-    let server = TestServer::start();
-    let mut grpcx = server.interactive(&["call", "ItemService/CreateItems"]);
-    grpcx.send("{\"name\": \"Before the cancel\"}\n");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline
-        && server
-            .grpcx(&["call", "ItemService/GetItem", r#"{"id":5}"#])
-            .code
-            != 0
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    interrupt_pid(grpcx.id());
-    assert_eq!(grpcx.wait(Duration::from_secs(10)), Some(130));
-    let event = wait_for_event(&server, "CreateItems: the stream broke off");
-    assert!(event.contains("after 1 items were stored"), "{event}");
-    let kept = server.grpcx(&["call", "ItemService/GetItem", r#"{"id":5}"#]);
-    kept.ok();
-    assert_eq!(kept.json_lines()[0]["name"], "Before the cancel");
 }

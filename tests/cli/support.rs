@@ -112,15 +112,15 @@ impl Drop for TestServer {
     }
 }
 
-/// A server with health checking but no reflection, as many production servers are.
-pub struct NoReflectionServer {
-    _runtime: tokio::runtime::Runtime,
+/// Any tonic services on a loopback port, on a runtime of their own; stopped on drop.
+pub struct LoopbackServer {
+    runtime: Option<tokio::runtime::Runtime>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     pub addr: std::net::SocketAddr,
 }
 
-impl NoReflectionServer {
-    pub fn start() -> NoReflectionServer {
+impl LoopbackServer {
+    pub fn start(routes: tonic::service::Routes) -> LoopbackServer {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -132,9 +132,8 @@ impl NoReflectionServer {
         let addr = listener.local_addr().unwrap();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         runtime.spawn(async move {
-            let (_reporter, health) = tonic_health::server::health_reporter();
             let _ = tonic::transport::Server::builder()
-                .add_service(health)
+                .add_routes(routes)
                 .serve_with_incoming_shutdown(
                     tokio_stream::wrappers::TcpListenerStream::new(listener),
                     async {
@@ -143,18 +142,27 @@ impl NoReflectionServer {
                 )
                 .await;
         });
-        NoReflectionServer {
-            _runtime: runtime,
+        LoopbackServer {
+            runtime: Some(runtime),
             shutdown: Some(shutdown),
             addr,
         }
     }
+
+    /// A server with health checking but no reflection, as many production servers are.
+    pub fn without_reflection() -> LoopbackServer {
+        let (_reporter, health) = tonic_health::server::health_reporter();
+        LoopbackServer::start(tonic::service::Routes::new(health))
+    }
 }
 
-impl Drop for NoReflectionServer {
+impl Drop for LoopbackServer {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_secs(1));
         }
     }
 }
