@@ -174,6 +174,11 @@ impl Transcoder {
         match plan.kind {
             MessageKind::Plain => {}
             MessageKind::Empty => {
+                // Whatever it holds is unknown fields, which must still be well formed.
+                let mut at = 0;
+                while at < bytes.len() {
+                    (_, _, at) = read_entry(bytes, at)?;
+                }
                 out.extend_from_slice(b"{}");
                 return Ok(());
             }
@@ -1356,6 +1361,8 @@ mod tests {
             ],
             // nested 150 deep.
             &deep,
+            // t_empty holding a field of wire type 7.
+            &[0xda, 0x02, 0x01, 0x0f],
             // f_uint64 as a varint whose tenth byte overflows 64 bits.
             &[
                 0x30, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x11,
