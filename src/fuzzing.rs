@@ -260,6 +260,45 @@ mod regressions {
 
     use super::*;
 
+    /// Options are decoded as the pool declares them when they are read, not as it did when
+    /// their file was added: a later answer that declares an extension the earlier file's
+    /// options hold under another type made `describe` panic. Such an answer is refused.
+    #[test]
+    fn an_extension_that_redeclares_earlier_options_is_refused_not_a_panic() {
+        let mut a = FileDescriptorProto {
+            name: Some("a.proto".to_string()),
+            ..FileDescriptorProto::default()
+        }
+        .encode_to_vec();
+        // options { 50001: 1 } (a varint), unknown when a.proto is added.
+        a.extend([0x42, 0x04, 0x88, 0xb5, 0x18, 0x01]);
+        let descriptor = DescriptorPool::global()
+            .get_file_by_name("google/protobuf/descriptor.proto")
+            .unwrap()
+            .encode_to_vec();
+        let b = FileDescriptorProto {
+            name: Some("b.proto".to_string()),
+            dependency: vec!["google/protobuf/descriptor.proto".to_string()],
+            extension: vec![prost_types::FieldDescriptorProto {
+                name: Some("x".to_string()),
+                number: Some(50001),
+                label: Some(prost_types::field_descriptor_proto::Label::Optional as i32),
+                r#type: Some(prost_types::field_descriptor_proto::Type::String as i32),
+                extendee: Some(".google.protobuf.FileOptions".to_string()),
+                ..Default::default()
+            }],
+            ..FileDescriptorProto::default()
+        }
+        .encode_to_vec();
+        match pool_from_reflection(vec![vec![a], vec![descriptor, b]]) {
+            Err(err) => assert!(err.to_string().contains("a.proto"), "{err}"),
+            Ok(pool) => {
+                // Reading the options back is what panicked.
+                let _ = pool.get_file_by_name("a.proto").unwrap().options();
+            }
+        }
+    }
+
     /// Found by `reflection_to_pool`: prost-reflect panicked (an index out of bounds while
     /// naming the place of the error) on a file whose syntax is neither proto2 nor proto3, so
     /// a server could crash any command. It is refused up front now.

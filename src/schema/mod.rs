@@ -732,6 +732,23 @@ fn check_syntax(file: &[u8]) -> Result<(), String> {
 /// rest (custom options, or every option when the pool has its own descriptor.proto) only
 /// when asked, and panics when they do not decode: a server could crash `describe`.
 pub(crate) fn check_options(pool: &DescriptorPool, from: usize) -> Result<(), String> {
+    // Options are decoded as the pool declares them when read, not when their file was added:
+    // when the new files declare option types or extensions, the earlier files' options must
+    // decode as those declare them too.
+    let new: HashSet<String> = pool
+        .files()
+        .skip(from)
+        .map(|f| f.name().to_string())
+        .collect();
+    let redeclared = pool
+        .all_extensions()
+        .any(|e| new.contains(e.parent_file().name()))
+        || pool.all_messages().any(|m| {
+            m.package_name() == "google.protobuf"
+                && m.name().ends_with("Options")
+                && new.contains(m.parent_file().name())
+        });
+    let from = if redeclared { 0 } else { from };
     for file in pool.files().skip(from) {
         let bytes = file.encode_to_vec();
         options::walk(&bytes, options::Element::File, &mut |type_name, options| {
