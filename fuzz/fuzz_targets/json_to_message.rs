@@ -40,10 +40,14 @@ fn json(descriptor: &MessageDescriptor, input: &[u8], allow_unknown: bool, emit_
     let (streamed, stream_error) = fuzzing::read_request_stream(descriptor, input, format);
     // No value at all reads as the empty message, which for Any has no JSON form.
     let blank = input.iter().all(u8::is_ascii_whitespace);
+    // With unknown fields allowed, a stream skips their values without checking that they are
+    // UTF-8 (serde_json's way of ignoring a value), where a unary call reads the whole value
+    // first: only then may the two differ.
+    let comparable = !allow_unknown || std::str::from_utf8(input).is_ok();
     if let Ok(message) = &single {
         round_trips(message, emit_defaults, blank);
         // One value read for a unary call reads the same as a stream of one.
-        if !blank {
+        if !blank && comparable {
             assert!(
                 stream_error.is_none() && streamed.len() == 1,
                 "a unary call reads it, a stream does not: {stream_error:?} after {} messages",
@@ -55,7 +59,7 @@ fn json(descriptor: &MessageDescriptor, input: &[u8], allow_unknown: bool, emit_
                 streamed[0]
             );
         }
-    } else if stream_error.is_none() && streamed.len() == 1 {
+    } else if comparable && stream_error.is_none() && streamed.len() == 1 {
         panic!(
             "a stream reads one message, a unary call fails: {:?}",
             single.err()

@@ -304,10 +304,16 @@ impl Transcoder {
                 if let [entry] = group {
                     self.write_message(index, delimited(entry, bytes)?, out)?;
                 } else {
-                    // Occurrences of one message field merge: their bytes concatenate.
+                    // Occurrences of one message field merge: their bytes concatenate, once
+                    // each is well formed on its own (as the reference decodes them).
                     let mut merged = Vec::new();
                     for entry in group {
-                        merged.extend_from_slice(delimited(entry, bytes)?);
+                        let piece = delimited(entry, bytes)?;
+                        let mut at = 0;
+                        while at < piece.len() {
+                            (_, _, at) = read_entry(piece, at)?;
+                        }
+                        merged.extend_from_slice(piece);
                     }
                     self.write_message(index, &merged, out)?;
                 }
@@ -1361,6 +1367,8 @@ mod tests {
             ],
             // nested 150 deep.
             &deep,
+            // nested twice: a cut varint, which the second occurrence would complete.
+            &[0xba, 0x02, 0x01, 0x98, 0xba, 0x02, 0x02, 0x01, 0x01],
             // t_empty holding a field of wire type 7.
             &[0xda, 0x02, 0x01, 0x0f],
             // f_uint64 as a varint whose tenth byte overflows 64 bits.
