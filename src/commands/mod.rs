@@ -150,6 +150,7 @@ pub async fn open(settings: &Settings, needs: Needs) -> Result<Session, Error> {
                 settings.connect.target.host().to_string(),
                 settings.reflect_headers.clone(),
                 settings.connect.connect_timeout,
+                settings.max_message_size,
             );
             if needs == Needs::Server {
                 schema = schema.for_calls();

@@ -119,6 +119,11 @@ impl SchemaError {
             SchemaError::Reflection { status } if status.code() == Code::Unavailable => Some(
                 "the connection to the server broke; check that it is still running".to_string(),
             ),
+            SchemaError::Reflection { status }
+                if status.message().contains("decoded message length too large") =>
+            {
+                Some("raise the limit with --max-msg-sz, e.g. --max-msg-sz 16MiB (the default is 4MiB)".to_string())
+            }
             SchemaError::Reflection { .. } | SchemaError::ReflectionRefused { .. } => None,
             SchemaError::NoAnswer(_) => Some(
                 "is it a gRPC server, and is it busy? --connect-timeout sets how long to wait".to_string(),
@@ -219,12 +224,14 @@ impl Schema {
     /// A schema read through server reflection on `channel`. `host` is the name sent in
     /// reflection requests; `headers` go on the reflection stream.
     /// `answer_timeout` bounds the wait for each of the server's answers, so a server that
-    /// accepts connections but never answers, or stops answering, fails within it.
+    /// accepts connections but never answers, or stops answering, fails within it; answers
+    /// larger than `max_message_size` are refused, as responses of calls are (`--max-msg-sz`).
     pub fn from_reflection(
         channel: Channel,
         host: String,
         headers: Vec<Header>,
         answer_timeout: Duration,
+        max_message_size: usize,
     ) -> Schema {
         Schema {
             pool: DescriptorPool::new(),
@@ -233,6 +240,7 @@ impl Schema {
                 host,
                 headers,
                 answer_timeout,
+                max_message_size,
             )),
             files: None,
             services: None,

@@ -50,6 +50,8 @@ pub struct ReflectionClient {
     headers: Vec<Header>,
     host: String,
     answer_timeout: Duration,
+    /// The largest answer accepted, in bytes.
+    max_message_size: usize,
     version: Version,
     /// Set once the server has answered: from then on its version is known.
     version_confirmed: bool,
@@ -75,12 +77,14 @@ impl ReflectionClient {
         host: String,
         headers: Vec<Header>,
         answer_timeout: Duration,
+        max_message_size: usize,
     ) -> ReflectionClient {
         ReflectionClient {
             channel,
             headers,
             host,
             answer_timeout,
+            max_message_size,
             version: Version::V1,
             version_confirmed: false,
             stream: None,
@@ -284,7 +288,8 @@ impl ReflectionClient {
         for header in &self.headers {
             header.insert_into(request.metadata_mut());
         }
-        let mut grpc = tonic::client::Grpc::new(self.channel.clone());
+        let mut grpc = tonic::client::Grpc::new(self.channel.clone())
+            .max_decoding_message_size(self.max_message_size);
         grpc.ready()
             .await
             .map_err(|err| Status::unavailable(format!("the connection is not ready: {err}")))?;

@@ -313,6 +313,15 @@ fn a_file_that_defines_a_symbol_twice() {
 #[test]
 fn an_answer_larger_than_any_message() {
     each_command_fails(Scenario::HugeAnswer, "too large");
+    // --max-msg-sz bounds reflection answers as it bounds responses, and the hint says so.
+    let server = hostile(Scenario::HugeAnswer);
+    grpcx(&server, &["describe", "hostile.Svc"]).fails(1, &["too large", "--max-msg-sz"]);
+    let run = grpcx(
+        &server,
+        &["--max-msg-sz", "16MiB", "describe", "hostile.Svc"],
+    );
+    run.fails(1, &["no symbol `hostile.Svc`"]);
+    assert!(!run.stderr.contains("too large"), "{run:#?}");
 }
 
 #[test]
