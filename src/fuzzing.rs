@@ -299,6 +299,30 @@ mod regressions {
         }
     }
 
+    /// Found by `json_to_message`: serde_json's default float parsing may round a long number
+    /// to a neighbouring double, so grpcx sent a value 1 ULP off what was written and its own
+    /// JSON for it did not read back the same. Floats are read exactly now (serde_json's
+    /// `float_roundtrip`).
+    #[test]
+    fn long_numbers_read_as_the_nearest_double() {
+        let pool = demo_pool().unwrap();
+        let every = pool.get_message_by_name("grpcx.demo.v1.AllTypes").unwrap();
+        for text in [
+            "4344440000000200000000000",
+            "4.3444400000002003e+24",
+            "2.2250738585072011e-308",
+        ] {
+            let json = format!(r#"{{"fDouble": {text}}}"#);
+            let message = read_request(&every, json.as_bytes(), json_format(false)).unwrap();
+            let value = message
+                .get_field_by_name("f_double")
+                .unwrap()
+                .as_f64()
+                .unwrap();
+            assert_eq!(value, text.parse::<f64>().unwrap(), "{text}");
+        }
+    }
+
     /// Found by `reflection_to_pool`: prost-reflect panicked (an index out of bounds while
     /// naming the place of the error) on a file whose syntax is neither proto2 nor proto3, so
     /// a server could crash any command. It is refused up front now.
