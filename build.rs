@@ -37,5 +37,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(false)
         .build_server(false)
         .compile_fds(rpc)?;
+
+    // The well-known types' files, one encoded FileDescriptorProto each, without comments: a
+    // call whose schema imports them takes these instead of asking the server (see
+    // `schema::builtin::well_known_file`).
+    let mut well_known = String::from("/// The well-known types' files, by name.\n");
+    well_known.push_str("pub const FILES: &[(&str, &[u8])] = &[\n");
+    let names = [
+        "any",
+        "api",
+        "duration",
+        "empty",
+        "field_mask",
+        "source_context",
+        "struct",
+        "timestamp",
+        "type",
+        "wrappers",
+    ];
+    let set = protox::Compiler::new(["proto"])?
+        .include_source_info(false)
+        .include_imports(true)
+        .open_files(names.map(|name| format!("google/protobuf/{name}.proto")))?
+        .file_descriptor_set();
+    for file in &set.file {
+        let name = file.name.clone().unwrap_or_default();
+        if !name.starts_with("google/protobuf/") || name.ends_with("descriptor.proto") {
+            continue;
+        }
+        let path = out_dir.join(name.replace('/', "_") + ".bin");
+        std::fs::write(&path, prost::Message::encode_to_vec(file))?;
+        well_known.push_str(&format!(
+            "    ({name:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    well_known.push_str("];\n");
+    std::fs::write(out_dir.join("well_known.rs"), well_known)?;
     Ok(())
 }

@@ -150,7 +150,11 @@ pub async fn open(settings: &Settings, needs: Needs) -> Result<Session, Error> {
                 settings.connect.target.host().to_string(),
                 settings.reflect_headers.clone(),
                 settings.connect.connect_timeout,
-                settings.max_message_size,
+                // --max-msg-sz may raise the bound on reflection's answers, never lower it:
+                // a small limit is for testing responses, not the schema.
+                settings
+                    .max_message_size
+                    .max(crate::settings::DEFAULT_MAX_MESSAGE_SIZE),
             );
             if needs == Needs::Server {
                 schema = schema.for_calls();

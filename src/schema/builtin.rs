@@ -37,3 +37,53 @@ pub fn add_missing(pool: &mut DescriptorPool, well_known: bool) {
         }
     }
 }
+
+mod shipped {
+    include!(concat!(env!("OUT_DIR"), "/well_known.rs"));
+}
+
+/// grpcx's own copy of a well-known type's file (`google/protobuf/timestamp.proto`, …),
+/// encoded. Their contents are fixed by the protobuf project, so a call takes these rather
+/// than spend a reflection round trip on them; `describe` and the exports still ask the
+/// server, whose copy may differ in options and comments.
+pub fn well_known_file(name: &str) -> Option<&'static [u8]> {
+    shipped::FILES
+        .iter()
+        .find(|(shipped, _)| *shipped == name)
+        .map(|(_, bytes)| *bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message as _;
+
+    #[test]
+    fn the_well_known_files_are_shipped_whole_and_build_alone() {
+        for name in [
+            "timestamp",
+            "duration",
+            "any",
+            "struct",
+            "wrappers",
+            "empty",
+            "type",
+        ] {
+            let name = format!("google/protobuf/{name}.proto");
+            let bytes = well_known_file(&name).unwrap_or_else(|| panic!("{name} missing"));
+            let file = prost_types::FileDescriptorProto::decode(bytes).unwrap();
+            assert_eq!(file.name(), name);
+            assert!(file.source_code_info.is_none(), "{name} carries comments");
+        }
+        assert!(well_known_file("google/protobuf/descriptor.proto").is_none());
+        let mut pool = DescriptorPool::new();
+        let all = shipped::FILES.iter().map(|(_, bytes)| bytes.to_vec());
+        // The set is in dependency order, so it builds as it is.
+        pool.decode_file_descriptor_set(encode_set(all).as_slice())
+            .unwrap();
+        assert!(
+            pool.get_message_by_name("google.protobuf.Timestamp")
+                .is_some()
+        );
+    }
+}

@@ -20,7 +20,9 @@ pub mod template;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
+use prost::Message as _;
 use prost_reflect::{DescriptorPool, FileDescriptor};
+use prost_types::FileDescriptorProto;
 use tonic::Code;
 use tonic::transport::Channel;
 
@@ -513,20 +515,30 @@ impl Schema {
                     return Err(SchemaError::TooLarge);
                 }
             }
-            // Every import still missing, asked for at once. (grpcx's own copies of the
-            // well-known types would save this round trip, but building prost-reflect's global
-            // pool costs more than the round trip: 0.7 ms against 0.15 ms here.)
+            // Every import still missing, asked for at once; a call takes grpcx's own copies of
+            // the well-known types' files instead, a round trip fewer.
             let mut level: Vec<String> = Vec::new();
             for name in wanted.drain(..) {
-                if self.pool.get_file_by_name(&name).is_none()
-                    && !fetched.contains_key(&name)
-                    && asked.insert(name.clone())
+                if self.pool.get_file_by_name(&name).is_some()
+                    || fetched.contains_key(&name)
+                    || !asked.insert(name.clone())
                 {
-                    level.push(name);
+                    continue;
+                }
+                let shipped = builtin::well_known_file(&name).filter(|_| self.for_calls);
+                match shipped.map(|bytes| (bytes, FileDescriptorProto::decode(bytes))) {
+                    Some((bytes, Ok(proto))) => pending.push(RawFile {
+                        proto,
+                        bytes: bytes.to_vec(),
+                    }),
+                    _ => level.push(name),
                 }
             }
             if level.is_empty() {
-                break;
+                if pending.is_empty() {
+                    break;
+                }
+                continue;
             }
             // Every file of the level is needed: too many is too many before asking.
             if fetched.len() + self.pool.files().len() + level.len() > MAX_FILES {
