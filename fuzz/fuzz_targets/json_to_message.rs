@@ -40,10 +40,12 @@ fn json(descriptor: &MessageDescriptor, input: &[u8], allow_unknown: bool, emit_
     let (streamed, stream_error) = fuzzing::read_request_stream(descriptor, input, format);
     // No value at all reads as the empty message, which for Any has no JSON form.
     let blank = input.iter().all(u8::is_ascii_whitespace);
-    // With unknown fields allowed, a stream skips their values without checking that they are
-    // UTF-8 (serde_json's way of ignoring a value), where a unary call reads the whole value
-    // first: only then may the two differ.
-    let comparable = !allow_unknown || std::str::from_utf8(input).is_ok();
+    // A unary call reads the whole value first, a stream reads straight into the message: they
+    // may differ where serde_json's value drops a repeated key (the last one wins) or, with
+    // unknown fields allowed, where a stream skips a value without checking it is UTF-8.
+    // (Left as it is: a known difference, see the README's Fuzzing section.)
+    let comparable = (!allow_unknown || std::str::from_utf8(input).is_ok())
+        && !grpcx_fuzz::has_duplicate_keys(input);
     if let Ok(message) = &single {
         round_trips(message, emit_defaults, blank);
         // One value read for a unary call reads the same as a stream of one.
