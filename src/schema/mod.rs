@@ -308,6 +308,9 @@ impl Schema {
             self.pool = option_types::pool();
             self.for_calls = true;
         }
+        if let Some(reflection) = self.reflection.as_mut() {
+            reflection.drop_comments();
+        }
         self
     }
 
@@ -506,7 +509,7 @@ impl Schema {
                 }
                 wanted.extend(file.proto.dependency.iter().cloned());
                 imports.insert(name.clone(), file.proto.dependency);
-                self.received_bytes = self.received_bytes.saturating_add(file.bytes.len());
+                self.received_bytes = self.received_bytes.saturating_add(file.sent);
                 fetched.insert(name, file.bytes);
                 if fetched.len() + self.pool.files().len() > MAX_FILES {
                     return Err(SchemaError::TooManyFiles);
@@ -530,6 +533,7 @@ impl Schema {
                     Some((bytes, Ok(proto))) => pending.push(RawFile {
                         proto,
                         bytes: bytes.to_vec(),
+                        sent: 0,
                     }),
                     _ => level.push(name),
                 }
@@ -559,6 +563,7 @@ impl Schema {
                             Some(file) => pending.push(RawFile {
                                 proto: file.file_descriptor_proto().clone(),
                                 bytes: file.encode_to_vec(),
+                                sent: 0,
                             }),
                             None => {
                                 return Err(SchemaError::BadDescriptor(format!(

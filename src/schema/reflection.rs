@@ -52,6 +52,9 @@ pub struct ReflectionClient {
     answer_timeout: Duration,
     /// The largest answer accepted, in bytes.
     max_message_size: usize,
+    /// Keep the comments (source code info) of the files received: `describe` prints them,
+    /// calls need none.
+    keep_comments: bool,
     version: Version,
     /// Set once the server has answered: from then on its version is known.
     version_confirmed: bool,
@@ -69,6 +72,8 @@ pub enum Answer {
 pub struct RawFile {
     pub proto: FileDescriptorProto,
     pub bytes: Vec<u8>,
+    /// How many bytes the server sent for it (comments included), for the bound on a schema.
+    pub sent: usize,
 }
 
 impl ReflectionClient {
@@ -85,10 +90,17 @@ impl ReflectionClient {
             host,
             answer_timeout,
             max_message_size,
+            keep_comments: true,
             version: Version::V1,
             version_confirmed: false,
             stream: None,
         }
+    }
+
+    /// Drops the comments of the files received, which a call never reads: decoding them was
+    /// the larger part of building a cold call's schema.
+    pub fn drop_comments(&mut self) {
+        self.keep_comments = false;
     }
 
     /// The protocol version the server answered, once it has.
@@ -120,7 +132,7 @@ impl ReflectionClient {
         let answer = self
             .ask(MessageRequest::FileContainingSymbol(symbol.to_string()))
             .await;
-        files_from(answer)
+        files_from(answer, self.keep_comments)
     }
 
     /// The files with these names (and possibly their dependencies), asked all at once and
@@ -131,6 +143,7 @@ impl ReflectionClient {
         names: &[String],
         mut budget: usize,
     ) -> Result<Vec<Answer>, SchemaError> {
+        let keep_comments = self.keep_comments;
         let Some((first, rest)) = names.split_first() else {
             return Ok(Vec::new());
         };
@@ -143,7 +156,7 @@ impl ReflectionClient {
             let answer = self
                 .ask(MessageRequest::FileByFilename(first.clone()))
                 .await;
-            answers.push(spend(&mut budget, files_from(answer)?)?);
+            answers.push(spend(&mut budget, files_from(answer, keep_comments)?)?);
             rest
         };
         // Questions are pipelined, but never more than a window of them unanswered: a server
@@ -156,7 +169,7 @@ impl ReflectionClient {
                 // it are asked again, each on a new stream when need be.
                 for name in rest.get(read..).unwrap_or_default() {
                     let answer = self.ask(MessageRequest::FileByFilename(name.clone())).await;
-                    answers.push(spend(&mut budget, files_from(answer)?)?);
+                    answers.push(spend(&mut budget, files_from(answer, keep_comments)?)?);
                 }
                 return Ok(answers);
             };
@@ -185,7 +198,7 @@ impl ReflectionClient {
                 Ok(Some(ServerReflectionResponse {
                     message_response: Some(answer),
                     ..
-                })) => answers.push(spend(&mut budget, files_from(Ok(answer))?)?),
+                })) => answers.push(spend(&mut budget, files_from(Ok(answer), keep_comments)?)?),
                 Ok(_) => {
                     self.stream = None;
                     return Err(SchemaError::Reflection {
@@ -196,7 +209,8 @@ impl ReflectionClient {
                 }
                 Err(status) => {
                     self.stream = None;
-                    let answer = files_from(Err(SchemaError::Reflection { status }))?;
+                    let answer =
+                        files_from(Err(SchemaError::Reflection { status }), keep_comments)?;
                     answers.push(spend(&mut budget, answer)?);
                     sent = read + 1;
                 }
@@ -309,7 +323,7 @@ impl ReflectionClient {
 /// `answer`, when its descriptors fit in what is left of `budget` bytes (and takes them off).
 fn spend(budget: &mut usize, answer: Answer) -> Result<Answer, SchemaError> {
     if let Answer::Files(files) = &answer {
-        let bytes = files.iter().map(|file| file.bytes.len()).sum::<usize>();
+        let bytes = files.iter().map(|file| file.sent).sum::<usize>();
         *budget = budget.checked_sub(bytes).ok_or(SchemaError::TooLarge)?;
     }
     Ok(answer)
@@ -317,7 +331,10 @@ fn spend(budget: &mut usize, answer: Answer) -> Result<Answer, SchemaError> {
 
 /// Files from an answer. "Not found" comes either as an error answer on the stream (grpc-go)
 /// or as a NOT_FOUND status that ends the stream (tonic); both mean the same.
-fn files_from(answer: Result<MessageResponse, SchemaError>) -> Result<Answer, SchemaError> {
+fn files_from(
+    answer: Result<MessageResponse, SchemaError>,
+    keep_comments: bool,
+) -> Result<Answer, SchemaError> {
     let answer = match answer {
         Ok(answer) => answer,
         Err(SchemaError::Reflection { status }) if status.code() == Code::NotFound => {
@@ -330,10 +347,16 @@ fn files_from(answer: Result<MessageResponse, SchemaError>) -> Result<Answer, Sc
             .file_descriptor_proto
             .into_iter()
             .map(|bytes| {
+                let sent = bytes.len();
+                let bytes = if keep_comments {
+                    bytes
+                } else {
+                    without_comments(&bytes)?
+                };
                 let proto = FileDescriptorProto::decode(bytes.as_slice()).map_err(|err| {
                     SchemaError::BadDescriptor(format!("a file descriptor does not decode: {err}"))
                 })?;
-                Ok(RawFile { proto, bytes })
+                Ok(RawFile { proto, bytes, sent })
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Answer::Files),
@@ -348,10 +371,65 @@ fn files_from(answer: Result<MessageResponse, SchemaError>) -> Result<Answer, Sc
     }
 }
 
+/// An encoded FileDescriptorProto without its source code info (field 9), copied field by
+/// field without decoding the rest.
+fn without_comments(mut bytes: &[u8]) -> Result<Vec<u8>, SchemaError> {
+    use prost::encoding::{DecodeContext, WireType, decode_key, skip_field};
+    const SOURCE_CODE_INFO: u32 = 9;
+    let malformed = |err: prost::DecodeError| {
+        SchemaError::BadDescriptor(format!("a file descriptor does not decode: {err}"))
+    };
+    let mut kept = Vec::with_capacity(bytes.len());
+    while !bytes.is_empty() {
+        let field = bytes;
+        let (number, wire_type) = decode_key(&mut bytes).map_err(malformed)?;
+        skip_field(wire_type, number, &mut bytes, DecodeContext::default()).map_err(malformed)?;
+        if !(number == SOURCE_CODE_INFO && wire_type == WireType::LengthDelimited) {
+            let length = field.len() - bytes.len();
+            kept.extend_from_slice(field.get(..length).unwrap_or_default());
+        }
+    }
+    Ok(kept)
+}
+
 fn unexpected_answer(expected: &str) -> SchemaError {
     SchemaError::Reflection {
         status: Status::internal(format!(
             "the server answered a reflection request for {expected} with something else"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost_types::{SourceCodeInfo, source_code_info::Location};
+
+    #[test]
+    fn comments_go_and_everything_else_stays_byte_for_byte() {
+        let plain = FileDescriptorProto {
+            name: Some("a.proto".into()),
+            package: Some("a".into()),
+            dependency: vec!["b.proto".into()],
+            ..Default::default()
+        };
+        let mut commented = plain.clone();
+        commented.source_code_info = Some(SourceCodeInfo {
+            location: vec![Location {
+                leading_comments: Some("a comment".into()),
+                ..Default::default()
+            }],
+        });
+        // A custom option's bytes, which FileDescriptorProto would not keep: field 50000.
+        let mut bytes = commented.encode_to_vec();
+        let mut unknown = Vec::new();
+        prost::encoding::string::encode(50000, &"custom".to_string(), &mut unknown);
+        bytes.extend_from_slice(&unknown);
+
+        let stripped = without_comments(&bytes).unwrap();
+        let mut expected = plain.encode_to_vec();
+        expected.extend_from_slice(&unknown);
+        assert_eq!(stripped, expected);
+        assert!(without_comments(b"\x0a\xff\xff").is_err());
     }
 }
