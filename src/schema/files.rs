@@ -124,10 +124,26 @@ fn add_protoset(pool: &mut DescriptorPool, path: &Path) -> Result<(), SchemaErro
         pool.add_file_descriptor_set(compiler.file_descriptor_set())
             .map_err(|err| SchemaError::Conflict(err.to_string()))?;
     }
-    pool.decode_file_descriptor_set(bytes.as_slice()).map_err(|err| SchemaError::BadProtoset {
+    // A protoset is checked as a server's answer is: a broken one must not panic later.
+    let mut files = Vec::new();
+    super::options::fields(&bytes, &mut |number, file| {
+        if number == 1 {
+            files.push(file.to_vec());
+        }
+        Ok(())
+    })
+    .map_err(|reason| SchemaError::BadProtoset {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    super::add_received(pool, files).map_err(|err| SchemaError::BadProtoset {
         path: path.to_path_buf(),
         reason: format!(
-            "{err} (a protoset must carry its imports: protoc --include_imports, or grpcx --protoset-out)"
+            "{} (a protoset must carry its imports: protoc --include_imports, or grpcx --protoset-out)",
+            match err {
+                SchemaError::BadDescriptor(reason) => reason,
+                other => other.to_string(),
+            }
         ),
     })
 }
