@@ -307,36 +307,29 @@ fn use_reflection_with_files_takes_either() {
 #[test]
 fn a_broken_protoset_is_refused_like_a_broken_server_schema() {
     let dir = tempfile::tempdir().unwrap();
-    let file = |syntax: &str| prost_types::FileDescriptorProto {
-        name: Some("odd.proto".into()),
-        package: Some("odd".into()),
-        message_type: vec![prost_types::DescriptorProto {
-            name: Some("Thing".into()),
+    // `describe odd.Thing` with a protoset of one file of this syntax.
+    let describe = |syntax: &str| {
+        let file = prost_types::FileDescriptorProto {
+            name: Some("odd.proto".into()),
+            package: Some("odd".into()),
+            message_type: vec![prost_types::DescriptorProto {
+                name: Some("Thing".into()),
+                ..Default::default()
+            }],
+            syntax: Some(syntax.into()),
             ..Default::default()
-        }],
-        syntax: Some(syntax.into()),
-        ..Default::default()
-    };
-    for (syntax, needle) in [
-        ("editions", "syntax `editions`"),
-        ("proto4", "syntax `proto4`"),
-    ] {
-        let path = dir.path().join(format!("{syntax}.protoset"));
-        let set = prost_types::FileDescriptorSet {
-            file: vec![file(syntax)],
         };
+        let path = dir.path().join(format!("{syntax}.protoset"));
+        let set = prost_types::FileDescriptorSet { file: vec![file] };
         std::fs::write(&path, set.encode_to_vec()).unwrap();
         let path = path.display().to_string();
-        let run = run(&args(&["--protoset", &path, "describe", "odd.Thing"]), None);
-        run.fails(1, &["is not usable", needle]);
+        run(&args(&["--protoset", &path, "describe", "odd.Thing"]), None)
+    };
+    for syntax in ["editions", "proto4"] {
+        let run = describe(syntax);
+        run.fails(1, &["is not usable", &format!("syntax `{syntax}`")]);
         assert_eq!(run.stdout, "");
     }
-    let path = dir.path().join("fine.protoset");
-    let set = prost_types::FileDescriptorSet {
-        file: vec![file("proto3")],
-    };
-    std::fs::write(&path, set.encode_to_vec()).unwrap();
-    let path = path.display().to_string();
-    let run = run(&args(&["--protoset", &path, "describe", "odd.Thing"]), None);
+    let run = describe("proto3");
     assert!(run.ok().contains("message Thing"), "{run:#?}");
 }
