@@ -2,8 +2,6 @@
 
 use std::process::ExitCode;
 
-use clap::Parser as _;
-
 fn main() -> ExitCode {
     let cli = grpcx::cli::Cli::parse();
     grpcx::error::exit_code(grpcx::run(cli))

@@ -359,7 +359,6 @@ pub fn output_format(chosen: Option<OutputFormat>, stdout_is_terminal: bool) -> 
 mod tests {
     use super::*;
     use crate::cli::Cli;
-    use clap::Parser;
 
     fn no_env(_: &str) -> Option<String> {
         None

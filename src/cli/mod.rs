@@ -1,7 +1,7 @@
 //! The command line: clap definitions only.
 //!
-//! Options that concern talking to a server are global (`global = true`), so they are accepted
-//! before or after the subcommand: `grpcx -H 'k: v' call …` and `grpcx call … -H 'k: v'`.
+//! Options that concern talking to a server are accepted before or after the subcommand:
+//! `grpcx -H 'k: v' call …` and `grpcx call … -H 'k: v'` (see `GlobalArgs`).
 //! Every value is typed here, so a malformed one is a usage error (exit 2) naming the flag.
 
 pub mod values;
@@ -29,16 +29,67 @@ Exit codes: 0 ok, 1 failure outside the call, 2 usage, 64 + gRPC status code (NO
 /// using server reflection and no generated code.
 #[derive(Debug, Parser)]
 #[command(name = "grpcx", version, after_help = MAIN_EXAMPLES, max_term_width = 100)]
-pub struct Cli {
+struct Arguments {
     #[command(flatten)]
-    pub global: GlobalArgs,
+    everywhere: EverywhereArgs,
+    #[command(flatten)]
+    global: GlobalArgs,
     #[command(subcommand)]
+    command: Command,
+}
+
+/// A parsed command line: the options that talk to a server in one place, whether they stood
+/// before the subcommand or after it.
+#[derive(Debug)]
+pub struct Cli {
+    pub global: GlobalArgs,
     pub command: Command,
 }
 
-/// Options for every command that talks to a server.
-#[derive(Debug, Clone, Args)]
-pub struct GlobalArgs {
+impl Cli {
+    /// The command line of this process; exits with a usage error (2) when it is not valid.
+    pub fn parse() -> Cli {
+        Cli::from_arguments(Arguments::parse()).unwrap_or_else(|err| err.exit())
+    }
+
+    /// A command line from `words`, the program's name first.
+    pub fn try_parse_from<I, T>(words: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Cli::from_arguments(Arguments::try_parse_from(words)?)
+    }
+
+    /// clap's description of the command line, for help, completions and the man page.
+    pub fn command() -> clap::Command {
+        <Arguments as clap::CommandFactory>::command()
+    }
+
+    fn from_arguments(arguments: Arguments) -> Result<Cli, clap::Error> {
+        let Arguments {
+            everywhere,
+            global,
+            mut command,
+        } = arguments;
+        let mut global = match command.global_mut() {
+            Some(after) => global.then(std::mem::take(after)),
+            None => global,
+        };
+        global.addr = everywhere.addr;
+        global.profile = everywhere.profile;
+        global.check().map_err(|message| {
+            Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message)
+        })?;
+        Ok(Cli { global, command })
+    }
+}
+
+/// The two options that take a value from the environment too. clap propagates them into
+/// every subcommand (`global`), so that a value given before the subcommand wins over the
+/// environment wherever it stands.
+#[derive(Debug, Args)]
+struct EverywhereArgs {
     /// Server address: HOST:PORT, http://HOST:PORT, https://HOST:PORT or unix:PATH
     /// [default: 127.0.0.1:50051]. A bare HOST:PORT is plaintext on loopback and TLS elsewhere.
     /// Example: --addr localhost:8080
@@ -50,7 +101,7 @@ pub struct GlobalArgs {
         value_parser = clap::value_parser!(Target),
         help_heading = "Connection"
     )]
-    pub addr: Option<Target>,
+    addr: Option<Target>,
 
     /// Use a named profile from the config file (`grpcx config path` shows where).
     /// Example: --profile staging
@@ -61,27 +112,36 @@ pub struct GlobalArgs {
         value_name = "NAME",
         help_heading = "Connection"
     )]
+    profile: Option<String>,
+}
+
+/// Options for every command that talks to a server. They are accepted before the subcommand
+/// and after it (`grpcx -H 'k: v' call …` and `grpcx call … -H 'k: v'`): clap reads them on
+/// both levels and `Cli` puts them together. (clap's `global` would copy all thirty into every
+/// subcommand on every run: a third of a short call's instructions.)
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// `--addr` (see `EverywhereArgs`).
+    #[arg(skip)]
+    pub addr: Option<Target>,
+
+    /// `--profile` (see `EverywhereArgs`).
+    #[arg(skip)]
     pub profile: Option<String>,
 
     /// Use TLS even where the address alone would mean plaintext. Example: --tls
-    #[arg(
-        long,
-        global = true,
-        conflicts_with = "plaintext",
-        help_heading = "TLS"
-    )]
+    #[arg(long, conflicts_with = "plaintext", help_heading = "TLS")]
     pub tls: bool,
 
     /// Use plaintext HTTP/2 (h2c) even where the address alone would mean TLS.
     /// Example: --plaintext
-    #[arg(long, global = true, help_heading = "TLS")]
+    #[arg(long, help_heading = "TLS")]
     pub plaintext: bool,
 
     /// Trust the CA certificates in this PEM file, besides the system's.
     /// Example: --cacert ca.pem
     #[arg(
         long,
-        global = true,
         value_name = "FILE",
         conflicts_with = "plaintext",
         help_heading = "TLS"
@@ -91,9 +151,7 @@ pub struct GlobalArgs {
     /// Client certificate chain (PEM) for mutual TLS; goes with --key. Example: --cert client.pem
     #[arg(
         long,
-        global = true,
         value_name = "FILE",
-        requires = "key",
         conflicts_with = "plaintext",
         help_heading = "TLS"
     )]
@@ -102,55 +160,48 @@ pub struct GlobalArgs {
     /// Client private key (PEM) for mutual TLS; goes with --cert. Example: --key client.key
     #[arg(
         long,
-        global = true,
         value_name = "FILE",
-        requires = "cert",
         conflicts_with = "plaintext",
         help_heading = "TLS"
     )]
     pub key: Option<PathBuf>,
 
     /// Do not verify the server's certificate (unsafe; grpcx says so on stderr). Example: --insecure
-    #[arg(
-        long,
-        global = true,
-        conflicts_with = "plaintext",
-        help_heading = "TLS"
-    )]
+    #[arg(long, conflicts_with = "plaintext", help_heading = "TLS")]
     pub insecure: bool,
 
     /// The :authority of requests, and the name the server's certificate must carry.
     /// Example: --authority api.internal
-    #[arg(long, global = true, value_name = "HOST[:PORT]", help_heading = "TLS")]
+    #[arg(long, value_name = "HOST[:PORT]", help_heading = "TLS")]
     pub authority: Option<String>,
 
     /// Read the schema from this .proto file (repeatable) instead of server reflection;
     /// compiled at run time, no protoc needed. Example: --proto api/items.proto
-    #[arg(long, global = true, value_name = "FILE", help_heading = "Schema")]
+    #[arg(long, value_name = "FILE", help_heading = "Schema")]
     pub proto: Vec<PathBuf>,
 
     /// Where imports of --proto files are found (repeatable) [default: each file's directory].
     /// The well-known types need none. Example: --import-path api
-    #[arg(long, global = true, value_name = "DIR", help_heading = "Schema")]
+    #[arg(long, value_name = "DIR", help_heading = "Schema")]
     pub import_path: Vec<PathBuf>,
 
     /// Read the schema from this FileDescriptorSet (repeatable) instead of server reflection.
     /// Example: --protoset items.protoset
-    #[arg(long, global = true, value_name = "FILE", help_heading = "Schema")]
+    #[arg(long, value_name = "FILE", help_heading = "Schema")]
     pub protoset: Vec<PathBuf>,
 
     /// With --proto or --protoset, still ask the server's reflection first; the files fill in
     /// what it lacks. Example: --protoset extra.protoset --use-reflection
-    #[arg(long, global = true, help_heading = "Schema")]
+    #[arg(long, help_heading = "Schema")]
     pub use_reflection: bool,
 
     /// Do not read or write the descriptor cache: ask the server's reflection every time.
     /// Example: --no-cache
-    #[arg(long, global = true, help_heading = "Schema")]
+    #[arg(long, help_heading = "Schema")]
     pub no_cache: bool,
 
     /// How long a cached schema is used [default: 5m]. Example: --cache-ttl 1h
-    #[arg(long, global = true, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Schema")]
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Schema")]
     pub cache_ttl: Option<Duration>,
 
     /// Request metadata, repeatable, sent on reflection and on the call; @FILE reads one
@@ -158,7 +209,6 @@ pub struct GlobalArgs {
     #[arg(
         short = 'H',
         long = "header",
-        global = true,
         value_name = "'NAME: VALUE'",
         help_heading = "Metadata"
     )]
@@ -167,7 +217,6 @@ pub struct GlobalArgs {
     /// Metadata sent only on the call, not on reflection. Example: --rpc-header 'x-trace: 1'
     #[arg(
         long = "rpc-header",
-        global = true,
         value_name = "'NAME: VALUE'",
         help_heading = "Metadata"
     )]
@@ -176,7 +225,6 @@ pub struct GlobalArgs {
     /// Metadata sent only on reflection requests. Example: --reflect-header 'x-admin: yes'
     #[arg(
         long = "reflect-header",
-        global = true,
         value_name = "'NAME: VALUE'",
         help_heading = "Metadata"
     )]
@@ -184,36 +232,35 @@ pub struct GlobalArgs {
 
     /// Expand ${VAR} in header values from the environment, so that secrets stay off the
     /// command line. Example: --expand-headers -H 'authorization: Bearer ${TOKEN}'
-    #[arg(long, global = true, help_heading = "Metadata")]
+    #[arg(long, help_heading = "Metadata")]
     pub expand_headers: bool,
 
     /// Deadline for the whole operation (connect, reflection, call); when it passes the call
     /// ends with DEADLINE_EXCEEDED (exit 68). Example: --max-time 1.5s
-    #[arg(long, global = true, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Connection")]
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Connection")]
     pub max_time: Option<Duration>,
 
     /// How long to wait for the connection and the server's first answer [default: 10s].
     /// Example: --connect-timeout 500ms
-    #[arg(long, global = true, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Connection")]
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Connection")]
     pub connect_timeout: Option<Duration>,
 
     /// Send HTTP/2 keepalive pings at this interval. Example: --keepalive-time 30s
-    #[arg(long, global = true, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Connection")]
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_duration, help_heading = "Connection")]
     pub keepalive_time: Option<Duration>,
 
     /// The largest response message accepted [default: 4MiB]. Example: --max-msg-sz 16MiB
-    #[arg(long = "max-msg-sz", global = true, value_name = "BYTES", value_parser = values::parse_size, help_heading = "Connection")]
+    #[arg(long = "max-msg-sz", value_name = "BYTES", value_parser = values::parse_size, help_heading = "Connection")]
     pub max_msg_sz: Option<usize>,
 
     /// Text appended to grpcx's user agent. Example: --user-agent 'ci-job/42'
-    #[arg(long, global = true, value_name = "TEXT", help_heading = "Connection")]
+    #[arg(long, value_name = "TEXT", help_heading = "Connection")]
     pub user_agent: Option<String>,
 
     /// Compress request messages. Compressed responses are always accepted.
     /// Example: --compress gzip
     #[arg(
         long,
-        global = true,
         value_enum,
         value_name = "ALGORITHM",
         help_heading = "Connection"
@@ -222,22 +269,90 @@ pub struct GlobalArgs {
 
     /// Color JSON output: auto (on a terminal, unless NO_COLOR is set), always or never.
     /// Example: --color never
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN", help_heading = "Output")]
     pub color: ColorChoice,
 
     /// Show the exchange on stderr: method, metadata, headers, trailers, status, time; -vv adds
     /// per-phase timings. Example: -v
-    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count, help_heading = "Output")]
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, help_heading = "Output")]
     pub verbose: u8,
 
     /// A metadata key whose value verbose output hides (authorization always is); repeatable.
     /// Example: --redact x-api-key
-    #[arg(long, global = true, value_name = "KEY", help_heading = "Output")]
+    #[arg(long, value_name = "KEY", help_heading = "Output")]
     pub redact: Vec<String>,
 
     /// Show hidden metadata values in verbose output. Example: -v --show-secrets
-    #[arg(long, global = true, help_heading = "Output")]
+    #[arg(long, help_heading = "Output")]
     pub show_secrets: bool,
+}
+
+impl GlobalArgs {
+    /// These options (given before the subcommand) with `later` ones (given after it): a
+    /// later value wins, lists and counts add up.
+    fn then(self, later: GlobalArgs) -> GlobalArgs {
+        fn joined<T>(mut first: Vec<T>, later: Vec<T>) -> Vec<T> {
+            first.extend(later);
+            first
+        }
+        GlobalArgs {
+            addr: later.addr.or(self.addr),
+            profile: later.profile.or(self.profile),
+            tls: self.tls || later.tls,
+            plaintext: self.plaintext || later.plaintext,
+            cacert: later.cacert.or(self.cacert),
+            cert: later.cert.or(self.cert),
+            key: later.key.or(self.key),
+            insecure: self.insecure || later.insecure,
+            authority: later.authority.or(self.authority),
+            proto: joined(self.proto, later.proto),
+            import_path: joined(self.import_path, later.import_path),
+            protoset: joined(self.protoset, later.protoset),
+            use_reflection: self.use_reflection || later.use_reflection,
+            no_cache: self.no_cache || later.no_cache,
+            cache_ttl: later.cache_ttl.or(self.cache_ttl),
+            headers: joined(self.headers, later.headers),
+            rpc_headers: joined(self.rpc_headers, later.rpc_headers),
+            reflect_headers: joined(self.reflect_headers, later.reflect_headers),
+            expand_headers: self.expand_headers || later.expand_headers,
+            max_time: later.max_time.or(self.max_time),
+            connect_timeout: later.connect_timeout.or(self.connect_timeout),
+            keepalive_time: later.keepalive_time.or(self.keepalive_time),
+            max_msg_sz: later.max_msg_sz.or(self.max_msg_sz),
+            user_agent: later.user_agent.or(self.user_agent),
+            compress: later.compress.or(self.compress),
+            color: match later.color {
+                ColorChoice::Auto => self.color,
+                chosen => chosen,
+            },
+            verbose: self.verbose.saturating_add(later.verbose),
+            redact: joined(self.redact, later.redact),
+            show_secrets: self.show_secrets || later.show_secrets,
+        }
+    }
+
+    /// The rules clap checks within one side of the subcommand, checked across both.
+    fn check(&self) -> Result<(), String> {
+        let tls_options = [
+            ("--tls", self.tls),
+            ("--cacert", self.cacert.is_some()),
+            ("--cert", self.cert.is_some()),
+            ("--key", self.key.is_some()),
+            ("--insecure", self.insecure),
+        ];
+        if self.plaintext
+            && let Some((flag, _)) = tls_options.iter().find(|(_, given)| *given)
+        {
+            return Err(format!(
+                "the argument '--plaintext' cannot be used with '{flag}'"
+            ));
+        }
+        match (&self.cert, &self.key) {
+            (Some(_), None) => Err("--cert needs --key, the certificate's private key".into()),
+            (None, Some(_)) => Err("--key needs --cert, the certificate it belongs to".into()),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Shells with completion scripts.
@@ -250,8 +365,9 @@ pub enum Shell {
 }
 
 /// When to color output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
+    #[default]
     Auto,
     Always,
     Never,
@@ -333,6 +449,18 @@ and bidirectional calls read stdin.")]
     },
 }
 
+impl Command {
+    /// The server options given after the subcommand, for the subcommands that take them.
+    fn global_mut(&mut self) -> Option<&mut GlobalArgs> {
+        match self {
+            Command::List(args) => Some(&mut args.global),
+            Command::Describe(args) => Some(&mut args.global),
+            Command::Call(args) => Some(&mut args.global),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum CacheAction {
     /// Remove every cached schema.
@@ -352,6 +480,9 @@ pub enum ConfigAction {
 pub struct ListArgs {
     /// A service whose methods to list: full name or, when unique, the short name.
     pub service: Option<String>,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
 
     /// List methods (of every service, or of SERVICE) with their kind and their request and
     /// response types. Example: grpcx list --long
@@ -386,12 +517,18 @@ pub struct DescribeArgs {
 
     #[command(flatten)]
     pub export: ExportArgs,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct CallArgs {
     /// The method: pkg.Service/Method, pkg.Service.Method, or Service/Method when unique.
     pub method: String,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
 
     /// The request: JSON text, @FILE, or @- / - for stdin.
     #[arg(value_name = "DATA", conflicts_with = "data")]
@@ -540,7 +677,6 @@ impl DataSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn clap_definitions_are_consistent() {
@@ -562,6 +698,50 @@ mod tests {
         assert!(Cli::try_parse_from(["grpcx", "--insecure", "--plaintext", "list"]).is_err());
         assert!(Cli::try_parse_from(["grpcx", "--cert", "c.pem", "list"]).is_err());
         assert!(Cli::try_parse_from(["grpcx", "--cert", "c", "--key", "k", "list"]).is_ok());
+        // The same rules across the subcommand.
+        let across = |words: &[&str]| Cli::try_parse_from(words.iter().copied());
+        assert!(across(&["grpcx", "--tls", "list", "--plaintext"]).is_err());
+        assert!(across(&["grpcx", "--plaintext", "call", "S/M", "--cacert", "c"]).is_err());
+        assert!(across(&["grpcx", "--cert", "c", "describe"]).is_err());
+        assert!(across(&["grpcx", "--cert", "c", "call", "S/M", "--key", "k"]).is_ok());
+    }
+
+    #[test]
+    fn options_on_both_sides_come_together() {
+        let cli = Cli::try_parse_from([
+            "grpcx",
+            "-v",
+            "-H",
+            "a: 1",
+            "--max-time",
+            "1s",
+            "--color",
+            "never",
+            "call",
+            "S/M",
+            "-v",
+            "-H",
+            "b: 2",
+            "--max-time",
+            "2s",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.headers, ["a: 1", "b: 2"]);
+        assert_eq!(cli.global.verbose, 2);
+        assert_eq!(
+            cli.global.max_time,
+            Some(Duration::from_secs(2)),
+            "the later wins"
+        );
+        assert_eq!(
+            cli.global.color,
+            ColorChoice::Never,
+            "an unset later keeps the earlier"
+        );
+        let addr = Cli::try_parse_from(["grpcx", "list", "--addr", "127.0.0.1:1"]).unwrap();
+        assert_eq!(addr.global.addr.unwrap().to_string(), "127.0.0.1:1");
+        // Options that talk to a server are not the demo server's.
+        assert!(Cli::try_parse_from(["grpcx", "serve-demo", "-H", "a: 1"]).is_err());
     }
 
     #[test]

@@ -3,9 +3,6 @@
 
 use std::time::Duration;
 
-use clap::CommandFactory as _;
-use clap::Parser as _;
-
 use crate::cli::{Cli, Shell};
 use crate::error::{Error, Outcome};
 use crate::output::Output;

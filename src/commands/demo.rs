@@ -7,8 +7,6 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use clap::Parser as _;
-
 use crate::cli::Cli;
 use crate::error::{self, Error, Outcome};
 use crate::output::Output;
