@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .extern_path(".google.rpc", "crate::server::rpc")
+        .extern_path(".google.rpc", "crate::demo::rpc")
         .compile_fds(demo)?;
 
     // google.rpc.Status and the standard error details, which grpcx ships to decode

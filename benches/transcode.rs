@@ -13,7 +13,7 @@ use serde::de::DeserializeSeed as _;
 const ITEM: &str = r#"{"id":"1","name":"Claw hammer","category":"CATEGORY_TOOL","price":{"currencyCode":"EUR","units":"24","nanos":990000000},"tags":["steel","workshop"],"attributes":{"weight":"450g"},"createdAt":"2026-01-01T00:00:00Z","dimensions":{"widthCm":12.0,"heightCm":33.0,"depthCm":3.5}}"#;
 
 fn item() -> MessageDescriptor {
-    DescriptorPool::decode(grpcx::server::pb::FILE_DESCRIPTOR_SET)
+    DescriptorPool::decode(grpcx::demo::pb::FILE_DESCRIPTOR_SET)
         .unwrap()
         .get_message_by_name("grpcx.demo.v1.Item")
         .unwrap()

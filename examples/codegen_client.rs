@@ -17,9 +17,9 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::sync::{Arc, Mutex};
 
-use grpcx::server::pb::item::Dimensions;
-use grpcx::server::pb::item_service_client::ItemServiceClient;
-use grpcx::server::pb::{
+use grpcx::demo::pb::item::Dimensions;
+use grpcx::demo::pb::item_service_client::ItemServiceClient;
+use grpcx::demo::pb::{
     Category, CreateItemsSummary, GetItemRequest, Item, ListItemsRequest, Money,
 };
 use tonic::transport::{Channel, Endpoint};

@@ -1,24 +1,23 @@
 //! Entry points for the `cargo fuzz` targets in `fuzz/`, each a thin wrapper over the code a
 //! command runs on outside data, so that the fuzzer exercises exactly that code.
 //!
-//! Not an API: hidden from the docs, and free to change with the targets. The targets' oracles
-//! (round trips, the fast JSON path against the reference) live in `fuzz/`, not here.
+//! Compiled only for tests and for fuzzing (`cargo fuzz` builds with `--cfg fuzzing`): not an
+//! API, and free to change with the targets. The targets' oracles (round trips, the fast JSON
+//! path against the reference) live in `fuzz/`, not here.
 
-use std::collections::BTreeMap;
-
-use prost::Message as _;
+use futures_util::FutureExt as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
 
 use crate::invoke::Response;
 use crate::invoke::input::{self, InputError, InputFormat, JsonInput};
 use crate::output::OutputError;
 use crate::output::transcode::Transcoder;
-use crate::schema::SchemaError;
+use crate::schema::{Schema, SchemaError};
 
 /// The demo server's schema (`proto/`), with the types grpcx adds for a call that reaches an
 /// `Any` (google.rpc and the well-known types), as `call` has it.
 pub fn demo_pool() -> Result<DescriptorPool, prost_reflect::DescriptorError> {
-    let mut pool = DescriptorPool::decode(crate::server::pb::FILE_DESCRIPTOR_SET)?;
+    let mut pool = DescriptorPool::decode(crate::demo::pb::FILE_DESCRIPTOR_SET)?;
     crate::schema::builtin::add_missing(&mut pool, true);
     Ok(pool)
 }
@@ -80,25 +79,20 @@ pub fn compact_json(
     Ok(out)
 }
 
-/// What `call` does with reflection answers: each answer's files decoded as the reflection
-/// client decodes them, the first of each name kept, then added to the pool as `Schema` adds
-/// them, one answer after the other (as for the symbols of successive lookups).
+/// What `call` does with reflection answers: the answers, held in memory, go through the
+/// schema's own loading path (decoded as a server's answers are, their imports asked for,
+/// bounded, checked and built), one answer after the other as for successive lookups.
 pub fn pool_from_reflection(answers: Vec<Vec<Vec<u8>>>) -> Result<DescriptorPool, SchemaError> {
-    let mut pool = DescriptorPool::new();
-    for files in answers {
-        let mut fetched = BTreeMap::new();
-        for bytes in files {
-            let proto =
-                prost_types::FileDescriptorProto::decode(bytes.as_slice()).map_err(|err| {
-                    SchemaError::BadDescriptor(format!("a file descriptor does not decode: {err}"))
-                })?;
-            if pool.get_file_by_name(proto.name()).is_none() {
-                fetched.entry(proto.name().to_string()).or_insert(bytes);
-            }
-        }
-        crate::schema::add_received(&mut pool, fetched.into_values())?;
+    let count = answers.len();
+    let mut schema = Schema::from_memory(answers);
+    for index in 0..count {
+        // Answers held in memory never wait.
+        let loaded = schema.load_answer(index).now_or_never().ok_or_else(|| {
+            SchemaError::BadDescriptor("a reflection answer held in memory waited".to_string())
+        })?;
+        loaded?;
     }
-    Ok(pool)
+    Ok(schema.pool().clone())
 }
 
 /// The fuzz targets' seeds, made from the fixtures and the demo schema rather than kept as
@@ -199,7 +193,7 @@ mod seeds {
         seeds.push((
             "reflection_to_pool",
             "demo".to_string(),
-            crate::server::pb::FILE_DESCRIPTOR_SET.to_vec(),
+            crate::demo::pb::FILE_DESCRIPTOR_SET.to_vec(),
         ));
         seeds.push((
             "reflection_to_pool",

@@ -1,8 +1,10 @@
-//! The grpcx binary: parse the arguments, run, turn the result into an exit code.
+//! The grpcx binary: run on this process's command line, exit with the code it gives.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = grpcx::cli::Cli::parse();
-    grpcx::error::exit_code(grpcx::run(cli))
+    ExitCode::from(grpcx::run(
+        std::env::args_os(),
+        grpcx::output::Printer::stdio,
+    ))
 }

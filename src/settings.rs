@@ -7,8 +7,10 @@
 
 use std::time::Duration;
 
-use crate::cli::{ColorChoice, Compression, GlobalArgs, OutputFormat, values};
-use crate::config::Profile;
+use crate::cli::{CallArgs, Format, GlobalArgs, values};
+use crate::invoke::Compression;
+use crate::output::{OutputFormat, PrintOptions, Verbosity};
+use crate::profiles::Profile;
 use crate::schema::files::FileSources;
 use crate::transport::{ConnectOptions, Header, Target, TlsOptions};
 
@@ -99,27 +101,6 @@ pub struct Settings {
     pub cache: bool,
     pub cache_ttl: Duration,
     pub verbosity: Verbosity,
-    /// When to color output.
-    pub color: ColorChoice,
-}
-
-/// What verbose output shows.
-#[derive(Debug, Clone, Default)]
-pub struct Verbosity {
-    /// 0 quiet, 1 the exchange, 2 also per-phase timings.
-    pub level: u8,
-    /// Lower-cased keys whose values are hidden.
-    pub redacted: Vec<String>,
-}
-
-impl Verbosity {
-    /// Whether the value of metadata key `key` is shown.
-    pub fn shows(&self, key: &str) -> bool {
-        !self
-            .redacted
-            .iter()
-            .any(|hidden| hidden.eq_ignore_ascii_case(key))
-    }
 }
 
 impl Settings {
@@ -131,121 +112,14 @@ impl Settings {
     ) -> Result<Settings, SettingsError> {
         let empty = Profile::default();
         let profile = profile.unwrap_or(&empty);
-
-        let target =
-            match (&args.addr, &profile.addr) {
-                (Some(target), _) => target.clone(),
-                (None, Some(text)) => {
-                    text.parse::<Target>()
-                        .map_err(|reason| SettingsError::BadProfileValue {
-                            field: "addr",
-                            value: text.clone(),
-                            reason,
-                        })?
-                }
-                (None, None) => DEFAULT_ADDR.parse::<Target>().map_err(|reason| {
-                    SettingsError::BadProfileValue {
-                        field: "addr",
-                        value: DEFAULT_ADDR.to_string(),
-                        reason,
-                    }
-                })?,
-            };
-
-        let tls_options = TlsOptions {
-            cacert: args.cacert.clone().or_else(|| profile.cacert.clone()),
-            cert: args.cert.clone().or_else(|| profile.cert.clone()),
-            key: args.key.clone().or_else(|| profile.key.clone()),
-            insecure: args.insecure || profile.insecure.unwrap_or(false),
-        };
-        let wants_tls_options = tls_options != TlsOptions::default();
-        let use_tls = if args.plaintext {
-            false
-        } else if args.tls || wants_tls_options {
-            true
-        } else if args.addr.is_none()
-            && (profile.plaintext == Some(true) || profile.tls == Some(true))
-        {
-            profile.tls == Some(true)
-        } else {
-            target.tls_by_default()
-        };
-
-        let duration = |field: &'static str,
-                        text: &Option<String>|
-         -> Result<Option<Duration>, SettingsError> {
-            text.as_deref()
-                .map(|text| {
-                    values::parse_duration(text).map_err(|reason| SettingsError::BadProfileValue {
-                        field,
-                        value: text.to_string(),
-                        reason,
-                    })
-                })
-                .transpose()
-        };
-
-        // Profile headers always expand ${VAR}: that is how secrets stay out of the file.
-        let mut common = headers("profile header", &profile.headers, true, env)?;
-        common.extend(headers("-H", &args.headers, args.expand_headers, env)?);
-        let mut reflect_headers = common.clone();
-        reflect_headers.extend(headers(
-            "profile reflect-header",
-            &profile.reflect_headers,
-            true,
-            env,
-        )?);
-        reflect_headers.extend(headers(
-            "--reflect-header",
-            &args.reflect_headers,
-            args.expand_headers,
-            env,
-        )?);
-        let mut rpc_headers = common;
-        rpc_headers.extend(headers(
-            "profile rpc-header",
-            &profile.rpc_headers,
-            true,
-            env,
-        )?);
-        rpc_headers.extend(headers(
-            "--rpc-header",
-            &args.rpc_headers,
-            args.expand_headers,
-            env,
-        )?);
-
-        let mut redacted: Vec<String> = if args.show_secrets {
-            Vec::new()
-        } else {
-            ALWAYS_REDACTED.iter().map(|key| key.to_string()).collect()
-        };
-        if !args.show_secrets {
-            redacted.extend(
-                args.redact
-                    .iter()
-                    .map(|key| key.trim().to_ascii_lowercase()),
-            );
-        }
-
+        let (reflect_headers, rpc_headers) = metadata(args, profile, env)?;
         Ok(Settings {
-            connect: ConnectOptions {
-                target,
-                tls: use_tls.then_some(tls_options),
-                authority: args.authority.clone().or_else(|| profile.authority.clone()),
-                connect_timeout: args
-                    .connect_timeout
-                    .or(duration("connect-timeout", &profile.connect_timeout)?)
-                    .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
-                keepalive: args.keepalive_time,
-                user_agent: args
-                    .user_agent
-                    .clone()
-                    .or_else(|| profile.user_agent.clone()),
-            },
+            connect: connect_options(args, profile)?,
             reflect_headers,
             rpc_headers,
-            max_time: args.max_time.or(duration("max-time", &profile.max_time)?),
+            max_time: args
+                .max_time
+                .or(profile_duration("max-time", &profile.max_time)?),
             max_message_size: args.max_msg_sz.unwrap_or(DEFAULT_MAX_MESSAGE_SIZE),
             compress: args.compress.or(profile.compress),
             output: profile.output,
@@ -257,12 +131,154 @@ impl Settings {
             use_reflection: args.use_reflection,
             cache: !args.no_cache,
             cache_ttl: args.cache_ttl.unwrap_or(DEFAULT_CACHE_TTL),
-            verbosity: Verbosity {
-                level: args.verbose,
-                redacted,
-            },
-            color: args.color,
+            verbosity: verbosity(args),
         })
+    }
+
+    /// The bound on each reflection answer: `--max-msg-sz` may raise it, never lower it, since
+    /// a small limit is for testing responses, not the schema.
+    pub fn reflection_message_limit(&self) -> usize {
+        self.max_message_size.max(DEFAULT_MAX_MESSAGE_SIZE)
+    }
+
+    /// How `call` prints, from its own flags over these settings.
+    pub fn print_options(&self, args: &CallArgs) -> PrintOptions {
+        PrintOptions {
+            format: args.output.or(self.output),
+            text: args.format == Format::Text,
+            emit_defaults: args.emit_defaults,
+            proto_names: args.proto_names,
+            format_error: args.format_error,
+            verbosity: self.verbosity.clone(),
+        }
+    }
+}
+
+/// The address: the command line's, the profile's, or the default.
+fn target(args: &GlobalArgs, profile: &Profile) -> Result<Target, SettingsError> {
+    let text = match (&args.addr, &profile.addr) {
+        (Some(target), _) => return Ok(target.clone()),
+        (None, Some(text)) => text.as_str(),
+        (None, None) => DEFAULT_ADDR,
+    };
+    text.parse::<Target>()
+        .map_err(|reason| SettingsError::BadProfileValue {
+            field: "addr",
+            value: text.to_string(),
+            reason,
+        })
+}
+
+/// How to reach the server; whether with TLS is `Target::uses_tls`'s rule.
+fn connect_options(args: &GlobalArgs, profile: &Profile) -> Result<ConnectOptions, SettingsError> {
+    let target = target(args, profile)?;
+    let tls_options = TlsOptions {
+        cacert: args.cacert.clone().or_else(|| profile.cacert.clone()),
+        cert: args.cert.clone().or_else(|| profile.cert.clone()),
+        key: args.key.clone().or_else(|| profile.key.clone()),
+        insecure: args.insecure || profile.insecure.unwrap_or(false),
+    };
+    let flag = if args.plaintext {
+        Some(false)
+    } else {
+        args.tls.then_some(true)
+    };
+    // A profile's choice is for the profile's own address.
+    let profile_choice = match (&args.addr, profile.tls, profile.plaintext) {
+        (Some(_), _, _) => None,
+        (None, Some(true), _) => Some(true),
+        (None, _, Some(true)) => Some(false),
+        (None, _, _) => None,
+    };
+    let use_tls = target.uses_tls(flag, tls_options != TlsOptions::default(), profile_choice);
+    Ok(ConnectOptions {
+        tls: use_tls.then_some(tls_options),
+        authority: args.authority.clone().or_else(|| profile.authority.clone()),
+        connect_timeout: args
+            .connect_timeout
+            .or(profile_duration(
+                "connect-timeout",
+                &profile.connect_timeout,
+            )?)
+            .unwrap_or(DEFAULT_CONNECT_TIMEOUT),
+        keepalive: args.keepalive_time,
+        user_agent: args
+            .user_agent
+            .clone()
+            .or_else(|| profile.user_agent.clone()),
+        target,
+    })
+}
+
+/// A duration written in the profile.
+fn profile_duration(
+    field: &'static str,
+    text: &Option<String>,
+) -> Result<Option<Duration>, SettingsError> {
+    text.as_deref()
+        .map(|text| {
+            values::parse_duration(text).map_err(|reason| SettingsError::BadProfileValue {
+                field,
+                value: text.to_string(),
+                reason,
+            })
+        })
+        .transpose()
+}
+
+/// The metadata of reflection requests and of the call, in that order: the profile's first,
+/// then the command line's; common headers, then each side's own.
+fn metadata(
+    args: &GlobalArgs,
+    profile: &Profile,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<Header>, Vec<Header>), SettingsError> {
+    // Profile headers always expand ${VAR}: that is how secrets stay out of the file.
+    let expand = args.expand_headers;
+    let mut common = headers("profile header", &profile.headers, true, env)?;
+    common.extend(headers("-H", &args.headers, expand, env)?);
+    let mut reflect = common.clone();
+    reflect.extend(headers(
+        "profile reflect-header",
+        &profile.reflect_headers,
+        true,
+        env,
+    )?);
+    reflect.extend(headers(
+        "--reflect-header",
+        &args.reflect_headers,
+        expand,
+        env,
+    )?);
+    let mut rpc = common;
+    rpc.extend(headers(
+        "profile rpc-header",
+        &profile.rpc_headers,
+        true,
+        env,
+    )?);
+    rpc.extend(headers("--rpc-header", &args.rpc_headers, expand, env)?);
+    Ok((reflect, rpc))
+}
+
+/// What `-v` shows, and what it hides.
+fn verbosity(args: &GlobalArgs) -> Verbosity {
+    let redacted = if args.show_secrets {
+        Vec::new()
+    } else {
+        ALWAYS_REDACTED
+            .iter()
+            .map(|key| key.to_string())
+            .chain(
+                args.redact
+                    .iter()
+                    .map(|key| key.trim().to_ascii_lowercase()),
+            )
+            .collect()
+    };
+    Verbosity {
+        level: args.verbose,
+        redacted,
     }
 }
 
@@ -336,25 +352,6 @@ fn expand_variables(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<
     Ok(out)
 }
 
-/// Whether to color: `always` and `never` say so; `auto` colors a terminal unless the
-/// `NO_COLOR` convention asks not to (any non-empty value).
-pub fn use_color(choice: ColorChoice, stdout_is_terminal: bool, no_color: Option<String>) -> bool {
-    match choice {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => stdout_is_terminal && no_color.is_none_or(|value| value.is_empty()),
-    }
-}
-
-/// Pretty JSON for a person at a terminal, one value a line for a pipe, unless chosen.
-pub fn output_format(chosen: Option<OutputFormat>, stdout_is_terminal: bool) -> OutputFormat {
-    chosen.unwrap_or(if stdout_is_terminal {
-        OutputFormat::Json
-    } else {
-        OutputFormat::Ndjson
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,30 +364,6 @@ mod tests {
     fn resolve(args: &[&str], profile: Option<&Profile>) -> Result<Settings, SettingsError> {
         let cli = Cli::try_parse_from(["grpcx"].iter().chain(args).chain(&["list"])).unwrap();
         Settings::resolve(&cli.global, profile, &no_env)
-    }
-
-    #[test]
-    fn output_follows_the_terminal_unless_chosen() {
-        assert_eq!(output_format(None, true), OutputFormat::Json);
-        assert_eq!(output_format(None, false), OutputFormat::Ndjson);
-        assert_eq!(
-            output_format(Some(OutputFormat::Json), false),
-            OutputFormat::Json
-        );
-        assert_eq!(
-            output_format(Some(OutputFormat::Ndjson), true),
-            OutputFormat::Ndjson
-        );
-    }
-
-    #[test]
-    fn color_follows_the_terminal_and_no_color() {
-        assert!(use_color(ColorChoice::Auto, true, None));
-        assert!(!use_color(ColorChoice::Auto, false, None));
-        assert!(!use_color(ColorChoice::Auto, true, Some("1".into())));
-        assert!(use_color(ColorChoice::Auto, true, Some(String::new())));
-        assert!(use_color(ColorChoice::Always, false, Some("1".into())));
-        assert!(!use_color(ColorChoice::Never, true, None));
     }
 
     #[test]

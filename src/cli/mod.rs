@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use crate::server::{ListenAddr, ReflectionVersions};
-use crate::transport::Target;
+use crate::demo::ReflectionVersions;
+use crate::invoke::Compression;
+use crate::output::{ColorChoice, OutputFormat};
+use crate::transport::{ListenAddr, Target};
 
 const MAIN_EXAMPLES: &str = "\
 Examples:
@@ -47,11 +49,6 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// The command line of this process; exits with a usage error (2) when it is not valid.
-    pub fn parse() -> Cli {
-        Cli::from_arguments(Arguments::parse()).unwrap_or_else(|err| err.exit())
-    }
-
     /// A command line from `words`, the program's name first.
     pub fn try_parse_from<I, T>(words: I) -> Result<Cli, clap::Error>
     where
@@ -355,31 +352,6 @@ impl GlobalArgs {
     }
 }
 
-/// Shells with completion scripts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-    Powershell,
-}
-
-/// When to color output.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    #[default]
-    Auto,
-    Always,
-    Never,
-}
-
-/// Request compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compression {
-    Gzip,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the server's services, or the methods of one service.
@@ -427,7 +399,7 @@ and bidirectional calls read stdin.")]
     Completions {
         /// The shell.
         #[arg(value_enum)]
-        shell: Shell,
+        shell: clap_complete::Shell,
     },
     /// Print the man page (roff), made from the same definitions as --help.
     #[command(after_help = "Example:\n  grpcx man > grpcx.1 && man ./grpcx.1")]
@@ -591,18 +563,6 @@ pub enum Format {
     Text,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutputFormat {
-    /// Indented JSON, one value after another.
-    Json,
-    /// One compact JSON value a line.
-    Ndjson,
-    /// One JSON document for the whole call: request and response metadata, every response,
-    /// trailers, status (with details) and elapsed time.
-    Envelope,
-}
-
 #[derive(Debug, Args)]
 pub struct ServeDemoArgs {
     /// Address to listen on: IP:PORT or unix:PATH. Example: --listen 127.0.0.1:6000 (port 0
@@ -652,26 +612,6 @@ pub struct ServeDemoArgs {
     /// --shutdown-grace 30s
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = values::parse_duration)]
     pub shutdown_grace: Duration,
-}
-
-/// Where request data comes from, once `DATA` is decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DataSource {
-    Text(String),
-    File(PathBuf),
-    Stdin,
-}
-
-impl DataSource {
-    pub fn from_arg(arg: &str) -> DataSource {
-        match arg {
-            "-" | "@-" => DataSource::Stdin,
-            _ => match arg.strip_prefix('@') {
-                Some(path) => DataSource::File(PathBuf::from(path)),
-                None => DataSource::Text(arg.to_string()),
-            },
-        }
-    }
 }
 
 #[cfg(test)]
@@ -742,29 +682,5 @@ mod tests {
         assert_eq!(addr.global.addr.unwrap().to_string(), "127.0.0.1:1");
         // Options that talk to a server are not the demo server's.
         assert!(Cli::try_parse_from(["grpcx", "serve-demo", "-H", "a: 1"]).is_err());
-    }
-
-    #[test]
-    fn listen_addresses() {
-        assert_eq!(
-            "unix:/tmp/a.sock".parse::<ListenAddr>().unwrap(),
-            ListenAddr::Unix("/tmp/a.sock".into())
-        );
-        assert!(matches!(
-            "127.0.0.1:0".parse::<ListenAddr>().unwrap(),
-            ListenAddr::Tcp(_)
-        ));
-        assert!("localhost".parse::<ListenAddr>().is_err());
-    }
-
-    #[test]
-    fn data_sources() {
-        assert_eq!(DataSource::from_arg("-"), DataSource::Stdin);
-        assert_eq!(DataSource::from_arg("@-"), DataSource::Stdin);
-        assert_eq!(
-            DataSource::from_arg("@a.json"),
-            DataSource::File("a.json".into())
-        );
-        assert_eq!(DataSource::from_arg("{}"), DataSource::Text("{}".into()));
     }
 }

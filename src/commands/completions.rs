@@ -3,11 +3,14 @@
 
 use std::time::Duration;
 
-use crate::cli::{Cli, Shell};
-use crate::error::{Error, Outcome};
-use crate::output::Output;
+use clap_complete::Shell;
+
+use super::session::{self, Needs};
+use crate::cli::Cli;
+use crate::error::Error;
+use crate::invoke::Outcome;
+use crate::output::{OutputError, Printer};
 use crate::schema::method_path;
-use crate::settings::Settings;
 
 /// How long completion may take in all: a shell must not hang on a slow server.
 const COMPLETION_LIMIT: Duration = Duration::from_millis(1500);
@@ -39,47 +42,47 @@ complete -c grpcx -n '__fish_seen_subcommand_from describe' -f -a '(grpcx __comp
 complete -c grpcx -n '__fish_seen_subcommand_from list' -f -a '(grpcx __complete list -- (commandline -opc)[2..-1] 2>/dev/null)'
 "#;
 
-pub fn script(shell: Shell, out: &mut Output) -> Result<Outcome, Error> {
-    let generator = match shell {
-        Shell::Bash => clap_complete::Shell::Bash,
-        Shell::Zsh => clap_complete::Shell::Zsh,
-        Shell::Fish => clap_complete::Shell::Fish,
-        Shell::Powershell => clap_complete::Shell::PowerShell,
-    };
+pub fn script(shell: Shell, out: &mut Printer) -> Result<Outcome, Error> {
     let mut script = Vec::new();
-    clap_complete::generate(generator, &mut Cli::command(), "grpcx", &mut script);
+    clap_complete::generate(shell, &mut Cli::command(), "grpcx", &mut script);
     out.text(&String::from_utf8_lossy(&script))?;
     match shell {
         Shell::Bash => out.text(BASH_DYNAMIC)?,
         Shell::Fish => out.text(FISH_DYNAMIC)?,
-        Shell::Zsh | Shell::Powershell => {}
+        _ => {}
     }
-    Ok(Outcome::Success)
+    Ok(Outcome::Ok)
 }
 
-pub fn man(out: &mut Output) -> Result<Outcome, Error> {
+pub fn man(out: &mut Printer) -> Result<Outcome, Error> {
     let mut page = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut page)
-        .map_err(|err| Error::Output(crate::output::OutputError::Write(err)))?;
+        .map_err(OutputError::Write)?;
     out.text(&String::from_utf8_lossy(&page))?;
-    Ok(Outcome::Success)
+    Ok(Outcome::Ok)
 }
 
 /// Prints the names that complete `kind`'s first argument, one a line; prints nothing when
 /// the server cannot be reached in time. `words` are the command line's words so far (for
 /// `--addr`, headers, schema files).
-pub async fn complete(kind: &str, words: &[String], out: &mut Output) -> Result<Outcome, Error> {
-    let names = tokio::time::timeout(COMPLETION_LIMIT, names(kind, words)).await;
+pub async fn complete(kind: &str, words: &[String], out: &mut Printer) -> Result<Outcome, Error> {
+    // Whatever goes wrong, a completion says nothing: its stderr would land in the shell.
+    let mut quiet: Printer = Printer::new(
+        Box::new(std::io::sink()),
+        Box::new(std::io::sink()),
+        out.console(),
+    );
+    let names = tokio::time::timeout(COMPLETION_LIMIT, names(kind, words, &mut quiet)).await;
     if let Ok(Some(names)) = names {
         for name in names {
             out.line(&name)?;
         }
     }
-    Ok(Outcome::Success)
+    Ok(Outcome::Ok)
 }
 
-async fn names(kind: &str, words: &[String]) -> Option<Vec<String>> {
+async fn names(kind: &str, words: &[String], quiet: &mut Printer) -> Option<Vec<String>> {
     // Parse the words as grpcx would, ending with the subcommand (and a placeholder method
     // for `call`, whose method is required), to read the global options.
     let mut args: Vec<String> = vec!["grpcx".to_string()];
@@ -89,10 +92,10 @@ async fn names(kind: &str, words: &[String]) -> Option<Vec<String>> {
         args.push("placeholder".to_string());
     }
     let cli = Cli::try_parse_from(args).ok()?;
-    let mut settings =
-        Settings::resolve(&cli.global, None, &|name| std::env::var(name).ok()).ok()?;
+    // The profile too, so that `grpcx --profile staging call <TAB>` asks staging.
+    let mut settings = super::settings(&cli.global).ok()?;
     settings.connect.connect_timeout = settings.connect.connect_timeout.min(COMPLETION_LIMIT);
-    let mut session = super::open(&settings, super::Needs::Completion)
+    let mut session = session::open(&settings, Needs::Completion, quiet)
         .await
         .ok()?;
     let schema = &mut session.schema;

@@ -8,9 +8,10 @@
 use std::net::{Ipv4Addr, SocketAddr};
 
 use crate::cli::Cli;
-use crate::error::{self, Error, Outcome};
-use crate::output::Output;
-use crate::server::DemoServer;
+use crate::demo::DemoServer;
+use crate::error::{self, Error};
+use crate::invoke::Outcome;
+use crate::output::Printer;
 
 /// The tour: a title and the arguments after `grpcx`.
 const STEPS: &[(&str, &[&str])] = &[
@@ -68,37 +69,39 @@ const STEPS: &[(&str, &[&str])] = &[
     ),
 ];
 
-pub async fn run(out: &mut Output) -> Result<Outcome, Error> {
+pub async fn run(printer: &mut Printer) -> Result<Outcome, Error> {
     let server = DemoServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
     let addr = server.addr().to_string();
-    out.line(&format!(
+    printer.line(&format!(
         "grpcx tour: a demo ItemService runs inside this process on {addr}.\n\
          Run `grpcx serve-demo` in another terminal to try each command yourself."
     ))?;
     for (number, (title, args)) in STEPS.iter().enumerate() {
-        out.line("")?;
-        out.line(&format!("{}. {title}", number + 1))?;
-        out.line(&format!("$ grpcx {}", shell_words(args)))?;
-        out.flush()?;
+        printer.line("")?;
+        printer.line(&format!("{}. {title}", number + 1))?;
+        printer.line(&format!("$ grpcx {}", shell_words(args)))?;
+        printer.flush()?;
         let cli = Cli::try_parse_from(
             ["grpcx", "--addr", addr.as_str()]
                 .into_iter()
                 .chain(args.iter().copied()),
         )
-        .map_err(|err| Error::Usage(format!("tour step {}: {err}", number + 1)))?;
-        let result = crate::execute(cli, out).await;
-        out.flush()?;
+        .map_err(|err| {
+            Error::Internal(format!("tour step {} does not parse: {err}", number + 1))
+        })?;
+        let result = super::execute(&cli, printer).await;
+        printer.flush()?;
         // A non-OK status is part of the tour; it is reported as a user would see it.
-        let code = error::report(result);
+        let code = error::report(result, printer);
         if code != 0 {
-            out.line(&format!("(exit code {code})"))?;
+            printer.line(&format!("(exit code {code})"))?;
         }
     }
-    out.line("")?;
-    out.line("That was the tour. `grpcx --help` lists every command and option.")?;
-    out.flush()?;
+    printer.line("")?;
+    printer.line("That was the tour. `grpcx --help` lists every command and option.")?;
+    printer.flush()?;
     server.stop().await?;
-    Ok(Outcome::Success)
+    Ok(Outcome::Ok)
 }
 
 /// Quotes arguments for a POSIX shell, so that the printed line can be pasted.

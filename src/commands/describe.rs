@@ -2,26 +2,29 @@
 //! with `--template` a JSON request skeleton; optionally exported as a protoset or sources.
 
 use crate::cli::DescribeArgs;
-use crate::error::{Error, Outcome};
-use crate::output::Output;
-use crate::schema::{Schema, SchemaError, Symbol, source, template};
+use crate::error::Error;
+use crate::invoke::Outcome;
+use crate::output::Printer;
+use crate::schema::{Schema, SchemaError, Symbol, proto_text, template};
 use crate::settings::Settings;
+
+use super::session::{self, Needs};
 
 pub async fn run(
     settings: &Settings,
     args: &DescribeArgs,
-    out: &mut Output,
+    printer: &mut Printer,
 ) -> Result<Outcome, Error> {
-    let mut session = super::open(settings, super::Needs::SchemaOnly).await?;
-    let result = describe(&mut session.schema, args, out).await;
+    let mut session = session::open(settings, Needs::Inspect, printer).await?;
+    let result = describe(&mut session.schema, args, printer).await;
     session.schema.save_cache();
-    session.explain(result)
+    result.map_err(|err| session.explain(err))
 }
 
 async fn describe(
     schema: &mut Schema,
     args: &DescribeArgs,
-    out: &mut Output,
+    printer: &mut Printer,
 ) -> Result<Outcome, Error> {
     let symbols = match &args.symbol {
         Some(name) => vec![schema.resolve_symbol(name).await?],
@@ -33,7 +36,7 @@ async fn describe(
             symbols
         }
     };
-    super::export(&args.export, &symbols)?;
+    session::export(&args.export, &symbols)?;
     if args.template {
         let message = match symbols.first() {
             Some(Symbol::Message(message)) => message.clone(),
@@ -41,19 +44,16 @@ async fn describe(
             Some(other) => {
                 return Err(SchemaError::NotAMessage(other.full_name().to_string()).into());
             }
-            None => return Ok(Outcome::Success),
+            None => return Ok(Outcome::Ok),
         };
-        let skeleton = template::template(&message);
-        let text =
-            serde_json::to_string_pretty(&skeleton).map_err(crate::output::OutputError::Json)?;
-        out.line(&text)?;
-        return Ok(Outcome::Success);
+        printer.pretty_json(&template::template(&message))?;
+        return Ok(Outcome::Ok);
     }
     for (index, symbol) in symbols.iter().enumerate() {
         if index > 0 {
-            out.line("")?;
+            printer.line("")?;
         }
-        out.text(&source::describe(symbol))?;
+        printer.text(&proto_text::describe(symbol))?;
     }
-    Ok(Outcome::Success)
+    Ok(Outcome::Ok)
 }

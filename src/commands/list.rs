@@ -1,20 +1,31 @@
 //! `grpcx list [SERVICE] [--long]`: the server's services, or methods, one a line.
 
 use crate::cli::ListArgs;
-use crate::error::{Error, Outcome};
+use crate::error::Error;
+use crate::invoke::Outcome;
 use crate::invoke::RpcKind;
-use crate::output::Output;
+use crate::output::Printer;
 use crate::schema::{Schema, method_path};
 use crate::settings::Settings;
 
-pub async fn run(settings: &Settings, args: &ListArgs, out: &mut Output) -> Result<Outcome, Error> {
-    let mut session = super::open(settings, super::Needs::SchemaOnly).await?;
-    let result = list(&mut session.schema, args, out).await;
+use super::session::{self, Needs};
+
+pub async fn run(
+    settings: &Settings,
+    args: &ListArgs,
+    printer: &mut Printer,
+) -> Result<Outcome, Error> {
+    let mut session = session::open(settings, Needs::Inspect, printer).await?;
+    let result = list(&mut session.schema, args, printer).await;
     session.schema.save_cache();
-    session.explain(result)
+    result.map_err(|err| session.explain(err))
 }
 
-async fn list(schema: &mut Schema, args: &ListArgs, out: &mut Output) -> Result<Outcome, Error> {
+async fn list(
+    schema: &mut Schema,
+    args: &ListArgs,
+    printer: &mut Printer,
+) -> Result<Outcome, Error> {
     let services = match &args.service {
         Some(name) => vec![schema.resolve_service(name).await?],
         None if args.long => {
@@ -26,9 +37,9 @@ async fn list(schema: &mut Schema, args: &ListArgs, out: &mut Output) -> Result<
         }
         None => {
             for service in schema.services().await? {
-                out.line(&service)?;
+                printer.line(&service)?;
             }
-            return Ok(Outcome::Success);
+            return Ok(Outcome::Ok);
         }
     };
     let methods: Vec<_> = services.iter().flat_map(|s| s.methods()).collect();
@@ -47,12 +58,12 @@ async fn list(schema: &mut Schema, args: &ListArgs, out: &mut Output) -> Result<
         let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
         let kind_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
         for (path, kind, types) in rows {
-            out.line(&format!("{path:width$}  {kind:kind_width$}  {types}"))?;
+            printer.line(&format!("{path:width$}  {kind:kind_width$}  {types}"))?;
         }
     } else {
         for method in methods {
-            out.line(method.full_name())?;
+            printer.line(method.full_name())?;
         }
     }
-    Ok(Outcome::Success)
+    Ok(Outcome::Ok)
 }

@@ -1,4 +1,8 @@
-//! One module per subcommand; the only layer that knows all the others.
+//! One module per subcommand, and the dispatcher: the only layer that knows all the others.
+//!
+//! [`run`] is the whole of a grpcx process after its command line is parsed: it starts the
+//! async runtime, runs the command, shows what is left to show through the printer and
+//! returns the exit code (see `error::report`).
 
 pub mod call;
 pub mod completions;
@@ -6,176 +10,146 @@ pub mod demo;
 pub mod describe;
 pub mod list;
 pub mod serve_demo;
+pub mod session;
 
-use tonic::transport::Channel;
+use tokio::time::Instant;
 
-use crate::cli::{CacheAction, ExportArgs};
-use crate::error::{Error, Outcome};
-use crate::output::Output;
-use crate::output::diagnostics;
-use crate::schema::{self, Schema, SchemaError, Symbol};
+use crate::cli::{
+    CacheAction, CallArgs, Cli, Command, ConfigAction, DescribeArgs, GlobalArgs, ListArgs,
+};
+use crate::error::{self, Error};
+use crate::invoke::Outcome;
+use crate::output::{OutputError, Printer};
+use crate::profiles;
+use crate::schema::{self, SchemaError};
 use crate::settings::Settings;
-use crate::transport::{self, Connection};
 
-/// A connection to the server (when the command needs one) and the schema.
-pub struct Session {
-    pub connection: Option<Connection>,
-    pub schema: Schema,
-}
-
-/// Whether a command talks to the server even when the schema comes from files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Needs {
-    /// `list` and `describe`: files alone answer them.
-    SchemaOnly,
-    /// `call`.
-    Server,
-    /// Shell completion: the schema only, from the cache when it has it.
-    Completion,
-}
-
-impl Session {
-    /// The channel to the server.
-    pub fn channel(&self) -> Option<Channel> {
-        self.connection.as_ref().map(|c| c.channel.clone())
+/// Runs the command `cli`, writing through `printer`; returns the exit code.
+pub fn run(cli: &Cli, printer: &mut Printer) -> u8 {
+    // A client needs one thread; the servers (serve-demo, the tour's) use both cores.
+    let runtime = match cli.command {
+        Command::ServeDemo(_) | Command::Demo => tokio::runtime::Builder::new_multi_thread(),
+        _ => tokio::runtime::Builder::new_current_thread(),
     }
+    .enable_all()
+    .build();
+    let result = match runtime {
+        Ok(runtime) => runtime.block_on(execute(cli, printer)),
+        Err(err) => Err(Error::Runtime(err)),
+    };
+    // What was received is printed even when the call ended badly.
+    let result = match printer.flush() {
+        Ok(()) | Err(OutputError::Closed) => result,
+        Err(err) => result.and(Err(err.into())),
+    };
+    error::report(result, printer)
+}
 
-    /// Replaces a failure whose real cause lies below gRPC (a TLS alert, a plaintext server
-    /// answering a TLS client) by that cause.
-    pub fn explain(&self, result: Result<Outcome, Error>) -> Result<Outcome, Error> {
-        let Some(connection) = &self.connection else {
-            return result;
-        };
-        match result {
-            Err(Error::Schema(SchemaError::Reflection { status })) => {
-                match connection.diagnose(&status) {
-                    Some(problem) => Err(problem.into()),
-                    None => Err(SchemaError::Reflection { status }.into()),
-                }
-            }
-            Ok(Outcome::Status(ended)) => match connection.diagnose(&ended.status) {
-                Some(problem) => Err(problem.into()),
-                None => Ok(Outcome::Status(ended)),
-            },
-            other => other,
+/// Runs one command. The tour runs its steps through here too, so that they take the same
+/// path as a user's commands.
+pub async fn execute(cli: &Cli, printer: &mut Printer) -> Result<Outcome, Error> {
+    match &cli.command {
+        Command::List(args) => {
+            talk_to_server(&cli.global, ServerCommand::List(args), printer).await
+        }
+        Command::Describe(args) => {
+            talk_to_server(&cli.global, ServerCommand::Describe(args), printer).await
+        }
+        Command::Call(args) => {
+            talk_to_server(&cli.global, ServerCommand::Call(args), printer).await
+        }
+        Command::ServeDemo(args) => serve_demo::run(args, printer).await,
+        // Boxed: the tour runs its steps through `execute`.
+        Command::Demo => Box::pin(demo::run(printer)).await,
+        Command::Config {
+            action: ConfigAction::Path,
+        } => {
+            let path = profiles::path()?;
+            printer.line(&path.display().to_string())?;
+            Ok(Outcome::Ok)
+        }
+        Command::Cache { action } => cache(action, printer),
+        Command::Completions { shell } => completions::script(*shell, printer),
+        Command::Man => completions::man(printer),
+        Command::Complete { kind, words } => completions::complete(kind, words, printer).await,
+    }
+}
+
+/// The commands that talk to a server.
+#[derive(Debug, Clone, Copy)]
+enum ServerCommand<'a> {
+    List(&'a ListArgs),
+    Describe(&'a DescribeArgs),
+    Call(&'a CallArgs),
+}
+
+/// Runs a command that talks to a server: within `--max-time` when it is set, and until
+/// Ctrl-C.
+async fn talk_to_server(
+    global: &GlobalArgs,
+    command: ServerCommand<'_>,
+    printer: &mut Printer,
+) -> Result<Outcome, Error> {
+    let started = Instant::now();
+    let settings = settings(global)?;
+    let deadline = settings.max_time.map(|max_time| started + max_time);
+    let work = async {
+        match command {
+            ServerCommand::List(args) => list::run(&settings, args, printer).await,
+            ServerCommand::Describe(args) => describe::run(&settings, args, printer).await,
+            ServerCommand::Call(args) => call::run(&settings, args, deadline, printer).await,
+        }
+    };
+    let within_deadline = async {
+        match deadline {
+            None => Some(work.await),
+            Some(deadline) => tokio::time::timeout_at(deadline, work).await.ok(),
+        }
+    };
+    let finished = tokio::select! {
+        finished = within_deadline => finished,
+        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted),
+    };
+    match finished {
+        Some(result) => result,
+        None => {
+            let status = tonic::Status::deadline_exceeded(format!(
+                "the deadline of {:?} set by --max-time passed",
+                settings.max_time.unwrap_or_default()
+            ));
+            printer.status(&status, &[])?;
+            Ok(Outcome::Status(status))
         }
     }
 }
 
-/// What a cached schema depends on: the server, how it is reached, and the reflection
-/// metadata (hashed, since it may hold secrets; the cache file keeps the key in clear).
-fn cache_key(settings: &Settings) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut headers = std::collections::hash_map::DefaultHasher::new();
-    for header in &settings.reflect_headers {
-        header.to_string().hash(&mut headers);
-    }
-    format!(
-        "{} authority={} tls={} headers={:016x}",
-        settings.connect.target,
-        settings.connect.authority.as_deref().unwrap_or(""),
-        settings.connect.tls.is_some(),
-        headers.finish()
-    )
+/// The settings of a command that talks to a server: its flags over the chosen profile, with
+/// the process's environment.
+pub fn settings(global: &GlobalArgs) -> Result<Settings, Error> {
+    let profile = match &global.profile {
+        Some(name) => Some(profiles::load_profile(name)?),
+        None => None,
+    };
+    Ok(Settings::resolve(global, profile.as_ref(), &|name| {
+        std::env::var(name).ok()
+    })?)
 }
 
 /// `grpcx cache clear|path`.
-pub fn cache(action: &CacheAction, out: &mut Output) -> Result<Outcome, Error> {
-    let dir = schema::cache::dir().ok_or_else(|| {
-        Error::Usage("there is no cache directory: set GRPCX_CACHE_DIR".to_string())
-    })?;
+fn cache(action: &CacheAction, printer: &mut Printer) -> Result<Outcome, Error> {
+    let dir = schema::cache::dir().ok_or(SchemaError::NoCacheDir)?;
     match action {
-        CacheAction::Path => out.line(&dir.display().to_string())?,
+        CacheAction::Path => printer.line(&dir.display().to_string())?,
         CacheAction::Clear => {
             let removed = schema::cache::clear(&dir).map_err(|source| SchemaError::ReadFile {
                 path: dir.clone(),
                 source,
             })?;
-            diagnostics::note(&format!(
+            printer.note(&format!(
                 "removed {removed} cached schemas from {}",
                 dir.display()
             ));
         }
     }
-    Ok(Outcome::Success)
-}
-
-/// Writes the files of `symbols` where `--protoset-out` and `--proto-out-dir` say.
-pub fn export(args: &ExportArgs, symbols: &[Symbol]) -> Result<(), Error> {
-    if args.protoset_out.is_none() && args.proto_out_dir.is_none() {
-        return Ok(());
-    }
-    let files = schema::export::files_of(symbols);
-    if let Some(path) = &args.protoset_out {
-        schema::export::write_protoset(path, &files).map_err(SchemaError::from)?;
-    }
-    if let Some(dir) = &args.proto_out_dir {
-        schema::export::write_proto_sources(dir, &files)?;
-    }
-    Ok(())
-}
-
-/// Opens the schema the settings name (files, reflection, or both) and the connection to the
-/// server when it is needed.
-pub async fn open(settings: &Settings, needs: Needs) -> Result<Session, Error> {
-    let files = if settings.files.is_empty() {
-        None
-    } else {
-        Some(schema::files::load(&settings.files)?)
-    };
-    let use_reflection = files.is_none() || settings.use_reflection;
-    if !use_reflection && needs != Needs::Server {
-        let files = files.unwrap_or_default();
-        return Ok(Session {
-            connection: None,
-            schema: Schema::from_files(files),
-        });
-    }
-    if settings
-        .connect
-        .tls
-        .as_ref()
-        .is_some_and(|tls| tls.insecure)
-    {
-        diagnostics::warning(
-            "--insecure: the server's certificate is not verified, so the server is not authenticated",
-        );
-    }
-    let connection = transport::connect(&settings.connect).await?;
-    let schema = match (files, use_reflection) {
-        (Some(files), false) => Schema::from_files(files),
-        (files, _) => {
-            let mut schema = Schema::from_reflection(
-                connection.channel.clone(),
-                settings.connect.target.host().to_string(),
-                settings.reflect_headers.clone(),
-                settings.connect.connect_timeout,
-                // --max-msg-sz may raise the bound on reflection's answers, never lower it:
-                // a small limit is for testing responses, not the schema.
-                settings
-                    .max_message_size
-                    .max(crate::settings::DEFAULT_MAX_MESSAGE_SIZE),
-            );
-            if needs == Needs::Server {
-                schema = schema.for_calls();
-            }
-            // Only calls read the cache: `list` and `describe` are for looking at the server
-            // as it is now; all of them write what they fetched.
-            if settings.cache
-                && let Some(dir) = schema::cache::dir()
-            {
-                let cache =
-                    schema::cache::Cache::new(&dir, cache_key(settings), settings.cache_ttl);
-                schema = schema.with_cache(cache, needs != Needs::SchemaOnly);
-            }
-            match files {
-                Some(files) => schema.with_files(files),
-                None => schema,
-            }
-        }
-    };
-    Ok(Session {
-        connection: Some(connection),
-        schema,
-    })
+    Ok(Outcome::Ok)
 }

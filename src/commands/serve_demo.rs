@@ -1,27 +1,21 @@
 //! `grpcx serve-demo`: the demo ItemService until Ctrl-C or SIGTERM.
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::ServeDemoArgs;
-use crate::error::{Error, Outcome};
-use crate::output::diagnostics;
-use crate::server::{self, ReflectionVersions, RequestLog, ServeOptions, ServerTls};
+use crate::demo::{self, ReflectionVersions, RequestLog, ServeOptions, ServerTls};
+use crate::error::Error;
+use crate::invoke::Outcome;
+use crate::output::Printer;
 
-pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
+pub async fn run(args: &ServeDemoArgs, printer: &mut Printer) -> Result<Outcome, Error> {
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             Some(ServerTls::from_files(cert, key, args.client_ca.as_deref())?)
         }
         _ => None,
     };
-    let security = match &tls {
-        None => "plaintext",
-        Some(ServerTls {
-            client_ca_pem: None,
-            ..
-        }) => "TLS",
-        Some(_) => "mutual TLS",
-    };
+    let security = tls.as_ref().map_or("plaintext", ServerTls::describe);
     let reflection = if args.no_reflection {
         ReflectionVersions::None
     } else {
@@ -30,21 +24,24 @@ pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
     // The handlers are in place before the address is announced: a signal sent as soon as
     // the line is read stops the server gracefully instead of killing it.
     let mut signals = Signals::install();
-    let listener = server::bind(&args.listen).await?;
+    let listener = demo::bind(&args.listen).await?;
     let addr = listener.addr()?;
-    diagnostics::note(&format!(
+    printer.note(&format!(
         "grpcx demo server listening on {addr} ({security}; ItemService, health, reflection: {}); Ctrl-C stops it",
-        match reflection {
-            ReflectionVersions::Both => "v1 and v1alpha",
-            ReflectionVersions::V1 => "v1",
-            ReflectionVersions::V1alpha => "v1alpha",
-            ReflectionVersions::None => "none",
-        }
+        reflection.describe()
     ));
+    // What happens while serving reaches this command, which prints it: the server's calls
+    // and events with --log, and the shutdown's progress.
+    let (events, mut notes) = mpsc::unbounded_channel::<String>();
+    let shutdown_notes = events.clone();
     let options = ServeOptions {
         reflection,
         tls,
-        log: args.log.then(RequestLog::printing),
+        log: args.log.then(|| {
+            RequestLog::reporting(move |event| {
+                let _ = events.send(event);
+            })
+        }),
         gzip_responses: args.gzip,
         seed_items: args.seed_items,
         reflected_schema: None,
@@ -56,7 +53,7 @@ pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
     // open), so it gets `--shutdown-grace`; then, or on a second signal, the server returns
     // and the calls still open are cancelled as the runtime drops their tasks.
     let (stopping, stop_requested) = oneshot::channel::<Signals>();
-    let serving = server::serve(listener, options, async move {
+    let serving = demo::serve(listener, options, async move {
         signals.next().await;
         let _ = stopping.send(signals);
     });
@@ -65,7 +62,7 @@ pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
         let Ok(mut signals) = stop_requested.await else {
             return std::future::pending().await;
         };
-        diagnostics::note(&format!(
+        let _ = shutdown_notes.send(format!(
             "grpcx demo server stopping: no new connections; calls in flight have {grace:?} to finish (Ctrl-C again stops at once)"
         ));
         tokio::select! {
@@ -73,16 +70,24 @@ pub async fn run(args: &ServeDemoArgs) -> Result<Outcome, Error> {
             () = signals.next() => {}
         }
     };
-    tokio::select! {
-        served = serving => {
-            served?;
-            diagnostics::note("grpcx demo server stopped");
-        }
-        () = cut_short => {
-            diagnostics::note("grpcx demo server stopped; calls still in flight were cancelled");
+    tokio::pin!(serving, cut_short);
+    loop {
+        tokio::select! {
+            // Notes first: what happened before the end is told before it.
+            biased;
+            Some(note) = notes.recv() => printer.note(&note),
+            served = &mut serving => {
+                served?;
+                printer.note("grpcx demo server stopped");
+                break;
+            }
+            () = &mut cut_short => {
+                printer.note("grpcx demo server stopped; calls still in flight were cancelled");
+                break;
+            }
         }
     }
-    Ok(Outcome::Success)
+    Ok(Outcome::Ok)
 }
 
 /// Ctrl-C and, on Unix, SIGTERM, listened for from the moment they are installed.

@@ -4,10 +4,13 @@
 //! A stream is parsed on its own thread, reading as the data arrives, so a bidirectional call
 //! sends each message as soon as it is complete and a person can type into it.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Cursor, Read};
+use std::path::PathBuf;
 
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
 use tokio::sync::mpsc;
+
+use crate::well_known::WellKnown;
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -77,6 +80,45 @@ fn json_error(index: usize, source: serde_json::Error) -> InputError {
         };
     }
     InputError::Json { index, source }
+}
+
+/// Where request data comes from: the `DATA` argument decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataSource {
+    Text(String),
+    File(PathBuf),
+    Stdin,
+}
+
+impl DataSource {
+    /// `DATA` as the command line gives it: JSON text, `@FILE`, or `-` / `@-` for stdin.
+    pub fn from_arg(arg: &str) -> DataSource {
+        match arg {
+            "-" | "@-" => DataSource::Stdin,
+            _ => match arg.strip_prefix('@') {
+                Some(path) => DataSource::File(PathBuf::from(path)),
+                None => DataSource::Text(arg.to_string()),
+            },
+        }
+    }
+
+    /// Opens the data for reading.
+    pub fn open(&self) -> Result<Box<dyn Read + Send>, InputError> {
+        Ok(match self {
+            DataSource::Text(text) => Box::new(Cursor::new(text.clone().into_bytes())),
+            DataSource::Stdin => Box::new(io::stdin()),
+            DataSource::File(path) => {
+                let failed = |source| InputError::Read {
+                    what: path.display().to_string(),
+                    source,
+                };
+                if path.is_dir() {
+                    return Err(failed(io::Error::other("it is a directory")));
+                }
+                Box::new(std::fs::File::open(path).map_err(failed)?)
+            }
+        })
+    }
 }
 
 /// How requests are written.
@@ -379,22 +421,9 @@ fn kind_words(kind: &prost_reflect::Kind) -> String {
                 .collect();
             format!("one of {} (or a number)", names.join(", "))
         }
-        Kind::Message(message) => match message.full_name() {
-            "google.protobuf.Timestamp" => {
-                "an RFC 3339 timestamp such as \"2026-01-01T00:00:00Z\"".to_string()
-            }
-            "google.protobuf.Duration" => "a duration such as \"1.5s\"".to_string(),
-            "google.protobuf.FieldMask" => "field paths such as \"name,price.units\"".to_string(),
-            "google.protobuf.Struct" => "a JSON object".to_string(),
-            "google.protobuf.Value" => "any JSON value".to_string(),
-            "google.protobuf.ListValue" => "a JSON list".to_string(),
-            "google.protobuf.Any" => {
-                "an object with \"@type\" naming a message type the schema has".to_string()
-            }
-            name if name.starts_with("google.protobuf.") && name.ends_with("Value") => {
-                "the wrapped value itself, or null".to_string()
-            }
-            name => format!("a JSON object for {name}"),
+        Kind::Message(message) => match WellKnown::of(message.full_name()) {
+            Some(well_known) => well_known.expected().to_string(),
+            None => format!("a JSON object for {}", message.full_name()),
         },
     }
 }
@@ -639,6 +668,17 @@ fn read_text_stream(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_sources() {
+        assert_eq!(DataSource::from_arg("-"), DataSource::Stdin);
+        assert_eq!(DataSource::from_arg("@-"), DataSource::Stdin);
+        assert_eq!(
+            DataSource::from_arg("@a.json"),
+            DataSource::File("a.json".into())
+        );
+        assert_eq!(DataSource::from_arg("{}"), DataSource::Text("{}".into()));
+    }
 
     #[test]
     fn text_records_split_at_blank_lines_and_record_separators() {

@@ -82,15 +82,23 @@ pub trait CallObserver {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stop;
 
-/// How a call ended.
+/// How a call ended: the one name for it, from here up to the exit code. A non-OK status is
+/// an outcome, not an error.
 #[derive(Debug)]
-pub enum CallEnd {
+pub enum Outcome {
     /// The server finished with OK.
     Ok,
     /// The server (or the transport) finished with a non-OK status.
     Status(Status),
     /// The observer stopped the call; it was cancelled.
     Stopped,
+}
+
+/// Request compression: `--compress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    Gzip,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,8 +126,8 @@ pub struct CallOptions<'a> {
     pub timeout: Option<Duration>,
     /// The largest response message accepted.
     pub max_message_size: usize,
-    /// Compress requests with gzip.
-    pub gzip: bool,
+    /// How to compress requests, if at all.
+    pub compression: Option<Compression>,
 }
 
 /// Calls `method` on `channel`, reporting to `observer`.
@@ -129,7 +137,7 @@ pub async fn invoke(
     requests: Requests,
     options: CallOptions<'_>,
     observer: &mut dyn CallObserver,
-) -> Result<CallEnd, InvokeError> {
+) -> Result<Outcome, InvokeError> {
     let path = path_of(method)?;
     let codec = DynamicCodec;
     let output = method.output();
@@ -141,8 +149,9 @@ pub async fn invoke(
     let mut grpc = tonic::client::Grpc::new(channel)
         .max_decoding_message_size(options.max_message_size)
         .accept_compressed(CompressionEncoding::Gzip);
-    if options.gzip {
-        grpc = grpc.send_compressed(CompressionEncoding::Gzip);
+    match options.compression {
+        Some(Compression::Gzip) => grpc = grpc.send_compressed(CompressionEncoding::Gzip),
+        None => {}
     }
     let (headers, timeout) = (options.headers, options.timeout);
     grpc.ready()
@@ -157,7 +166,7 @@ pub async fn invoke(
             // them apart, so a unary call reads its one response as a stream of one.
             match grpc.server_streaming(request, path, codec).await {
                 Ok(response) => Ok(read_stream(response, &output, expected, observer).await),
-                Err(status) => Ok(CallEnd::Status(local_limits(status))),
+                Err(status) => Ok(Outcome::Status(local_limits(status))),
             }
         }
         Requests::Stream(receiver) => {
@@ -171,7 +180,7 @@ pub async fn invoke(
             let call = async {
                 match grpc.streaming(request, path, codec).await {
                     Ok(response) => read_stream(response, &output, expected, observer).await,
-                    Err(status) => CallEnd::Status(local_limits(status)),
+                    Err(status) => Outcome::Status(local_limits(status)),
                 }
             };
             // An input error wins over the call: dropping the call's future cancels the RPC,
@@ -190,11 +199,7 @@ pub async fn invoke(
 /// grpc-go, grpcurl and the gRPC spec's own clients say RESOURCE_EXHAUSTED and UNAVAILABLE,
 /// and scripts branch on those exit codes.
 fn local_limits(status: Status) -> Status {
-    if status.code() == tonic::Code::OutOfRange
-        && status
-            .message()
-            .contains("decoded message length too large")
-    {
+    if status.code() == tonic::Code::OutOfRange && crate::status::is_message_too_large(&status) {
         Status::resource_exhausted(format!(
             "the response is larger than grpcx accepts: {}",
             status.message().trim_start_matches("Error, ")
@@ -236,7 +241,7 @@ async fn read_stream(
     descriptor: &MessageDescriptor,
     expected: Responses,
     observer: &mut dyn CallObserver,
-) -> CallEnd {
+) -> Outcome {
     let (metadata, mut stream, _) = response.into_parts();
     observer.on_headers(&metadata);
     let mut received = 0_usize;
@@ -247,7 +252,7 @@ async fn read_stream(
             Some(next) => next,
             None => {
                 if observer.on_idle().is_err() {
-                    return CallEnd::Stopped;
+                    return Outcome::Stopped;
                 }
                 stream.message().await
             }
@@ -257,7 +262,7 @@ async fn read_stream(
                 received += 1;
                 if expected == Responses::One && received > 1 {
                     let _ = observer.on_idle();
-                    return CallEnd::Status(Status::internal(
+                    return Outcome::Status(Status::internal(
                         "the server sent more than one response to a method that answers once",
                     ));
                 }
@@ -266,28 +271,28 @@ async fn read_stream(
                     bytes: &message,
                 };
                 if observer.on_message(message).is_err() {
-                    return CallEnd::Stopped;
+                    return Outcome::Stopped;
                 }
             }
             Ok(None) if expected == Responses::One && received == 0 => {
-                return CallEnd::Status(Status::internal(
+                return Outcome::Status(Status::internal(
                     "the server ended the call with OK but sent no response",
                 ));
             }
             Ok(None) => break,
             Err(status) => {
                 let _ = observer.on_idle();
-                return CallEnd::Status(local_limits(status));
+                return Outcome::Status(local_limits(status));
             }
         }
     }
     if observer.on_idle().is_err() {
-        return CallEnd::Stopped;
+        return Outcome::Stopped;
     }
     if let Ok(Some(trailers)) = stream.trailers().await {
         observer.on_trailers(&trailers);
     }
-    CallEnd::Ok
+    Outcome::Ok
 }
 
 /// The request stream handed to tonic: passes messages through, and on an input error

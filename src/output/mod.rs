@@ -1,20 +1,33 @@
-//! The only module that writes to stdout or stderr.
+//! The printer: every byte a command writes for a person or a pipe goes through one [`Printer`]
+//! (results, the envelope, `--format-error`, the status line, verbose metadata, errors and
+//! hints). Nothing else in grpcx writes to stdout or stderr.
 //!
-//! stdout carries results only: one locked-in-order, buffered writer, flushed when the call has
-//! nothing ready (so interactive streams show each answer at once) and at the end, never once a
-//! line in a pipe. A closed stdout (`grpcx … | head -n 1`) is not an error: the writer reports
-//! [`OutputError::Closed`] and the caller stops quietly.
+//! stdout carries results only: one buffered writer, flushed when the call has nothing ready
+//! (so interactive streams show each answer at once) and at the end, never once a line in a
+//! pipe. A closed stdout (`grpcx … | head -n 1`) is not an error: the writer reports
+//! [`OutputError::Closed`] and the caller stops quietly. stderr carries everything else, one
+//! whole line at a time.
+//!
+//! The printer is generic over its two writers and told whether they are terminals
+//! ([`Console`]), so what a person at a terminal sees is tested without a terminal.
 
 mod color;
+mod envelope;
+mod metadata;
 pub mod transcode;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::time::Duration;
 
-use prost_reflect::{DynamicMessage, SerializeOptions};
+use clap::builder::styling::{Style, Styles};
+use prost_reflect::{DynamicMessage, MessageDescriptor, SerializeOptions};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
 
-use crate::cli::OutputFormat;
-use crate::invoke::{CallObserver, Response, Stop};
-use crate::settings::Verbosity;
+use crate::invoke::{CallObserver, Outcome, Response, Stop};
+use crate::status::{self, code_name};
+use crate::transport::Header;
+use envelope::{Envelope, status_json};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -39,309 +52,218 @@ impl From<io::Error> for OutputError {
     }
 }
 
-/// Whether stdout is a terminal (pretty, colored output) or a pipe or file (compact output).
-/// Tests set `GRPCX_PRETEND_TTY=1` to see what a person at a terminal sees.
-pub fn stdout_is_terminal() -> bool {
-    std::env::var_os("GRPCX_PRETEND_TTY").is_some_and(|v| v == "1") || io::stdout().is_terminal()
+fn json_error(err: serde_json::Error) -> OutputError {
+    match err.io_error_kind() {
+        Some(io::ErrorKind::BrokenPipe) => OutputError::Closed,
+        _ => OutputError::Json(err),
+    }
 }
 
-/// Whether stdin is a terminal, i.e. a person would have to type the input.
-pub fn stdin_is_terminal() -> bool {
-    io::stdin().is_terminal()
+/// How results are written: `--output`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// Indented JSON, one value after another.
+    Json,
+    /// One compact JSON value a line.
+    Ndjson,
+    /// One JSON document for the whole call: request and response metadata, every response,
+    /// trailers, status (with details) and elapsed time.
+    Envelope,
 }
 
-/// Results on stdout.
-pub struct Output {
-    out: BufWriter<io::Stdout>,
-    format: OutputFormat,
+/// When to color: `--color`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// What verbose output shows.
+#[derive(Debug, Clone, Default)]
+pub struct Verbosity {
+    /// 0 quiet, 1 the exchange, 2 also per-phase timings.
+    pub level: u8,
+    /// Lower-cased keys whose values are hidden.
+    pub redacted: Vec<String>,
+}
+
+impl Verbosity {
+    /// Whether the value of metadata key `key` is shown.
+    pub fn shows(&self, key: &str) -> bool {
+        !self
+            .redacted
+            .iter()
+            .any(|hidden| hidden.eq_ignore_ascii_case(key))
+    }
+}
+
+/// Everything that decides how a command's results are written, set once per command.
+#[derive(Debug, Clone, Default)]
+pub struct PrintOptions {
+    /// Pretty, one line, or one envelope; `None`: pretty on a terminal, one a line elsewhere.
+    pub format: Option<OutputFormat>,
+    /// Messages in the protobuf text format instead of JSON.
+    pub text: bool,
+    /// Every field, zero values included (`--emit-defaults`).
+    pub emit_defaults: bool,
+    /// Field names as the .proto file writes them (`--proto-names`).
+    pub proto_names: bool,
+    /// A non-OK status as JSON on stdout rather than a line on stderr (`--format-error`).
+    pub format_error: bool,
+    pub verbosity: Verbosity,
+}
+
+/// What the printer writes to: which streams are terminals, and which get color.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Console {
+    /// A person would type the requests.
+    pub stdin_terminal: bool,
+    /// A person reads the results: pretty JSON unless chosen otherwise.
+    pub stdout_terminal: bool,
+    pub stdout_color: bool,
+    pub stderr_color: bool,
+}
+
+impl Console {
+    /// This process's streams. Color follows `choice`; `auto` follows the conventions that
+    /// clap's own errors follow (anstream's): `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE`, a
+    /// terminal and a `TERM` other than `dumb`.
+    pub fn detect(choice: ColorChoice) -> Console {
+        colorchoice::ColorChoice::write_global(match choice {
+            ColorChoice::Auto => colorchoice::ColorChoice::Auto,
+            ColorChoice::Always => colorchoice::ColorChoice::Always,
+            ColorChoice::Never => colorchoice::ColorChoice::Never,
+        });
+        let colored = |choice| choice != anstream::ColorChoice::Never;
+        Console {
+            stdin_terminal: io::stdin().is_terminal(),
+            stdout_terminal: io::stdout().is_terminal(),
+            stdout_color: colored(anstream::AutoStream::choice(&io::stdout())),
+            stderr_color: colored(anstream::AutoStream::choice(&io::stderr())),
+        }
+    }
+}
+
+/// A call about to be made, for `-v`.
+#[derive(Debug)]
+pub struct CallStart<'a> {
+    /// Where the schema came from, in words.
+    pub schema: &'a str,
+    /// `pkg.Service/Method`.
+    pub method: &'a str,
+    /// The kind of RPC, in words.
+    pub kind: &'a str,
+    pub request_type: &'a str,
+    pub response_type: &'a str,
+    pub headers: &'a [Header],
+}
+
+/// A call that ended, for the envelope, `--format-error`, the status line and `-v`.
+#[derive(Debug)]
+pub struct CallEnd<'a> {
+    /// `pkg.Service/Method`.
+    pub method: &'a str,
+    pub request_headers: &'a [Header],
+    pub outcome: &'a Outcome,
+    /// The status's rich error details, decoded.
+    pub details: &'a [Value],
+    pub elapsed: Duration,
+    /// For `-vv`: how long connecting, reading the schema and the call itself took.
+    pub phases: [(&'static str, Duration); 3],
+}
+
+/// The printer of one grpcx process (or of a test): results on `O`, the rest on `E`.
+pub struct Printer<O: Write = Box<dyn Write>, E: Write = Box<dyn Write>> {
+    out: BufWriter<O>,
+    err: E,
+    console: Console,
+    options: PrintOptions,
+    /// `options` as prost-reflect's serializer takes them.
     json_options: SerializeOptions,
     /// The first write error, kept so that the command can report it after the call stops.
     failure: Option<OutputError>,
-    /// What to show of the exchange on stderr.
-    verbosity: Verbosity,
-    /// Messages in the protobuf text format instead of JSON.
-    text: bool,
     /// Messages written so far, to separate text-format ones.
     written: u64,
-    /// Color pretty JSON for a terminal.
-    color: bool,
     /// With `--output envelope`: what the call brought, kept for the one document.
     envelope: Envelope,
     /// JSON straight from the wire for compact output, when the response type allows it.
     transcoder: Option<transcode::Transcoder>,
-    /// Whether JSON options leave the fast path usable (no --emit-defaults).
-    fast_path_options: Option<bool>,
     scratch: Vec<u8>,
+    /// Styles for `error:`, `hint:` and `warning:`, as clap styles its own errors.
+    styles: Styles,
 }
 
-/// What an envelope collects as the call goes.
-#[derive(Debug)]
-struct Envelope {
-    headers: serde_json::Value,
-    messages: Vec<serde_json::Value>,
-    trailers: serde_json::Value,
-}
-
-impl Default for Envelope {
-    fn default() -> Self {
-        Envelope {
-            headers: serde_json::Value::Object(serde_json::Map::new()),
-            messages: Vec::new(),
-            trailers: serde_json::Value::Object(serde_json::Map::new()),
-        }
+impl Printer {
+    /// The printer of this process: stdout and stderr, color as `choice` and the
+    /// environment say.
+    pub fn stdio(choice: ColorChoice) -> Printer {
+        Printer::new(
+            Box::new(io::stdout()),
+            Box::new(io::stderr()),
+            Console::detect(choice),
+        )
     }
 }
 
-/// Metadata entries as text: binary values in base64, hidden values as `<redacted>`.
-fn metadata_entries(
-    map: &tonic::metadata::MetadataMap,
-    verbosity: &Verbosity,
-) -> Vec<(String, String)> {
-    use tonic::metadata::KeyAndValueRef;
-    map.iter()
-        .map(|entry| {
-            let (key, value) = match entry {
-                KeyAndValueRef::Ascii(key, value) => (
-                    key.as_str().to_string(),
-                    String::from_utf8_lossy(value.as_encoded_bytes()).into_owned(),
-                ),
-                KeyAndValueRef::Binary(key, value) => (
-                    key.as_str().to_string(),
-                    value
-                        .to_bytes()
-                        .map(|bytes| crate::transport::metadata::encode_base64(&bytes))
-                        .unwrap_or_else(|_| "<invalid base64>".to_string()),
-                ),
-            };
-            let value = if verbosity.shows(&key) {
-                value
-            } else {
-                "<redacted>".to_string()
-            };
-            (key, value)
-        })
-        .collect()
-}
-
-/// A request header's value as text, as `metadata_entries` shows received ones.
-fn header_text(header: &crate::transport::Header, verbosity: &Verbosity) -> String {
-    if !verbosity.shows(&header.name) {
-        return "<redacted>".to_string();
-    }
-    match &header.value {
-        crate::transport::HeaderValue::Text(text) => text.clone(),
-        crate::transport::HeaderValue::Binary(bytes) => {
-            crate::transport::metadata::encode_base64(bytes)
-        }
-    }
-}
-
-/// Metadata as a JSON object: a key's value, or its values when it repeats.
-pub fn metadata_json(
-    map: &tonic::metadata::MetadataMap,
-    verbosity: &Verbosity,
-) -> serde_json::Value {
-    let mut object = serde_json::Map::new();
-    for (key, value) in metadata_entries(map, verbosity) {
-        add_value(&mut object, key, value);
-    }
-    serde_json::Value::Object(object)
-}
-
-/// Request metadata as a JSON object, as `metadata_json` shows received metadata.
-pub fn headers_json(
-    headers: &[crate::transport::Header],
-    verbosity: &Verbosity,
-) -> serde_json::Value {
-    let mut object = serde_json::Map::new();
-    for header in headers {
-        add_value(
-            &mut object,
-            header.name.clone(),
-            header_text(header, verbosity),
-        );
-    }
-    serde_json::Value::Object(object)
-}
-
-fn add_value(object: &mut serde_json::Map<String, serde_json::Value>, key: String, value: String) {
-    match object.get_mut(&key) {
-        None => {
-            object.insert(key, serde_json::Value::String(value));
-        }
-        Some(serde_json::Value::Array(values)) => values.push(serde_json::Value::String(value)),
-        Some(first) => {
-            let first = first.take();
-            object.insert(key, serde_json::json!([first, value]));
-        }
-    }
-}
-
-impl Output {
-    pub fn new(format: OutputFormat) -> Output {
-        Output {
-            out: BufWriter::with_capacity(64 * 1024, io::stdout()),
-            format,
+impl<O: Write, E: Write> Printer<O, E> {
+    pub fn new(out: O, err: E, console: Console) -> Printer<O, E> {
+        Printer {
+            out: BufWriter::with_capacity(64 * 1024, out),
+            err,
+            console,
+            options: PrintOptions::default(),
             json_options: SerializeOptions::new(),
             failure: None,
-            verbosity: Verbosity::default(),
-            text: false,
             written: 0,
-            color: false,
             envelope: Envelope::default(),
             transcoder: None,
-            fast_path_options: Some(false),
             scratch: Vec::new(),
+            styles: Styles::styled(),
         }
     }
 
-    /// Makes ready for responses of `descriptor`: plans the fast JSON path when the output
-    /// settings allow it (compact JSON, no color, no --emit-defaults). Call after the other
-    /// settings.
-    pub fn expect_responses(&mut self, descriptor: &prost_reflect::MessageDescriptor) {
-        self.transcoder = match self.fast_path_options {
-            Some(proto_names)
-                if self.format == OutputFormat::Ndjson && !self.color && !self.text =>
-            {
-                transcode::Transcoder::new(descriptor, proto_names)
-            }
-            _ => None,
-        };
-    }
-
-    /// Writes one response as it came off the wire: straight to JSON when the fast path covers
-    /// it, else through a decoded message.
-    pub fn response(&mut self, response: Response<'_>) -> Result<(), OutputError> {
-        if let Some(transcoder) = &self.transcoder {
-            self.scratch.clear();
-            compact_json(transcoder, response, &self.json_options, &mut self.scratch)?;
-            self.scratch.push(b'\n');
-            self.out.write_all(&self.scratch)?;
-            self.written += 1;
-            return Ok(());
-        }
-        let message = response.decode().map_err(|err| OutputError::Decode {
-            message: response.descriptor.full_name().to_string(),
-            reason: err.to_string(),
-        })?;
-        self.message(&message)
-    }
-
-    /// Records the trailers a failed call ended with (they come with its status).
-    pub fn envelope_trailers(&mut self, trailers: &tonic::metadata::MetadataMap) {
-        self.envelope.trailers = metadata_json(trailers, &self.verbosity);
-    }
-
-    /// Writes the envelope of a call: what it collected, with `call` (method, request
-    /// metadata, status, elapsed time) in front.
-    pub fn finish_envelope(
-        &mut self,
-        call: serde_json::Map<String, serde_json::Value>,
-        pretty: bool,
-    ) -> Result<(), OutputError> {
-        let envelope = std::mem::take(&mut self.envelope);
-        let mut document = call;
-        document.insert("responseHeaders".to_string(), envelope.headers);
-        document.insert(
-            "messages".to_string(),
-            serde_json::Value::Array(envelope.messages),
-        );
-        document.insert("trailers".to_string(), envelope.trailers);
-        let document = serde_json::Value::Object(document);
-        let text = if pretty {
-            serde_json::to_string_pretty(&document)
-        } else {
-            serde_json::to_string(&document)
-        }
-        .map_err(OutputError::Json)?;
-        self.line(&text)
-    }
-
-    /// Colors JSON (keys, strings, numbers, literals) with ANSI escapes.
-    pub fn set_color(&mut self, color: bool) {
-        self.color = color;
-    }
-
-    /// Writes messages in the protobuf text format, separated by 0x1E lines as grpcurl does.
-    pub fn set_text(&mut self, text: bool) {
-        self.text = text;
-    }
-
-    /// How messages are written as JSON: every field with `emit_defaults`, .proto names with
-    /// `proto_names`.
-    pub fn set_json_options(&mut self, emit_defaults: bool, proto_names: bool) {
+    /// Sets how the command's results are written.
+    pub fn configure(&mut self, options: PrintOptions) {
         self.json_options = SerializeOptions::new()
-            .skip_default_fields(!emit_defaults)
-            .use_proto_field_name(proto_names);
-        self.fast_path_options = (!emit_defaults).then_some(proto_names);
+            .skip_default_fields(!options.emit_defaults)
+            .use_proto_field_name(options.proto_names);
+        self.options = options;
+        self.transcoder = None;
+        self.envelope = Envelope::default();
+        self.written = 0;
     }
 
-    /// Shows the exchange on stderr as `verbosity` says.
-    pub fn set_verbosity(&mut self, verbosity: Verbosity) {
-        self.verbosity = verbosity;
+    pub fn console(&self) -> Console {
+        self.console
     }
 
-    /// Chooses pretty or one-line JSON for the messages that follow.
-    pub fn set_format(&mut self, format: OutputFormat) {
-        self.format = format;
+    pub fn verbosity(&self) -> u8 {
+        self.options.verbosity.level
     }
 
-    /// Writes one message as JSON, pretty or one line, as chosen, or as text format.
-    pub fn message(&mut self, message: &DynamicMessage) -> Result<(), OutputError> {
-        self.written += 1;
-        if self.format == OutputFormat::Envelope {
-            let value = message
-                .serialize_with_options(serde_json::value::Serializer, &self.json_options)
-                .map_err(OutputError::Json)?;
-            self.envelope.messages.push(value);
-            return Ok(());
-        }
-        if self.text {
-            if self.written > 1 {
-                self.out.write_all(b"\x1e\n")?;
-            }
-            let text = message.to_text_format_with_options(
-                &prost_reflect::text_format::FormatOptions::new().pretty(true),
-            );
-            self.out.write_all(text.as_bytes())?;
-            if !text.ends_with('\n') {
-                self.out.write_all(b"\n")?;
-            }
-            return Ok(());
-        }
-        match self.format {
-            OutputFormat::Json if self.color => {
-                let formatter = color::ColorFormatter::new(serde_json::ser::PrettyFormatter::new());
-                let mut serializer =
-                    serde_json::Serializer::with_formatter(&mut self.out, formatter);
-                message
-                    .serialize_with_options(&mut serializer, &self.json_options)
-                    .map_err(json_error)?;
-            }
-            OutputFormat::Json => {
-                let mut serializer = serde_json::Serializer::pretty(&mut self.out);
-                message
-                    .serialize_with_options(&mut serializer, &self.json_options)
-                    .map_err(json_error)?;
-            }
-            OutputFormat::Ndjson if self.color => {
-                let formatter = color::ColorFormatter::new(serde_json::ser::CompactFormatter);
-                let mut serializer =
-                    serde_json::Serializer::with_formatter(&mut self.out, formatter);
-                message
-                    .serialize_with_options(&mut serializer, &self.json_options)
-                    .map_err(json_error)?;
-            }
-            OutputFormat::Ndjson | OutputFormat::Envelope => {
-                let mut serializer = serde_json::Serializer::new(&mut self.out);
-                message
-                    .serialize_with_options(&mut serializer, &self.json_options)
-                    .map_err(json_error)?;
-            }
-        }
-        self.out.write_all(b"\n")?;
-        Ok(())
+    /// The output format in effect: the chosen one, else pretty for a terminal and one value
+    /// a line for a pipe.
+    pub fn format(&self) -> OutputFormat {
+        self.options
+            .format
+            .unwrap_or(if self.console.stdout_terminal {
+                OutputFormat::Json
+            } else {
+                OutputFormat::Ndjson
+            })
     }
+
+    /// Flushes stdout and hands back both writers.
+    pub fn into_writers(mut self) -> Result<(O, E), OutputError> {
+        self.out.flush()?;
+        let out = self.out.into_parts().0;
+        Ok((out, self.err))
+    }
+
+    // ---- results on stdout ----
 
     /// Writes a line of text.
     pub fn line(&mut self, text: &str) -> Result<(), OutputError> {
@@ -356,8 +278,100 @@ impl Output {
         Ok(())
     }
 
+    /// Writes a JSON document, indented, on its own lines.
+    pub fn pretty_json(&mut self, value: &Value) -> Result<(), OutputError> {
+        let mut serializer = serde_json::Serializer::pretty(&mut self.out);
+        value.serialize(&mut serializer).map_err(json_error)?;
+        self.out.write_all(b"\n")?;
+        Ok(())
+    }
+
     pub fn flush(&mut self) -> Result<(), OutputError> {
         self.out.flush()?;
+        Ok(())
+    }
+
+    /// Makes ready for responses of `descriptor`: plans the fast JSON path when the output
+    /// allows it (compact JSON, no color, no `--emit-defaults`, not text).
+    pub fn expect_responses(&mut self, descriptor: &MessageDescriptor) {
+        let fast = self.format() == OutputFormat::Ndjson
+            && !self.console.stdout_color
+            && !self.options.text
+            && !self.options.emit_defaults;
+        self.transcoder = fast
+            .then(|| transcode::Transcoder::new(descriptor, self.options.proto_names))
+            .flatten();
+    }
+
+    /// Writes one response as it came off the wire: straight to JSON when the fast path covers
+    /// it, else through a decoded message.
+    pub fn response(&mut self, response: Response<'_>) -> Result<(), OutputError> {
+        if let Some(transcoder) = &self.transcoder {
+            self.scratch.clear();
+            compact_json(transcoder, response, &self.json_options, &mut self.scratch)?;
+            self.scratch.push(b'\n');
+            self.out.write_all(&self.scratch)?;
+            self.written += 1;
+            return Ok(());
+        }
+        let message = decode(response)?;
+        self.message(&message)
+    }
+
+    /// Writes one message as JSON, pretty or one line, as chosen, or as text format.
+    pub fn message(&mut self, message: &DynamicMessage) -> Result<(), OutputError> {
+        self.written += 1;
+        let format = self.format();
+        if format == OutputFormat::Envelope {
+            let value = message
+                .serialize_with_options(serde_json::value::Serializer, &self.json_options)
+                .map_err(OutputError::Json)?;
+            self.envelope.messages.push(value);
+            return Ok(());
+        }
+        if self.options.text {
+            return self.text_format(message);
+        }
+        let options = &self.json_options;
+        let out = &mut self.out;
+        match (format, self.console.stdout_color) {
+            (OutputFormat::Json, true) => {
+                let formatter = color::ColorFormatter::new(serde_json::ser::PrettyFormatter::new());
+                let mut serializer = serde_json::Serializer::with_formatter(&mut *out, formatter);
+                message.serialize_with_options(&mut serializer, options)
+            }
+            (OutputFormat::Json, false) => {
+                let mut serializer = serde_json::Serializer::pretty(&mut *out);
+                message.serialize_with_options(&mut serializer, options)
+            }
+            (_, true) => {
+                let formatter = color::ColorFormatter::new(serde_json::ser::CompactFormatter);
+                let mut serializer = serde_json::Serializer::with_formatter(&mut *out, formatter);
+                message.serialize_with_options(&mut serializer, options)
+            }
+            (_, false) => {
+                let mut serializer = serde_json::Serializer::new(&mut *out);
+                message.serialize_with_options(&mut serializer, options)
+            }
+        }
+        .map_err(json_error)?;
+        self.out.write_all(b"\n")?;
+        Ok(())
+    }
+
+    /// A message in the protobuf text format; messages after the first are separated by a
+    /// 0x1E line, as grpcurl does.
+    fn text_format(&mut self, message: &DynamicMessage) -> Result<(), OutputError> {
+        if self.written > 1 {
+            self.out.write_all(b"\x1e\n")?;
+        }
+        let text = message.to_text_format_with_options(
+            &prost_reflect::text_format::FormatOptions::new().pretty(true),
+        );
+        self.out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            self.out.write_all(b"\n")?;
+        }
         Ok(())
     }
 
@@ -372,6 +386,187 @@ impl Output {
             Stop
         })
     }
+
+    // ---- a call's beginning and end ----
+
+    /// Shows a call about to be made, with `-v`.
+    pub fn call_starts(&mut self, call: &CallStart<'_>) {
+        if self.options.verbosity.level == 0 {
+            return;
+        }
+        self.info(&format!("schema: {}", call.schema));
+        self.info(&format!("method: {} ({})", call.method, call.kind));
+        self.info(&format!(
+            "request type: {}, response type: {}",
+            call.request_type, call.response_type
+        ));
+        self.info("request metadata:");
+        for (key, value) in metadata::sent(call.headers, &self.options.verbosity) {
+            self.stderr_line(&format!("> {key}: {value}"));
+        }
+    }
+
+    /// Shows how a call ended: with `-v` the status and the times; then, for a non-OK status,
+    /// the status as the options say (in the envelope, as JSON on stdout with
+    /// `--format-error`, or as the `ERROR:` line on stderr). The envelope is written here.
+    pub fn call_ends(&mut self, call: &CallEnd<'_>) -> Result<(), OutputError> {
+        if self.options.verbosity.level > 0 {
+            self.verbose_ending(call);
+        }
+        let envelope = self.format() == OutputFormat::Envelope;
+        match call.outcome {
+            Outcome::Stopped => Ok(()),
+            Outcome::Ok if envelope => {
+                let status = status_json(tonic::Code::Ok, "", call.details);
+                self.write_envelope(call, status)
+            }
+            Outcome::Ok => Ok(()),
+            Outcome::Status(found) if envelope => {
+                self.envelope.trailers = metadata::json(metadata::received(
+                    found.metadata(),
+                    &self.options.verbosity,
+                ));
+                let status = status_json(found.code(), found.message(), call.details);
+                self.write_envelope(call, status)
+            }
+            Outcome::Status(found) => self.status(found, call.details),
+        }
+    }
+
+    fn verbose_ending(&mut self, call: &CallEnd<'_>) {
+        match call.outcome {
+            Outcome::Ok => self.info("status: OK"),
+            Outcome::Status(status) => self.info(&format!(
+                "status: {}: {}",
+                code_name(status.code()),
+                status.message()
+            )),
+            Outcome::Stopped => self.info("status: cancelled by grpcx (stdout closed)"),
+        }
+        self.info(&format!("elapsed: {}", millis(call.elapsed)));
+        if self.options.verbosity.level > 1 {
+            for (phase, took) in call.phases {
+                self.info(&format!("{phase}: {}", millis(took)));
+            }
+        }
+    }
+
+    fn write_envelope(&mut self, call: &CallEnd<'_>, status: Value) -> Result<(), OutputError> {
+        let mut head = Map::new();
+        head.insert("method".into(), json!(call.method));
+        head.insert(
+            "requestHeaders".into(),
+            metadata::json(metadata::sent(
+                call.request_headers,
+                &self.options.verbosity,
+            )),
+        );
+        head.insert("status".into(), status);
+        head.insert(
+            "elapsedMs".into(),
+            json!(call.elapsed.as_secs_f64() * 1000.0),
+        );
+        let document = std::mem::take(&mut self.envelope).document(head);
+        if self.console.stdout_terminal {
+            self.pretty_json(&document)
+        } else {
+            self.line(&document.to_string())
+        }
+    }
+
+    /// A non-OK status: as JSON on stdout with `--format-error`, else the `ERROR:` line on
+    /// stderr with each rich error detail under it and a hint when a flag is the fix.
+    pub fn status(&mut self, status: &tonic::Status, details: &[Value]) -> Result<(), OutputError> {
+        if self.options.format_error {
+            let json = status_json(status.code(), status.message(), details);
+            return self.line(&json.to_string());
+        }
+        let mut text = code_name(status.code()).to_string();
+        if !status.message().is_empty() {
+            text.push_str(": ");
+            text.push_str(status.message());
+        }
+        let style = *self.styles.get_error();
+        self.labelled(style, "ERROR:", &text);
+        for detail in details {
+            self.stderr_line(&format!("  detail: {detail}"));
+        }
+        if status.code() == tonic::Code::ResourceExhausted && status::is_message_too_large(status) {
+            self.hint(status::MESSAGE_TOO_LARGE_HINT);
+        }
+        Ok(())
+    }
+
+    // ---- diagnostics on stderr ----
+
+    /// `error: <what>`, then `hint: <how to fix>` when there is one.
+    pub fn error(&mut self, message: &str, hint: Option<&str>) {
+        let style = *self.styles.get_error();
+        self.labelled(style, "error:", message);
+        if let Some(hint) = hint {
+            self.hint(hint);
+        }
+    }
+
+    /// `hint: <how to fix>`.
+    pub fn hint(&mut self, message: &str) {
+        let style = *self.styles.get_valid();
+        self.labelled(style, "hint:", message);
+    }
+
+    /// `warning: <what>`.
+    pub fn warning(&mut self, message: &str) {
+        let style = self.styles.get_invalid().bold();
+        self.labelled(style, "warning:", message);
+    }
+
+    /// `* <what>`: information about the exchange, shown with `-v`.
+    pub fn info(&mut self, message: &str) {
+        if self.options.verbosity.level > 0 {
+            self.stderr_line(&format!("* {message}"));
+        }
+    }
+
+    /// A note for the person at the terminal.
+    pub fn note(&mut self, message: &str) {
+        self.stderr_line(message);
+    }
+
+    /// Text a library rendered for stderr as it is (clap's errors, styled or not).
+    pub fn stderr_text(&mut self, text: &str) {
+        let _ = self.err.write_all(text.as_bytes());
+        let _ = self.err.flush();
+    }
+
+    fn labelled(&mut self, style: Style, label: &str, message: &str) {
+        let label = if self.console.stderr_color {
+            format!("{}{label}{}", style.render(), style.render_reset())
+        } else {
+            label.to_string()
+        };
+        self.stderr_line(&format!("{label} {message}"));
+    }
+
+    /// One line on stderr in one write. Failures are ignored: there is nowhere left to report
+    /// them.
+    fn stderr_line(&mut self, text: &str) {
+        let mut line = String::with_capacity(text.len() + 1);
+        line.push_str(text);
+        line.push('\n');
+        let _ = self.err.write_all(line.as_bytes());
+        let _ = self.err.flush();
+    }
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+}
+
+fn decode(response: Response<'_>) -> Result<DynamicMessage, OutputError> {
+    response.decode().map_err(|err| OutputError::Decode {
+        message: response.descriptor.full_name().to_string(),
+        reason: err.to_string(),
+    })
 }
 
 /// One response as compact JSON, appended to `out`: straight from the wire when `transcoder`
@@ -387,45 +582,41 @@ pub(crate) fn compact_json(
         return Ok(());
     }
     out.truncate(mark);
-    let message = response.decode().map_err(|err| OutputError::Decode {
-        message: response.descriptor.full_name().to_string(),
-        reason: err.to_string(),
-    })?;
+    let message = decode(response)?;
     message
         .serialize_with_options(&mut serde_json::Serializer::new(&mut *out), options)
         .map_err(json_error)
 }
 
-fn json_error(err: serde_json::Error) -> OutputError {
-    match err.io_error_kind() {
-        Some(io::ErrorKind::BrokenPipe) => OutputError::Closed,
-        _ => OutputError::Json(err),
-    }
-}
-
-impl CallObserver for Output {
+impl<O: Write, E: Write> CallObserver for Printer<O, E> {
     fn on_headers(&mut self, headers: &tonic::metadata::MetadataMap) {
-        if self.format == OutputFormat::Envelope {
-            self.envelope.headers = metadata_json(headers, &self.verbosity);
+        let received = metadata::received(headers, &self.options.verbosity);
+        if self.options.verbosity.level > 0 {
+            for (key, value) in &received {
+                self.stderr_line(&format!("< {key}: {value}"));
+            }
         }
-        if self.verbosity.level > 0 {
-            diagnostics::metadata('<', headers, &self.verbosity);
+        if self.format() == OutputFormat::Envelope {
+            self.envelope.headers = metadata::json(received);
         }
     }
 
     fn on_trailers(&mut self, trailers: &tonic::metadata::MetadataMap) {
-        if self.format == OutputFormat::Envelope {
-            self.envelope.trailers = metadata_json(trailers, &self.verbosity);
+        let received = metadata::received(trailers, &self.options.verbosity);
+        if self.options.verbosity.level > 0 {
+            self.info("response trailers:");
+            for (key, value) in &received {
+                self.stderr_line(&format!("< {key}: {value}"));
+            }
         }
-        if self.verbosity.level > 0 {
-            diagnostics::info("response trailers:");
-            diagnostics::metadata('<', trailers, &self.verbosity);
+        if self.format() == OutputFormat::Envelope {
+            self.envelope.trailers = metadata::json(received);
         }
     }
 
     fn on_message(&mut self, message: Response<'_>) -> Result<(), Stop> {
         let written = self.response(message);
-        let flushed = if written.is_ok() && self.format == OutputFormat::Json {
+        let flushed = if written.is_ok() && self.format() == OutputFormat::Json {
             // Pretty output is for a person watching: show each message at once.
             self.flush()
         } else {
@@ -437,78 +628,5 @@ impl CallObserver for Output {
     fn on_idle(&mut self) -> Result<(), Stop> {
         let flushed = self.flush();
         self.keep(flushed)
-    }
-}
-
-/// Diagnostics on stderr: errors, hints and notes for people. Failures to write them are
-/// ignored, since there is nowhere left to report them.
-pub mod diagnostics {
-    use std::io::Write as _;
-
-    use tonic::metadata::MetadataMap;
-
-    use crate::settings::Verbosity;
-    use crate::transport::Header;
-
-    /// `* <what>`: verbose information about the exchange.
-    pub fn info(message: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "* {message}");
-    }
-
-    /// Metadata received, one `< key: value` line each; binary values in base64, hidden
-    /// values as `<redacted>`.
-    pub fn metadata(direction: char, map: &MetadataMap, verbosity: &Verbosity) {
-        let mut stderr = std::io::stderr().lock();
-        for (key, value) in super::metadata_entries(map, verbosity) {
-            let _ = writeln!(stderr, "{direction} {key}: {value}");
-        }
-    }
-
-    /// Metadata sent, one `> key: value` line each.
-    pub fn sent_headers(headers: &[Header], verbosity: &Verbosity) {
-        let mut stderr = std::io::stderr().lock();
-        for header in headers {
-            let value = super::header_text(header, verbosity);
-            let _ = writeln!(stderr, "> {}: {value}", header.name);
-        }
-    }
-
-    /// `error: <what>`, then `hint: <how to fix>` when there is one.
-    pub fn error(message: &str, hint: Option<&str>) {
-        let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "error: {message}");
-        if let Some(hint) = hint {
-            let _ = writeln!(stderr, "hint: {hint}");
-        }
-    }
-
-    /// `hint: <how to fix>`.
-    pub fn hint(message: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "hint: {message}");
-    }
-
-    /// A non-OK gRPC status: `ERROR: <CODE_NAME>: <message>`.
-    pub fn status(code_name: &str, message: &str) {
-        let mut stderr = std::io::stderr().lock();
-        if message.is_empty() {
-            let _ = writeln!(stderr, "ERROR: {code_name}");
-        } else {
-            let _ = writeln!(stderr, "ERROR: {code_name}: {message}");
-        }
-    }
-
-    /// `warning: <what>`.
-    pub fn warning(message: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "warning: {message}");
-    }
-
-    /// One rich error detail, as one line of JSON under the status.
-    pub fn detail(detail: &serde_json::Value) {
-        let _ = writeln!(std::io::stderr().lock(), "  detail: {detail}");
-    }
-
-    /// A note for the person at the terminal.
-    pub fn note(message: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "{message}");
     }
 }

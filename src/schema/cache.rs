@@ -10,12 +10,12 @@
 //! a server restarted with, say, a renumbered field under the same names, within the TTL;
 //! `--no-cache` or `grpcx cache clear` are the answer then.
 
-use std::hash::{Hash, Hasher};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prost::Message;
+
+use crate::transport::{ConnectOptions, Header};
 
 /// Bumped when the entry format changes; older entries are then ignored.
 const FORMAT: u32 = 2;
@@ -172,6 +172,34 @@ pub struct Cache {
     ttl: Duration,
 }
 
+/// What a cached schema depends on: the server, how it is reached, and the reflection
+/// metadata (hashed, since it may hold secrets; the entry keeps the key in clear).
+pub fn key(connect: &ConnectOptions, reflect_headers: &[Header]) -> String {
+    let headers: Vec<u8> = reflect_headers
+        .iter()
+        .flat_map(|header| [header.to_string().into_bytes(), vec![b'\n']])
+        .flatten()
+        .collect();
+    format!(
+        "{} authority={} tls={} headers={:016x}",
+        connect.target,
+        connect.authority.as_deref().unwrap_or(""),
+        connect.tls.is_some(),
+        stable_hash(&headers)
+    )
+}
+
+/// A 64-bit FNV-1a hash: the same for the same bytes on every build, as a file name that
+/// other grpcx versions find again must be (std's `DefaultHasher` may change between Rust
+/// releases).
+fn stable_hash(bytes: &[u8]) -> u64 {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    bytes.iter().fold(OFFSET, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(PRIME)
+    })
+}
+
 /// The cache directory.
 pub fn dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("GRPCX_CACHE_DIR").filter(|d| !d.is_empty()) {
@@ -201,10 +229,8 @@ pub fn clear(dir: &Path) -> std::io::Result<usize> {
 impl Cache {
     /// The entry for `key` (the server and what changes its answers) in `dir`.
     pub fn new(dir: &Path, key: String, ttl: Duration) -> Cache {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut hasher);
         Cache {
-            path: dir.join(format!("{:016x}.schema", hasher.finish())),
+            path: dir.join(format!("{:016x}.schema", stable_hash(key.as_bytes()))),
             key,
             ttl,
         }
@@ -259,17 +285,7 @@ impl Cache {
                 .collect(),
             files: cached.files.into_iter().map(|file| file.bytes).collect(),
         };
-        let Some(dir) = self.path.parent() else {
-            return;
-        };
-        let written = std::fs::create_dir_all(dir)
-            .and_then(|()| tempfile::NamedTempFile::new_in(dir))
-            .and_then(|mut file| {
-                file.write_all(&entry.encode_to_vec())?;
-                file.persist(&self.path).map_err(|err| err.error)?;
-                Ok(())
-            });
-        let _ = written;
+        let _ = super::write_atomically(&self.path, &entry.encode_to_vec());
     }
 
     /// Drops the entry.
@@ -288,6 +304,14 @@ fn now_millis() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hash_of_a_key_never_changes() {
+        // FNV-1a's published test vectors: file names stay the same across builds.
+        assert_eq!(stable_hash(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(stable_hash(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(stable_hash(b"foobar"), 0x85944171f73967e8);
+    }
 
     #[test]
     fn entries_round_trip_expire_and_survive_corruption() {

@@ -1,15 +1,13 @@
 //! Writing a schema out: `--protoset-out` (a FileDescriptorSet) and `--proto-out-dir` (proto
 //! source files), each holding the chosen symbols' files and everything they import.
 //!
-//! Files are written atomically (a temporary file, then a rename), so a reader never sees half
-//! a file.
+//! Files are written atomically (see `schema::write_atomically`).
 
-use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
 
 use prost_reflect::FileDescriptor;
 
-use super::{SchemaError, Symbol, encode_set, source};
+use super::{SchemaError, Symbol, encode_set, proto_text};
 
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write {}: {source}", .path.display())]
@@ -49,24 +47,15 @@ pub fn write_proto_sources(
             )));
         }
         let path = dir.join(relative);
-        write_atomically(&path, source::file(file).as_bytes()).map_err(SchemaError::Export)?;
+        write_atomically(&path, proto_text::file(file).as_bytes()).map_err(SchemaError::Export)?;
         written.push(path);
     }
     Ok(written)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    let failed = |source| ExportError {
+    super::write_atomically(path, bytes).map_err(|source| ExportError {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    let mut temporary = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
-    temporary.write_all(bytes).map_err(failed)?;
-    temporary.persist(path).map_err(|err| failed(err.error))?;
-    Ok(())
+    })
 }

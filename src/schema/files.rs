@@ -126,7 +126,7 @@ fn add_protoset(pool: &mut DescriptorPool, path: &Path) -> Result<(), SchemaErro
     }
     // A protoset is checked as a server's answer is: a broken one must not panic later.
     let mut files = Vec::new();
-    super::options::fields(&bytes, &mut |number, file| {
+    super::received::options::fields(&bytes, &mut |number, file| {
         if number == 1 {
             files.push(file.to_vec());
         }

@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn maps_and_packing_survive_the_stand_ins() {
-        let demo = DescriptorPool::decode(crate::server::pb::FILE_DESCRIPTOR_SET).unwrap();
+        let demo = DescriptorPool::decode(crate::demo::pb::FILE_DESCRIPTOR_SET).unwrap();
         let files = crate::schema::dependencies_first(
             demo.files().filter(|f| f.name() == "item_service.proto"),
         );

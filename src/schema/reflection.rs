@@ -143,48 +143,52 @@ impl ReflectionClient {
         names: &[String],
         mut budget: usize,
     ) -> Result<Vec<Answer>, SchemaError> {
-        let keep_comments = self.keep_comments;
-        let Some((first, rest)) = names.split_first() else {
-            return Ok(Vec::new());
-        };
-        let mut answers = Vec::new();
+        let mut answers = Vec::with_capacity(names.len());
+        let mut rest = names;
         // The first question goes alone only when the stream is not open yet, so that the
         // version fallback and the first-answer bound apply as usual.
-        let rest = if self.stream.is_some() {
-            names
-        } else {
-            let answer = self
-                .ask(MessageRequest::FileByFilename(first.clone()))
-                .await;
-            answers.push(spend(&mut budget, files_from(answer, keep_comments)?)?);
-            rest
-        };
-        // Questions are pipelined, but never more than a window of them unanswered: a server
-        // that answers each before it reads the next would otherwise fill the flow-control
-        // window with answers while grpcx still sends, and both would wait for ever.
+        if self.stream.is_none()
+            && let Some((first, others)) = names.split_first()
+        {
+            answers.push(self.ask_file(first, &mut budget).await?);
+            rest = others;
+        }
+        self.ask_files_pipelined(rest, &mut budget, &mut answers)
+            .await?;
+        Ok(answers)
+    }
+
+    /// One file by name, asked on its own.
+    async fn ask_file(&mut self, name: &str, budget: &mut usize) -> Result<Answer, SchemaError> {
+        let answer = self
+            .ask(MessageRequest::FileByFilename(name.to_string()))
+            .await;
+        spend(budget, files_from(answer, self.keep_comments)?)
+    }
+
+    /// Files by name on the open stream, the questions pipelined but never more than a window
+    /// of them unanswered: a server that answers each before it reads the next would otherwise
+    /// fill the flow-control window with answers while grpcx still sends, and both would wait
+    /// for ever.
+    async fn ask_files_pipelined(
+        &mut self,
+        names: &[String],
+        budget: &mut usize,
+        answers: &mut Vec<Answer>,
+    ) -> Result<(), SchemaError> {
         let (mut sent, mut read) = (0, 0);
-        while read < rest.len() {
+        while read < names.len() {
             let Some(stream) = self.stream.as_mut() else {
                 // The stream broke (tonic ends it with NOT_FOUND): the questions it took with
                 // it are asked again, each on a new stream when need be.
-                for name in rest.get(read..).unwrap_or_default() {
-                    let answer = self.ask(MessageRequest::FileByFilename(name.clone())).await;
-                    answers.push(spend(&mut budget, files_from(answer, keep_comments)?)?);
+                for name in names.get(read..).unwrap_or_default() {
+                    answers.push(self.ask_file(name, budget).await?);
                 }
-                return Ok(answers);
+                return Ok(());
             };
-            while sent - read < PIPELINE_WINDOW
-                && let Some(name) = rest.get(sent)
-            {
-                let request = ServerReflectionRequest {
-                    host: self.host.clone(),
-                    message_request: Some(MessageRequest::FileByFilename(name.clone())),
-                };
-                if stream.requests.send(request).await.is_err() {
-                    break;
-                }
-                sent += 1;
-            }
+            let room = PIPELINE_WINDOW - (sent - read);
+            let waiting = names.get(sent..).unwrap_or_default();
+            sent += send_file_questions(stream, &self.host, waiting, room).await;
             if sent == read {
                 self.stream = None;
                 continue;
@@ -194,11 +198,11 @@ impl ReflectionClient {
                 self.stream = None;
                 return Err(SchemaError::ReflectionStalled(self.answer_timeout));
             };
-            match next {
+            let answer = match next {
                 Ok(Some(ServerReflectionResponse {
                     message_response: Some(answer),
                     ..
-                })) => answers.push(spend(&mut budget, files_from(Ok(answer), keep_comments)?)?),
+                })) => Ok(answer),
                 Ok(_) => {
                     self.stream = None;
                     return Err(SchemaError::Reflection {
@@ -208,16 +212,16 @@ impl ReflectionClient {
                     });
                 }
                 Err(status) => {
+                    // The stream is gone with the questions sent after this one.
                     self.stream = None;
-                    let answer =
-                        files_from(Err(SchemaError::Reflection { status }), keep_comments)?;
-                    answers.push(spend(&mut budget, answer)?);
                     sent = read + 1;
+                    Err(SchemaError::Reflection { status })
                 }
-            }
+            };
+            answers.push(spend(budget, files_from(answer, self.keep_comments)?)?);
             read += 1;
         }
-        Ok(answers)
+        Ok(())
     }
 
     async fn ask(&mut self, question: MessageRequest) -> Result<MessageResponse, SchemaError> {
@@ -317,6 +321,171 @@ impl ReflectionClient {
             requests,
             responses,
         })
+    }
+}
+
+/// Sends a question for each of the first `room` of `names` on `stream`; returns how many
+/// went (fewer when the stream closed).
+async fn send_file_questions(
+    stream: &mut OpenStream,
+    host: &str,
+    names: &[String],
+    room: usize,
+) -> usize {
+    let mut sent = 0;
+    for name in names.iter().take(room) {
+        let request = ServerReflectionRequest {
+            host: host.to_string(),
+            message_request: Some(MessageRequest::FileByFilename(name.clone())),
+        };
+        if stream.requests.send(request).await.is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    sent
+}
+
+/// Where reflection answers come from: a server, or, for the fuzz targets and tests, answers
+/// held in memory, which go through the same decoding and the same schema loading.
+// The memory source exists only in tests and fuzzing builds, where the size does not matter.
+#[allow(clippy::large_enum_variant)]
+pub enum Source {
+    Server(ReflectionClient),
+    #[cfg(any(test, fuzzing))]
+    Memory(Memory),
+}
+
+impl Source {
+    /// Drops the comments of the files received (see `ReflectionClient::drop_comments`).
+    pub fn drop_comments(&mut self) {
+        match self {
+            Source::Server(client) => client.drop_comments(),
+            #[cfg(any(test, fuzzing))]
+            Source::Memory(memory) => memory.keep_comments = false,
+        }
+    }
+
+    /// The protocol version the server answered, once it has.
+    pub fn version(&self) -> Option<Version> {
+        match self {
+            Source::Server(client) => client.version(),
+            #[cfg(any(test, fuzzing))]
+            Source::Memory(_) => Some(Version::V1),
+        }
+    }
+
+    /// The fully-qualified names of the services the server lists.
+    pub async fn list_services(&mut self) -> Result<Vec<String>, SchemaError> {
+        match self {
+            Source::Server(client) => client.list_services().await,
+            #[cfg(any(test, fuzzing))]
+            Source::Memory(memory) => Ok(memory.services()),
+        }
+    }
+
+    /// The file that defines `symbol` (and possibly its dependencies).
+    pub async fn file_containing_symbol(&mut self, symbol: &str) -> Result<Answer, SchemaError> {
+        match self {
+            Source::Server(client) => client.file_containing_symbol(symbol).await,
+            #[cfg(any(test, fuzzing))]
+            Source::Memory(memory) => memory.file_containing_symbol(symbol),
+        }
+    }
+
+    /// The files with these names, in order (see `ReflectionClient::files_by_filename`).
+    pub async fn files_by_filename(
+        &mut self,
+        names: &[String],
+        budget: usize,
+    ) -> Result<Vec<Answer>, SchemaError> {
+        match self {
+            Source::Server(client) => client.files_by_filename(names, budget).await,
+            #[cfg(any(test, fuzzing))]
+            Source::Memory(memory) => memory.files_by_filename(names, budget),
+        }
+    }
+}
+
+/// Reflection answers held in memory: the answer to `FileContainingSymbol("answer:N")` is the
+/// N-th list of encoded files, and a file asked for by name is the first file of that name in
+/// any of them. Answers are decoded as a server's are.
+#[cfg(any(test, fuzzing))]
+pub struct Memory {
+    answers: Vec<Vec<Vec<u8>>>,
+    keep_comments: bool,
+}
+
+#[cfg(any(test, fuzzing))]
+impl Memory {
+    pub fn new(answers: Vec<Vec<Vec<u8>>>) -> Memory {
+        Memory {
+            answers,
+            keep_comments: true,
+        }
+    }
+
+    /// The symbol whose answer is the `index`-th.
+    pub fn symbol(index: usize) -> String {
+        format!("answer:{index}")
+    }
+
+    fn answer(&self, files: Vec<Vec<u8>>) -> Result<Answer, SchemaError> {
+        let response = tonic_reflection::pb::v1::FileDescriptorResponse {
+            file_descriptor_proto: files,
+        };
+        files_from(
+            Ok(MessageResponse::FileDescriptorResponse(response)),
+            self.keep_comments,
+        )
+    }
+
+    fn services(&self) -> Vec<String> {
+        self.answers
+            .iter()
+            .flatten()
+            .filter_map(|bytes| FileDescriptorProto::decode(bytes.as_slice()).ok())
+            .flat_map(|file| {
+                let package = file.package().to_string();
+                file.service
+                    .into_iter()
+                    .map(move |service| match package.as_str() {
+                        "" => service.name().to_string(),
+                        package => format!("{package}.{}", service.name()),
+                    })
+            })
+            .collect()
+    }
+
+    fn file_containing_symbol(&self, symbol: &str) -> Result<Answer, SchemaError> {
+        let found = symbol
+            .strip_prefix("answer:")
+            .and_then(|index| index.parse::<usize>().ok())
+            .and_then(|index| self.answers.get(index));
+        match found {
+            Some(files) => self.answer(files.clone()),
+            None => Ok(Answer::NotFound),
+        }
+    }
+
+    fn files_by_filename(
+        &self,
+        names: &[String],
+        mut budget: usize,
+    ) -> Result<Vec<Answer>, SchemaError> {
+        names
+            .iter()
+            .map(|name| {
+                let file = self.answers.iter().flatten().find(|bytes| {
+                    FileDescriptorProto::decode(bytes.as_slice())
+                        .is_ok_and(|file| file.name() == name)
+                });
+                match file {
+                    Some(bytes) => spend(&mut budget, self.answer(vec![bytes.clone()])?),
+                    None => Ok(Answer::NotFound),
+                }
+            })
+            .collect()
     }
 }
 

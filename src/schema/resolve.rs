@@ -50,27 +50,11 @@ impl Symbol {
 /// How many "did you mean" candidates an error lists.
 const MAX_CANDIDATES: usize = 5;
 
-/// Whether a failed lookup may be the cache's fault: a name it does not know.
-fn not_known(err: &SchemaError) -> bool {
-    matches!(
-        err,
-        SchemaError::UnknownService { .. }
-            | SchemaError::UnknownMethod { .. }
-            | SchemaError::UnknownSymbol { .. }
-            | SchemaError::Ambiguous { .. }
-    )
-}
-
 impl Schema {
     /// Resolves a service by full name or, when unique, by short name.
     pub async fn resolve_service(&mut self, name: &str) -> Result<ServiceDescriptor, SchemaError> {
-        match self.resolve_service_once(name).await {
-            Err(err) if not_known(&err) && self.served_from_cache() => {
-                self.forget_cache();
-                self.resolve_service_once(name).await
-            }
-            result => result,
-        }
+        self.retry_if_stale(async |schema: &mut Schema| schema.resolve_service_once(name).await)
+            .await
     }
 
     /// Resolves `pkg.Service/Method`, `pkg.Service.Method`, `Service/Method` or, when unique
@@ -80,13 +64,8 @@ impl Schema {
         &mut self,
         reference: &str,
     ) -> Result<MethodDescriptor, SchemaError> {
-        match self.resolve_method_once(reference).await {
-            Err(err) if not_known(&err) && self.served_from_cache() => {
-                self.forget_cache();
-                self.resolve_method_once(reference).await
-            }
-            result => result,
-        }
+        self.retry_if_stale(async |schema: &mut Schema| schema.resolve_method_once(reference).await)
+            .await
     }
 
     async fn resolve_service_once(&mut self, name: &str) -> Result<ServiceDescriptor, SchemaError> {

@@ -10,6 +10,8 @@
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 use serde_json::{Map, Value, json};
 
+use crate::well_known::WellKnown;
+
 /// The skeleton of `message`.
 pub fn template(message: &MessageDescriptor) -> Value {
     fill(message, &mut Vec::new())
@@ -31,8 +33,8 @@ fn fill(message: &MessageDescriptor, path: &mut Vec<String>) -> Value {
             }),
         };
     }
-    if let Some(well_known) = well_known(message) {
-        return well_known;
+    if let Some(zero) = WellKnown::of(message.full_name()).and_then(WellKnown::zero_json) {
+        return zero;
     }
     if path.iter().any(|name| name == message.full_name()) {
         return Value::Object(Map::new());
@@ -93,25 +95,6 @@ fn single(kind: &Kind, path: &mut Vec<String>) -> Value {
             .unwrap_or(json!(0)),
         Kind::Message(message) => fill(message, path),
     }
-}
-
-/// The JSON form of a well-known type's zero value.
-fn well_known(message: &MessageDescriptor) -> Option<Value> {
-    Some(match message.full_name() {
-        "google.protobuf.Timestamp" => json!("1970-01-01T00:00:00Z"),
-        "google.protobuf.Duration" => json!("0s"),
-        "google.protobuf.FieldMask" => json!(""),
-        "google.protobuf.Struct" => json!({}),
-        "google.protobuf.Value" => Value::Null,
-        "google.protobuf.ListValue" => json!([]),
-        "google.protobuf.Empty" => json!({}),
-        "google.protobuf.DoubleValue" | "google.protobuf.FloatValue" => json!(0.0),
-        "google.protobuf.Int32Value" | "google.protobuf.UInt32Value" => json!(0),
-        "google.protobuf.Int64Value" | "google.protobuf.UInt64Value" => json!("0"),
-        "google.protobuf.BoolValue" => json!(false),
-        "google.protobuf.StringValue" | "google.protobuf.BytesValue" => json!(""),
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

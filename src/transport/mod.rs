@@ -1,4 +1,5 @@
-//! Connections to gRPC servers: targets, channels, TLS and request metadata.
+//! Connections to gRPC servers: targets and listen addresses, channels, TLS and request
+//! metadata.
 //!
 //! This module opens HTTP/2 channels and validates metadata; it never prints and knows nothing
 //! of schemas. Connection failures come back as typed errors that name the real cause:
@@ -20,7 +21,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use connector::{Cause, Connector, Mismatch, Probe};
 pub use metadata::{Header, HeaderValue};
-pub use target::{Route, Scheme, Target};
+pub use target::{ListenAddr, Route, Scheme, Target};
 pub use tls::TlsOptions;
 
 /// HTTP/2 flow-control windows. Large windows let a fast peer stream many small messages

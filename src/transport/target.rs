@@ -1,12 +1,15 @@
-//! Where to connect: the `--addr` value, parsed once into a typed target.
+//! Addresses: where to connect (the `--addr` value, parsed once into a typed [`Target`]) and
+//! where a server listens ([`ListenAddr`]), and the rule that chooses TLS.
 //!
-//! The TLS rule, in order: `--plaintext` or `--tls` decide when given; a TLS option
-//! (`--cacert`, `--cert`, `--key`, `--insecure`) means TLS; an explicit `http://` or
-//! `https://` decides; a bare `HOST:PORT` is plaintext on loopback (local development servers
-//! rarely have certificates) and TLS anywhere else; a `unix:` socket is plaintext.
+//! The TLS rule, in order ([`Target::uses_tls`]): `--plaintext` or `--tls` decide when given;
+//! a TLS option (`--cacert`, `--cert`, `--key`, `--insecure`, on the command line or in the
+//! profile) means TLS; a profile's `tls` or `plaintext` decides for the profile's own address;
+//! an explicit `http://` or `https://` decides; a bare `HOST:PORT` is plaintext on loopback
+//! (local development servers rarely have certificates) and TLS anywhere else; a `unix:`
+//! socket is plaintext.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 
@@ -36,6 +39,15 @@ pub enum Scheme {
 }
 
 impl Target {
+    /// Whether a connection to this target uses TLS, by the module's rule: `flag` is `--tls`
+    /// (true) or `--plaintext` (false), `tls_options` whether any TLS option is set, `profile`
+    /// the profile's own choice when the address is the profile's.
+    pub fn uses_tls(&self, flag: Option<bool>, tls_options: bool, profile: Option<bool>) -> bool {
+        flag.or(tls_options.then_some(true))
+            .or(profile)
+            .unwrap_or_else(|| self.tls_by_default())
+    }
+
     /// Whether the address alone asks for TLS (see the module's rule).
     pub fn tls_by_default(&self) -> bool {
         match (self.scheme, &self.route) {
@@ -172,9 +184,76 @@ fn is_loopback(host: &str) -> bool {
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Where a server listens: `IP:PORT` (port 0 picks a free one) or `unix:PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenAddr {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
+impl FromStr for ListenAddr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if let Some(path) = text.strip_prefix("unix:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            if path.is_empty() {
+                return Err("`unix:` needs a socket path, e.g. unix:/tmp/demo.sock".to_string());
+            }
+            return Ok(ListenAddr::Unix(PathBuf::from(path)));
+        }
+        text.parse().map(ListenAddr::Tcp).map_err(|_| {
+            format!("`{text}` is not an IP:PORT or unix:PATH address, e.g. 127.0.0.1:50051")
+        })
+    }
+}
+
+impl fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddr::Tcp(addr) => write!(f, "{addr}"),
+            ListenAddr::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn listen_addresses() {
+        assert_eq!(
+            "unix:/tmp/a.sock".parse::<ListenAddr>().unwrap(),
+            ListenAddr::Unix("/tmp/a.sock".into())
+        );
+        assert!(matches!(
+            "127.0.0.1:0".parse::<ListenAddr>().unwrap(),
+            ListenAddr::Tcp(_)
+        ));
+        assert!("localhost".parse::<ListenAddr>().is_err());
+    }
+
+    #[test]
+    fn the_tls_rule_in_order() {
+        let remote: Target = "example.com:443".parse().unwrap();
+        let local: Target = "127.0.0.1:1".parse().unwrap();
+        assert!(
+            !remote.uses_tls(Some(false), true, Some(true)),
+            "--plaintext first"
+        );
+        assert!(
+            local.uses_tls(Some(true), false, Some(false)),
+            "--tls first"
+        );
+        assert!(local.uses_tls(None, true, Some(false)), "then TLS options");
+        assert!(
+            !remote.uses_tls(None, false, Some(false)),
+            "then the profile"
+        );
+        assert!(remote.uses_tls(None, false, None), "then the address");
+        assert!(!local.uses_tls(None, false, None));
+    }
 
     fn tcp(target: &Target) -> (&str, u16) {
         match &target.route {

@@ -1,7 +1,8 @@
 //! The descriptor cache: warm calls skip reflection, and a server restarted with another
 //! schema is still called correctly.
 
-use grpcx::server::{ListenAddr, ServeOptions};
+use grpcx::demo::ServeOptions;
+use grpcx::transport::ListenAddr;
 use prost::Message as _;
 
 use crate::support::{TestServer, run_in};

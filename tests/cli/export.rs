@@ -159,8 +159,8 @@ fn a_protoset_from_reflection_serves_a_server_without_reflection() {
         ])
         .ok();
 
-    let without = TestServer::start_options(grpcx::server::ServeOptions {
-        reflection: grpcx::server::ReflectionVersions::None,
+    let without = TestServer::start_options(grpcx::demo::ServeOptions {
+        reflection: grpcx::demo::ReflectionVersions::None,
         ..Default::default()
     });
     let got = without.grpcx(&[

@@ -230,7 +230,7 @@ fn the_demo_sends_rich_details_where_natural() {
 fn the_text_format_round_trips_every_type_too() {
     use prost_reflect::{DescriptorPool, DynamicMessage};
     let server = TestServer::start();
-    let pool = DescriptorPool::decode(grpcx::server::pb::FILE_DESCRIPTOR_SET).unwrap();
+    let pool = DescriptorPool::decode(grpcx::demo::pb::FILE_DESCRIPTOR_SET).unwrap();
     let all_types = pool.get_message_by_name("grpcx.demo.v1.AllTypes").unwrap();
     let mut fixture: Value =
         serde_json::from_str(&std::fs::read_to_string("fixtures/all_types.json").unwrap()).unwrap();
@@ -278,7 +278,38 @@ fn text_format_streams_are_separated_by_blank_lines_or_record_separators() {
 }
 
 #[test]
-fn a_terminal_gets_colored_pretty_json_unless_no_color_and_a_pipe_never_does() {
+fn a_terminal_gets_colored_pretty_json_unless_no_color_or_a_dumb_terminal() {
+    let server = TestServer::start();
+    let call = [
+        "--addr",
+        server.addr.as_str(),
+        "call",
+        "ItemService/GetItem",
+        r#"{"id":1}"#,
+    ];
+    let terminal = |env: &[(&str, &str)], extra: &[&str]| {
+        let args: Vec<&str> = call.iter().chain(extra).copied().collect();
+        let (code, seen) = crate::support::run_on_terminal(&args, env);
+        assert_eq!(code, Some(0), "{seen}");
+        seen
+    };
+    let colored = terminal(&[("TERM", "xterm")], &[]);
+    assert!(
+        colored.starts_with("{\n  \x1b[1;34m\"id\"\x1b[0m: \x1b[32m\"1\"\x1b[0m,"),
+        "{colored:?}"
+    );
+    for plain in [
+        terminal(&[("TERM", "xterm"), ("NO_COLOR", "1")], &[]),
+        terminal(&[("TERM", "dumb")], &[]),
+        terminal(&[("TERM", "xterm")], &["--color", "never"]),
+        terminal(&[("TERM", "xterm"), ("CLICOLOR", "0")], &[]),
+    ] {
+        assert!(plain.starts_with("{\n  \"id\": \"1\","), "{plain:?}");
+    }
+}
+
+#[test]
+fn a_pipe_gets_one_plain_line_unless_color_is_forced() {
     let server = TestServer::start();
     let run = |env: &[(&str, &str)], extra: &[&str]| {
         let mut command = crate::support::grpcx_command();
@@ -291,7 +322,6 @@ fn a_terminal_gets_colored_pretty_json_unless_no_color_and_a_pipe_never_does() {
                 r#"{"id":1}"#,
             ])
             .args(extra);
-        command.env_remove("NO_COLOR");
         for (key, value) in env {
             command.env(key, value);
         }
@@ -302,22 +332,20 @@ fn a_terminal_gets_colored_pretty_json_unless_no_color_and_a_pipe_never_does() {
         assert!(output.status.success(), "{output:?}");
         String::from_utf8(output.stdout).unwrap()
     };
-    let terminal = run(&[("GRPCX_PRETEND_TTY", "1")], &[]);
-    assert!(
-        terminal.starts_with("{\n  \x1b[1;34m\"id\"\x1b[0m: \x1b[32m\"1\"\x1b[0m,"),
-        "{terminal:?}"
-    );
-    let no_color = run(&[("GRPCX_PRETEND_TTY", "1"), ("NO_COLOR", "1")], &[]);
-    assert!(no_color.starts_with("{\n  \"id\": \"1\","), "{no_color:?}");
     let piped = run(&[], &[]);
     assert!(
         !piped.contains('\x1b') && piped.lines().count() == 1,
         "{piped:?}"
     );
-    let forced = run(&[], &["--color", "always"]);
-    assert!(forced.contains("\x1b[32m"), "{forced:?}");
-    let never = run(&[("GRPCX_PRETEND_TTY", "1")], &["--color", "never"]);
-    assert!(!never.contains('\x1b'), "{never:?}");
+    for forced in [
+        run(&[], &["--color", "always"]),
+        run(&[("CLICOLOR_FORCE", "1")], &[]),
+    ] {
+        assert!(forced.contains("\x1b[32m"), "{forced:?}");
+        assert_eq!(forced.lines().count(), 1, "still one value a line");
+    }
+    let no_color_wins = run(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")], &[]);
+    assert!(!no_color_wins.contains('\x1b'), "{no_color_wins:?}");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Metadata on the wire, the verbose exchange, profiles and the per-call limits, checked
 //! against what the demo server actually received.
 
-use grpcx::server::LoggedCall;
+use grpcx::demo::LoggedCall;
 
 use crate::support::{RUN_LIMIT, TestServer, grpcx_command};
 

@@ -1,7 +1,7 @@
 //! Every schema source against the demo server: reflection v1 and the v1alpha fallback,
 //! `.proto` files with imports, protosets, and files combined with reflection.
 
-use grpcx::server::{ReflectionVersions, ServeOptions};
+use grpcx::demo::{ReflectionVersions, ServeOptions};
 use prost::Message as _;
 
 use crate::support::{TestServer, run};

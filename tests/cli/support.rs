@@ -6,7 +6,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
-use grpcx::server::{DemoServer, ListenAddr, RequestLog, ServeOptions, ServerTls};
+use grpcx::demo::{DemoServer, RequestLog, ServeOptions, ServerTls};
+use grpcx::transport::ListenAddr;
 
 /// The longest any one grpcx run may take in a test.
 pub const RUN_LIMIT: Duration = Duration::from_secs(30);
@@ -242,6 +243,9 @@ pub fn grpcx_command() -> Command {
     command
         .env_remove("GRPCX_ADDR")
         .env_remove("GRPCX_PROFILE")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR")
+        .env_remove("CLICOLOR_FORCE")
         .env("GRPCX_CACHE_DIR", cache);
     command
 }
@@ -381,4 +385,46 @@ pub fn wait_for_event(server: &TestServer, prefix: &str) -> String {
         "the server never noted {prefix:?}: {:?}",
         server.log.events()
     );
+}
+
+/// Runs grpcx with its stdout on a new pseudo-terminal, as a person at a terminal sees it,
+/// with `env` set; returns the exit code and what it wrote there (line ends as `\n`).
+pub fn run_on_terminal(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&master).unwrap();
+    unlockpt(&master).unwrap();
+    let name = ptsname(&master, Vec::new()).unwrap();
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    let mut command = grpcx_command();
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(terminal)
+        .stderr(Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    // Only the child holds the terminal now: reading ends (EIO) when it exits.
+    drop(command);
+    let mut master = std::fs::File::from(master);
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut buffer = [0_u8; 4096];
+        while let Ok(read) = std::io::Read::read(&mut master, &mut buffer) {
+            if read == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buffer[..read]);
+        }
+        seen
+    });
+    let code = wait_bounded(&mut child, RUN_LIMIT);
+    let seen = reader.join().unwrap();
+    (code, String::from_utf8_lossy(&seen).replace("\r\n", "\n"))
 }

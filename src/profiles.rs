@@ -1,4 +1,4 @@
-//! The config file: named profiles of connection settings, so that a team's servers are one
+//! Named profiles of connection settings in the config file, so that a team's servers are one
 //! `--profile NAME` away.
 //!
 //! It lives at `$GRPCX_CONFIG` if set, else `grpcx/config.toml` in the user's config directory
@@ -19,10 +19,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::cli::{Compression, OutputFormat};
+use crate::invoke::Compression;
+use crate::output::OutputFormat;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub enum ProfileError {
     #[error("there is no config file at {}", .0.display())]
     Missing(PathBuf),
     #[error("cannot read the config file {}: {source}", .path.display())]
@@ -43,19 +44,19 @@ pub enum ConfigError {
     NoConfigDir,
 }
 
-impl ConfigError {
+impl ProfileError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            ConfigError::Missing(_) | ConfigError::NoConfigDir => Some(
+            ProfileError::Missing(_) | ProfileError::NoConfigDir => Some(
                 "create it with a [profiles.NAME] table (see the README), or set GRPCX_CONFIG to its path".to_string(),
             ),
-            ConfigError::NoProfile { known, .. } if known.is_empty() => {
+            ProfileError::NoProfile { known, .. } if known.is_empty() => {
                 Some("the file defines no profiles; add a [profiles.NAME] table".to_string())
             }
-            ConfigError::NoProfile { known, .. } => {
+            ProfileError::NoProfile { known, .. } => {
                 Some(format!("profiles defined there: {}", known.join(", ")))
             }
-            ConfigError::Read { .. } | ConfigError::Invalid { .. } => None,
+            ProfileError::Read { .. } | ProfileError::Invalid { .. } => None,
         }
     }
 }
@@ -94,23 +95,23 @@ struct ConfigFile {
 }
 
 /// Where the config file is read from.
-pub fn path() -> Result<PathBuf, ConfigError> {
+pub fn path() -> Result<PathBuf, ProfileError> {
     if let Some(path) = std::env::var_os("GRPCX_CONFIG").filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(path));
     }
     dirs::config_dir()
         .map(|dir| dir.join("grpcx").join("config.toml"))
-        .ok_or(ConfigError::NoConfigDir)
+        .ok_or(ProfileError::NoConfigDir)
 }
 
 /// Loads profile `name` from the config file.
-pub fn load_profile(name: &str) -> Result<Profile, ConfigError> {
+pub fn load_profile(name: &str) -> Result<Profile, ProfileError> {
     let path = path()?;
     let text = std::fs::read_to_string(&path).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound {
-            ConfigError::Missing(path.clone())
+            ProfileError::Missing(path.clone())
         } else {
-            ConfigError::Read {
+            ProfileError::Read {
                 path: path.clone(),
                 source,
             }
@@ -119,8 +120,8 @@ pub fn load_profile(name: &str) -> Result<Profile, ConfigError> {
     profile_from(&text, &path, name)
 }
 
-fn profile_from(text: &str, path: &Path, name: &str) -> Result<Profile, ConfigError> {
-    let file: ConfigFile = toml::from_str(text).map_err(|err| ConfigError::Invalid {
+fn profile_from(text: &str, path: &Path, name: &str) -> Result<Profile, ProfileError> {
+    let file: ConfigFile = toml::from_str(text).map_err(|err| ProfileError::Invalid {
         path: path.to_path_buf(),
         reason: err.to_string().trim().replace('\n', " "),
     })?;
@@ -129,7 +130,7 @@ fn profile_from(text: &str, path: &Path, name: &str) -> Result<Profile, ConfigEr
         .profiles
         .get(name)
         .cloned()
-        .ok_or_else(|| ConfigError::NoProfile {
+        .ok_or_else(|| ProfileError::NoProfile {
             path: path.to_path_buf(),
             name: name.to_string(),
             known,

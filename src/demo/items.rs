@@ -22,7 +22,8 @@ use super::pb::{
     Category, CreateItemsSummary, GetItemRequest, Item, ListItemsRequest, Money, SyncRequest,
     SyncResponse,
 };
-use super::{RequestLog, rpc};
+use super::request_log::RequestLog;
+use super::rpc;
 
 /// How many responses a streaming call may have queued before the server waits for the client.
 const STREAM_BUFFER: usize = 64;
@@ -388,7 +389,7 @@ impl ItemService for ItemStore {
                 Err(status) => {
                     self.log.note(format!(
                         "CreateItems: the stream broke off ({}) after {} items were stored; they stay stored",
-                        crate::error::code_name(status.code()),
+                        crate::status::code_name(status.code()),
                         ids.len()
                     ));
                     return Err(status);

@@ -1,0 +1,85 @@
+//! gRPC status codes as grpcx shows them and exits with them: a leaf that every layer may use.
+//!
+//! Exit codes follow grpcurl's convention, so that scripts move over unchanged: 0 success ·
+//! 1 a failure outside the call · 2 usage · 64 + the gRPC status code when the call ends with
+//! a non-OK status (NOT_FOUND = 69, DEADLINE_EXCEEDED = 68) · 130 interrupted.
+
+use tonic::{Code, Status};
+
+/// Exit code for success, also when the reader of stdout went away.
+pub const EXIT_OK: u8 = 0;
+/// Exit code for a failure outside the call.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code for a usage error (clap uses it too).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code when a call ends with a non-OK status: this plus the status code.
+pub const EXIT_STATUS_BASE: u8 = 64;
+/// Exit code after Ctrl-C.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// The exit code of a call that ended with `code`.
+pub fn exit_code(code: Code) -> u8 {
+    match code {
+        Code::Ok => EXIT_OK,
+        other => EXIT_STATUS_BASE + other as u8,
+    }
+}
+
+/// The canonical name of a status code, as the gRPC spec writes it.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Whether `status` says a message was over the receiving side's size limit. tonic words it
+/// "decoded message length too large" (and grpcx keeps those words when it rewrites the
+/// status, see `invoke`), whichever message it was: a call's response or a reflection answer.
+pub fn is_message_too_large(status: &Status) -> bool {
+    status.message().contains("message length too large")
+}
+
+/// The hint for a message over `--max-msg-sz`, wherever it was refused.
+pub const MESSAGE_TOO_LARGE_HINT: &str = "raise grpcx's limit on message size with --max-msg-sz, e.g. --max-msg-sz 16MiB (the default is 4MiB)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_map_to_64_plus_code() {
+        assert_eq!(exit_code(Code::Ok), 0);
+        assert_eq!(exit_code(Code::NotFound), 69);
+        assert_eq!(exit_code(Code::DeadlineExceeded), 68);
+        assert_eq!(exit_code(Code::Unauthenticated), 80);
+    }
+
+    #[test]
+    fn too_large_is_recognised_in_tonics_words_and_in_grpcxs() {
+        let tonic = Status::out_of_range(
+            "Error, decoded message length too large: found 70 bytes, the limit is: 64 bytes",
+        );
+        assert!(is_message_too_large(&tonic));
+        let rewritten = Status::resource_exhausted(
+            "the response is larger than grpcx accepts: decoded message length too large: found 70 bytes",
+        );
+        assert!(is_message_too_large(&rewritten));
+        assert!(!is_message_too_large(&Status::resource_exhausted("quota")));
+    }
+}
