@@ -1,6 +1,6 @@
 //! grpcx: talk to any gRPC server from the shell.
 //!
-//! The modules form layers, and dependencies point down only (a test below checks it):
+//! The modules form layers, and dependencies point down only (`layers.rs` checks it):
 //!
 //! - `status`, `well_known`: leaves (gRPC code names and exit codes; the well-known types);
 //! - `transport`: addresses, channels, TLS, metadata rules;
@@ -22,6 +22,8 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod invoke;
+#[cfg(test)]
+mod layers;
 pub mod output;
 pub mod profiles;
 pub mod schema;

@@ -1,5 +1,5 @@
-//! A reflection answer → a descriptor pool, through the function grpcx adds received files
-//! with, then what `list`, `describe` and `call` do with the pool.
+//! A reflection answer → a descriptor pool, through the schema's own loading path (answers held
+//! in memory), then what `list`, `describe` and `call` do with the pool.
 //!
 //! The bytes are an encoded FileDescriptorSet (the seeds are real ones), whose files are the
 //! answer's file descriptors. A hostile server controls all of it, so nothing may panic: a
@@ -11,7 +11,7 @@ use std::sync::LazyLock;
 
 use grpcx::invoke::RpcKind;
 use grpcx::output::transcode::Transcoder;
-use grpcx::schema::{Schema, Symbol, builtin, method_path, source, template};
+use grpcx::schema::{Schema, Symbol, builtin, method_path, proto_text, template};
 use grpcx_fuzz::answer_files;
 use libfuzzer_sys::fuzz_target;
 use prost_reflect::{DynamicMessage, SerializeOptions};
@@ -45,23 +45,23 @@ fuzz_target!(|data: &[u8]| {
 
     // `describe --proto-out-dir`: every file as proto source.
     for file in pool.files() {
-        let _ = source::file(&file);
+        let _ = proto_text::file(&file);
     }
     // `list --long` and `describe`.
     for service in pool.services() {
-        let _ = source::describe(&Symbol::Service(service.clone()));
+        let _ = proto_text::describe(&Symbol::Service(service.clone()));
         for method in service.methods() {
             let _ = (method_path(&method), RpcKind::of(&method).describe());
-            let _ = source::describe(&Symbol::Method(method.clone()));
+            let _ = proto_text::describe(&Symbol::Method(method.clone()));
         }
     }
     for message in pool.all_messages() {
         describe_message(&message);
     }
     for enumeration in pool.all_enums() {
-        let _ = source::describe(&Symbol::Enum(enumeration.clone()));
+        let _ = proto_text::describe(&Symbol::Enum(enumeration.clone()));
         for value in enumeration.values() {
-            let _ = source::describe(&Symbol::EnumValue(value));
+            let _ = proto_text::describe(&Symbol::EnumValue(value));
         }
     }
     // `call`: the types grpcx adds for an `Any`.
@@ -94,12 +94,12 @@ fuzz_target!(|data: &[u8]| {
 /// What `describe` and `call` do with a message: its source, its JSON template, a fast-path
 /// plan, and an empty one written as JSON with every field.
 fn describe_message(message: &prost_reflect::MessageDescriptor) {
-    let _ = source::describe(&Symbol::Message(message.clone()));
+    let _ = proto_text::describe(&Symbol::Message(message.clone()));
     for field in message.fields() {
-        let _ = source::describe(&Symbol::Field(field));
+        let _ = proto_text::describe(&Symbol::Field(field));
     }
     for oneof in message.oneofs() {
-        let _ = source::describe(&Symbol::Oneof(oneof));
+        let _ = proto_text::describe(&Symbol::Oneof(oneof));
     }
     let skeleton = template::template(message);
     // The template is what `call` reads back.

@@ -630,3 +630,186 @@ impl<O: Write, E: Write> CallObserver for Printer<O, E> {
         self.keep(flushed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A printer into memory, for a console of this shape.
+    fn printer(console: Console, options: PrintOptions) -> Printer<Vec<u8>, Vec<u8>> {
+        let mut printer = Printer::new(Vec::new(), Vec::new(), console);
+        printer.configure(options);
+        printer
+    }
+
+    fn written(printer: Printer<Vec<u8>, Vec<u8>>) -> (String, String) {
+        let (out, err) = printer.into_writers().unwrap();
+        (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    }
+
+    fn item() -> DynamicMessage {
+        let pool =
+            prost_reflect::DescriptorPool::decode(crate::demo::pb::FILE_DESCRIPTOR_SET).unwrap();
+        let item = pool.get_message_by_name("grpcx.demo.v1.Item").unwrap();
+        let mut message = DynamicMessage::new(item);
+        message.set_field_by_name("id", prost_reflect::Value::I64(1));
+        message.set_field_by_name("name", prost_reflect::Value::String("Pen".into()));
+        message
+    }
+
+    const TERMINAL: Console = Console {
+        stdin_terminal: true,
+        stdout_terminal: true,
+        stdout_color: true,
+        stderr_color: true,
+    };
+
+    #[test]
+    fn a_terminal_gets_pretty_colored_json_and_a_pipe_one_plain_line() {
+        let mut at_terminal = printer(TERMINAL, PrintOptions::default());
+        at_terminal.message(&item()).unwrap();
+        let (out, _) = written(at_terminal);
+        assert_eq!(
+            out,
+            "{\n  \x1b[1;34m\"id\"\x1b[0m: \x1b[32m\"1\"\x1b[0m,\n  \x1b[1;34m\"name\"\x1b[0m: \x1b[32m\"Pen\"\x1b[0m\n}\n"
+        );
+
+        let mut in_pipe = printer(Console::default(), PrintOptions::default());
+        in_pipe.message(&item()).unwrap();
+        in_pipe.message(&item()).unwrap();
+        let (out, _) = written(in_pipe);
+        assert_eq!(out, "{\"id\":\"1\",\"name\":\"Pen\"}\n".repeat(2));
+
+        let chosen = PrintOptions {
+            format: Some(OutputFormat::Ndjson),
+            proto_names: true,
+            emit_defaults: true,
+            ..PrintOptions::default()
+        };
+        let uncolored = Console {
+            stdout_color: false,
+            ..TERMINAL
+        };
+        let mut compact = printer(uncolored, chosen);
+        compact.message(&item()).unwrap();
+        let (out, _) = written(compact);
+        assert!(
+            out.starts_with("{\"id\":\"1\",\"name\":\"Pen\",\"category\":"),
+            "{out}"
+        );
+        assert_eq!(out.lines().count(), 1, "{out}");
+    }
+
+    #[test]
+    fn errors_and_hints_are_styled_as_clap_styles_its_own_only_when_stderr_is_colored() {
+        let mut colored = printer(TERMINAL, PrintOptions::default());
+        colored.error("no such thing", Some("try another"));
+        let (_, err) = written(colored);
+        assert_eq!(
+            err,
+            "\x1b[1m\x1b[31merror:\x1b[0m no such thing\n\x1b[32mhint:\x1b[0m try another\n"
+        );
+        let mut plain = printer(Console::default(), PrintOptions::default());
+        plain.error("no such thing", Some("try another"));
+        plain.warning("careful");
+        let (out, err) = written(plain);
+        assert_eq!(out, "");
+        assert_eq!(
+            err,
+            "error: no such thing\nhint: try another\nwarning: careful\n"
+        );
+    }
+
+    #[test]
+    fn a_status_goes_to_stderr_or_as_json_to_stdout() {
+        let status = tonic::Status::resource_exhausted(
+            "the response is larger than grpcx accepts: decoded message length too large",
+        );
+        let details = [serde_json::json!({"@type": "type.googleapis.com/google.rpc.RetryInfo"})];
+        let mut on_stderr = printer(Console::default(), PrintOptions::default());
+        on_stderr.status(&status, &details).unwrap();
+        let (out, err) = written(on_stderr);
+        assert_eq!(out, "");
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(
+            lines[0],
+            "ERROR: RESOURCE_EXHAUSTED: the response is larger than grpcx accepts: decoded message length too large"
+        );
+        assert!(lines[1].starts_with("  detail: {\"@type\""), "{err}");
+        assert!(
+            lines[2].starts_with("hint: ") && lines[2].contains("--max-msg-sz"),
+            "{err}"
+        );
+
+        let format_error = PrintOptions {
+            format_error: true,
+            ..PrintOptions::default()
+        };
+        let mut on_stdout = printer(Console::default(), format_error);
+        on_stdout.status(&status, &details).unwrap();
+        let (out, err) = written(on_stdout);
+        assert_eq!(err, "");
+        let json: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(json["code"], 8);
+        assert_eq!(json["codeName"], "RESOURCE_EXHAUSTED");
+        assert_eq!(json["details"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn the_envelope_holds_the_whole_call_and_verbose_output_hides_secrets() {
+        let options = PrintOptions {
+            format: Some(OutputFormat::Envelope),
+            verbosity: Verbosity {
+                level: 1,
+                redacted: vec!["authorization".into()],
+            },
+            ..PrintOptions::default()
+        };
+        let mut printer = printer(Console::default(), options);
+        let headers: Vec<Header> = ["authorization: Bearer s3cret", "x-team: core"]
+            .iter()
+            .map(|h| h.parse().unwrap())
+            .collect();
+        printer.call_starts(&CallStart {
+            schema: "files",
+            method: "grpcx.demo.v1.ItemService/GetItem",
+            kind: "unary",
+            request_type: "grpcx.demo.v1.GetItemRequest",
+            response_type: "grpcx.demo.v1.Item",
+            headers: &headers,
+        });
+        printer.message(&item()).unwrap();
+        let outcome = Outcome::Ok;
+        printer
+            .call_ends(&CallEnd {
+                method: "grpcx.demo.v1.ItemService/GetItem",
+                request_headers: &headers,
+                outcome: &outcome,
+                details: &[],
+                elapsed: Duration::from_millis(3),
+                phases: [("connect", Duration::ZERO); 3],
+            })
+            .unwrap();
+        let (out, err) = written(printer);
+        let document: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(document["method"], "grpcx.demo.v1.ItemService/GetItem");
+        assert_eq!(
+            document["requestHeaders"],
+            json!({"authorization": "<redacted>", "x-team": "core"})
+        );
+        assert_eq!(document["status"]["codeName"], "OK");
+        assert_eq!(document["messages"][0]["name"], "Pen");
+        assert_eq!(document["elapsedMs"], 3.0);
+        assert!(
+            err.contains("* method: grpcx.demo.v1.ItemService/GetItem (unary)\n"),
+            "{err}"
+        );
+        assert!(err.contains("> authorization: <redacted>\n"), "{err}");
+        assert!(err.contains("> x-team: core\n"), "{err}");
+        assert!(err.contains("* status: OK\n"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
+    }
+}

@@ -1,5 +1,6 @@
-//! Bad invocations, table-driven: each prints one clear error on stderr naming the problem,
-//! exits with the documented code, prints nothing on stdout, and never panics.
+//! Bad input that reaches a server, table-driven: each prints one clear error on stderr naming
+//! the problem, exits with the documented code, prints nothing on stdout, and never panics.
+//! Usage errors, which end before anything is connected, are in `usage.rs`, one test each.
 
 use crate::support::{TestServer, run_in};
 
@@ -218,43 +219,6 @@ const CASES: &[Case] = &[
         1,
         &["takes one request message"],
     ),
-    // Invalid metadata: the seed's rules.
-    (&["-H", "grpc-trace: 1", "list"], None, 2, &["grpc-"]),
-    (&["-H", "GRPC-Anything: 1", "list"], None, 2, &["grpc-"]),
-    (&["-H", "x key: 1", "list"], None, 2, &["character"]),
-    (&["-H", "x(key): 1", "list"], None, 2, &["character"]),
-    (
-        &["-H", "x-k: caf\u{e9}", "list"],
-        None,
-        2,
-        &["printable ASCII"],
-    ),
-    (
-        &["-H", "x-k: a\u{7}b", "list"],
-        None,
-        2,
-        &["printable ASCII"],
-    ),
-    (&["-H", "x-k-bin: not*base64", "list"], None, 2, &["base64"]),
-    (&["-H", "no colon", "list"], None, 2, &["NAME: VALUE"]),
-    (&["-H", ": empty", "list"], None, 2, &["empty header name"]),
-    (
-        &["--rpc-header", "grpc-x: 1", "list"],
-        None,
-        2,
-        &["--rpc-header"],
-    ),
-    (
-        &[
-            "--expand-headers",
-            "-H",
-            "x-t: ${GRPCX_TEST_UNSET_VARIABLE}",
-            "list",
-        ],
-        None,
-        2,
-        &["GRPCX_TEST_UNSET_VARIABLE"],
-    ),
     // Unknown and ambiguous methods, bad method references.
     (
         &["call", "ItemService/Nope"],
@@ -321,64 +285,6 @@ const CASES: &[Case] = &[
         1,
         &["cannot read the CA certificate"],
     ),
-    // Conflicting flags and bad flag values.
-    (&["--tls", "--plaintext", "list"], None, 2, &["--plaintext"]),
-    (
-        &["--insecure", "--plaintext", "list"],
-        None,
-        2,
-        &["--plaintext"],
-    ),
-    (&["--cert", "c.pem", "list"], None, 2, &["--key"]),
-    (
-        &["call", "ItemService/GetItem", "{}", "-d", "{}"],
-        None,
-        2,
-        &["cannot be used with"],
-    ),
-    (&["--max-time", "forever", "list"], None, 2, &["--max-time"]),
-    (
-        &["--connect-timeout=-1s", "list"],
-        None,
-        2,
-        &["--connect-timeout"],
-    ),
-    (
-        &["--max-msg-sz", "huge", "list"],
-        None,
-        2,
-        &["--max-msg-sz"],
-    ),
-    (
-        &["call", "ItemService/GetItem", "--output", "xml"],
-        None,
-        2,
-        &["--output"],
-    ),
-    (
-        &["call", "ItemService/GetItem", "--format", "yaml"],
-        None,
-        2,
-        &["--format"],
-    ),
-    (&["--color", "sometimes", "list"], None, 2, &["--color"]),
-    (&["--compress", "zstd", "list"], None, 2, &["--compress"]),
-    (&["frobnicate"], None, 2, &["frobnicate"]),
-    (&["describe", "--template"], None, 2, &["SYMBOL"]),
-];
-
-/// Bad addresses and ports, which replace the server's.
-const ADDRESSES: &[(&str, &[&str])] = &[
-    ("localhost", &["no port"]),
-    ("localhost:", &["not a port"]),
-    ("localhost:99999", &["not a port"]),
-    ("localhost:0", &["port 0"]),
-    (":50051", &["no host"]),
-    ("ftp://h:1", &["unknown scheme"]),
-    ("http://h:1/path", &["path"]),
-    ("::1:80", &["brackets"]),
-    ("[::1", &["never closes"]),
-    ("unix:", &["socket path"]),
 ];
 
 #[test]
@@ -407,21 +313,5 @@ fn every_bad_invocation_fails_clearly_with_its_exit_code() {
         );
         checked += 1;
     }
-    for (address, needles) in ADDRESSES {
-        let all: Vec<String> = ["--addr", address, "list"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let got = run_in(&all, None, server.cache_dir());
-        assert_eq!(got.code, 2, "{address}: {got:#?}");
-        for needle in *needles {
-            assert!(
-                got.stderr.contains(needle),
-                "{address}: stderr lacks {needle:?}: {got:#?}"
-            );
-        }
-        assert!(!got.stderr.contains("panicked"), "{address}: {got:#?}");
-        checked += 1;
-    }
-    assert!(checked >= 50, "{checked} cases");
+    assert!(checked >= 40, "{checked} cases");
 }

@@ -17,6 +17,20 @@ fn malformed_json_is_refused_before_anything_is_sent() {
         run.fails(1, &["error: request message 1 is not valid JSON", "hint:"]);
         assert_eq!(run.stdout, "");
     }
+    // The server saw reflection questions, and not one call of the method.
+    let calls = server.log.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|call| call.service.contains("ServerReflection")),
+        "{calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|call| call.service != "grpcx.demo.v1.ItemService"),
+        "a call was sent: {calls:?}"
+    );
 }
 
 #[test]

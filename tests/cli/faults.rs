@@ -3,55 +3,10 @@
 //! received on stdout, one clear error, the documented exit code, and never a panic or a hang.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{
-    TestServer, grpcx_command, interrupt, interrupt_pid, run, spawn_piped, wait_bounded,
-    wait_for_event,
-};
-
-/// `grpcx serve-demo` in a process of its own, so that it can die; killed on drop.
-struct ServerProcess {
-    child: Child,
-    addr: String,
-}
-
-impl ServerProcess {
-    fn start() -> ServerProcess {
-        // A port that was free a moment ago: the demo then binds it itself.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = Command::new(assert_cmd::cargo::cargo_bin("grpcx"))
-            .args(["serve-demo", "--listen", &addr])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while std::net::TcpStream::connect(&addr).is_err() {
-            assert!(Instant::now() < deadline, "the demo server never listened");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        ServerProcess { child, addr }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+use crate::support::{DemoProcess, TestServer, interrupt, run, signal, wait_bounded};
 
 fn stderr_of(child: &mut Child) -> String {
     let mut stderr = String::new();
@@ -63,10 +18,9 @@ fn stderr_of(child: &mut Child) -> String {
 
 #[test]
 fn a_server_that_dies_mid_stream_is_unavailable_after_everything_it_sent() {
-    let mut server = ServerProcess::start();
-    let mut grpcx = grpcx_command()
-        .args(["--addr", &server.addr, "call", "ItemService/ListItems"])
-        .arg(r#"{"delay": "0.3s"}"#)
+    let mut server = DemoProcess::start(&[]);
+    let mut grpcx = server
+        .command(&["call", "ItemService/ListItems", r#"{"delay": "0.3s"}"#])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -115,8 +69,7 @@ fn a_server_that_never_answers_is_cut_off_by_the_deadline_too() {
             "call",
             "ItemService/GetItem",
             "{}",
-        ]
-        .map(String::from),
+        ],
         None,
     );
     run.fails(68, &["DEADLINE_EXCEEDED"]);
@@ -127,10 +80,7 @@ fn a_server_that_never_answers_is_cut_off_by_the_deadline_too() {
 
 /// grpcx streaming the demo's four items 0.3 s apart, once the first has been printed.
 fn slow_stream_after_its_first_item(server: &TestServer) -> (Child, BufReader<ChildStdout>) {
-    let mut child = spawn_piped(
-        server,
-        &["call", "ItemService/ListItems", r#"{"delay": "0.3s"}"#],
-    );
+    let mut child = server.spawn_piped(&["call", "ItemService/ListItems", r#"{"delay": "0.3s"}"#]);
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     stdout.read_line(&mut first).unwrap();
@@ -147,7 +97,7 @@ fn a_reader_that_goes_away_cancels_the_call_quietly() {
     let stderr = stderr_of(&mut child);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(stderr, "", "no broken-pipe message, no panic");
-    let event = wait_for_event(&server, "ListItems: the client cancelled");
+    let event = server.wait_for_event("ListItems: the client cancelled");
     assert!(event.contains("of 4 items"), "{event}");
 }
 
@@ -181,14 +131,11 @@ fn input_cut_short_in_a_client_stream_names_the_position_and_sends_only_whole_me
 #[test]
 fn ctrl_c_during_a_unary_call_cancels_it_on_the_server() {
     let server = TestServer::start();
-    let mut child = spawn_piped(
-        &server,
-        &[
-            "call",
-            "ItemService/GetItem",
-            r#"{"id": 1, "delay": "30s"}"#,
-        ],
-    );
+    let mut child = server.spawn_piped(&[
+        "call",
+        "ItemService/GetItem",
+        r#"{"id": 1, "delay": "30s"}"#,
+    ]);
     // Wait until the server holds the call, then interrupt.
     let deadline = Instant::now() + Duration::from_secs(10);
     while server.log.calls().is_empty() {
@@ -197,7 +144,7 @@ fn ctrl_c_during_a_unary_call_cancels_it_on_the_server() {
     }
     interrupt(&child);
     assert_eq!(wait_bounded(&mut child, Duration::from_secs(10)), Some(130));
-    let event = wait_for_event(&server, "GetItem: the client cancelled");
+    let event = server.wait_for_event("GetItem: the client cancelled");
     assert!(event.contains("item 1"), "{event}");
 }
 
@@ -208,9 +155,9 @@ fn ctrl_c_during_a_bidirectional_call_cancels_it_on_the_server() {
     grpcx.send("{\"getId\": 1}\n");
     let answer = grpcx.next_line(Duration::from_secs(10)).unwrap();
     assert!(answer.contains("OUTCOME_FOUND"), "{answer}");
-    interrupt_pid(grpcx.id());
+    signal(grpcx.id(), "INT");
     assert_eq!(grpcx.wait(Duration::from_secs(10)), Some(130));
-    let event = wait_for_event(&server, "SyncItems: the stream broke off after 1 requests");
+    let event = server.wait_for_event("SyncItems: the stream broke off after 1 requests");
     assert!(!event.is_empty());
 }
 
@@ -223,7 +170,7 @@ fn ctrl_c_during_a_server_stream_ends_it_with_exit_130_and_nothing_after() {
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
     assert_eq!(rest, "", "nothing is printed after Ctrl-C");
-    let event = wait_for_event(&server, "ListItems: the client cancelled");
+    let event = server.wait_for_event("ListItems: the client cancelled");
     assert!(event.contains("after 1 of 4 items"), "{event}");
 }
 
@@ -241,9 +188,9 @@ fn ctrl_c_during_a_client_stream_cancels_it_and_what_was_stored_stays() {
     {
         std::thread::sleep(Duration::from_millis(50));
     }
-    interrupt_pid(grpcx.id());
+    signal(grpcx.id(), "INT");
     assert_eq!(grpcx.wait(Duration::from_secs(10)), Some(130));
-    let event = wait_for_event(&server, "CreateItems: the stream broke off");
+    let event = server.wait_for_event("CreateItems: the stream broke off");
     assert!(event.contains("after 1 items were stored"), "{event}");
     let kept = server.grpcx(&["call", "ItemService/GetItem", r#"{"id":5}"#]);
     kept.ok();

@@ -280,16 +280,12 @@ fn text_format_streams_are_separated_by_blank_lines_or_record_separators() {
 #[test]
 fn a_terminal_gets_colored_pretty_json_unless_no_color_or_a_dumb_terminal() {
     let server = TestServer::start();
-    let call = [
-        "--addr",
-        server.addr.as_str(),
-        "call",
-        "ItemService/GetItem",
-        r#"{"id":1}"#,
-    ];
+    let call = ["call", "ItemService/GetItem", r#"{"id":1}"#];
     let terminal = |env: &[(&str, &str)], extra: &[&str]| {
         let args: Vec<&str> = call.iter().chain(extra).copied().collect();
-        let (code, seen) = crate::support::run_on_terminal(&args, env);
+        let mut command = server.command(&args);
+        command.envs(env.iter().copied());
+        let (code, seen) = crate::support::run_on_terminal(command);
         assert_eq!(code, Some(0), "{seen}");
         seen
     };
@@ -312,16 +308,8 @@ fn a_terminal_gets_colored_pretty_json_unless_no_color_or_a_dumb_terminal() {
 fn a_pipe_gets_one_plain_line_unless_color_is_forced() {
     let server = TestServer::start();
     let run = |env: &[(&str, &str)], extra: &[&str]| {
-        let mut command = crate::support::grpcx_command();
-        command
-            .args([
-                "--addr",
-                &server.addr,
-                "call",
-                "ItemService/GetItem",
-                r#"{"id":1}"#,
-            ])
-            .args(extra);
+        let mut command = server.command(&["call", "ItemService/GetItem", r#"{"id":1}"#]);
+        command.args(extra);
         for (key, value) in env {
             command.env(key, value);
         }

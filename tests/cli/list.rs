@@ -49,7 +49,8 @@ fn global_options_are_accepted_after_the_subcommand() {
 #[test]
 fn the_address_can_come_from_grpcx_addr() {
     let server = TestServer::start();
-    let mut command = crate::support::grpcx_command();
+    let home = crate::support::Home::new();
+    let mut command = home.command();
     command
         .arg("list")
         .env("GRPCX_ADDR", format!("http://{}", server.addr));

@@ -4,6 +4,7 @@
 // Test code: a failed unwrap (or index) is a failed test, which is what it should be.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+#[path = "../support/mod.rs"]
 mod support;
 
 mod bad_input;
@@ -22,3 +23,4 @@ mod sources;
 mod streaming;
 mod tls;
 mod tour;
+mod usage;

@@ -3,7 +3,7 @@
 
 use grpcx::demo::LoggedCall;
 
-use crate::support::{RUN_LIMIT, TestServer, grpcx_command};
+use crate::support::{Home, PingCounter, RUN_LIMIT, TestServer, run_in};
 
 const ITEMS: &str = "grpcx.demo.v1.ItemService";
 const REFLECTION: &str = "grpc.reflection.v1.ServerReflection";
@@ -86,9 +86,8 @@ fn header_files_and_variable_expansion() {
     )
     .unwrap();
 
-    let mut command = grpcx_command();
+    let mut command = server.command(&["--expand-headers", "-H"]);
     command
-        .args(["--addr", &server.addr, "--expand-headers", "-H"])
         .arg(format!("@{}", file.display()))
         .args(["call", "ItemService/GetItem", r#"{"id":1}"#])
         .env("GRPCX_TEST_TOKEN", "t0ken");
@@ -237,7 +236,29 @@ fn verbose_shows_streaming_trailers_and_a_failed_status() {
 }
 
 #[test]
-fn user_agent_compression_and_keepalive() {
+fn keepalive_pings_go_out_at_the_interval_asked_for() {
+    let server = TestServer::start();
+    let proxy = PingCounter::start(&server.addr);
+    let slow = ["call", "ItemService/GetItem", r#"{"id": 1, "delay": "1s"}"#];
+    let through_proxy = |extra: &[&str]| {
+        let args = [&["--addr", proxy.addr.as_str()], extra, &slow].concat();
+        run_in(&args, None, server.cache_dir()).ok().to_string()
+    };
+    through_proxy(&[]);
+    let without = proxy.pings();
+    through_proxy(&["--keepalive-time", "100ms"]);
+    let with = proxy.pings() - without;
+    // A second's wait at 100 ms: several pings, where the same call without the flag sends
+    // none of its own.
+    assert!(
+        with >= 3,
+        "{with} pings with --keepalive-time 100ms ({without} without)"
+    );
+    assert!(without <= 1, "{without} pings without --keepalive-time");
+}
+
+#[test]
+fn user_agent_and_compression() {
     let server = TestServer::start_gzip();
     let got = server.grpcx(&[
         "call",
@@ -247,8 +268,6 @@ fn user_agent_compression_and_keepalive() {
         "ci-job/42",
         "--compress",
         "gzip",
-        "--keepalive-time",
-        "5s",
     ]);
     got.ok();
     assert_eq!(got.json_lines()[0]["count"], 1);
@@ -311,8 +330,9 @@ fn profiles_from_the_config_file() {
         ),
     )
     .unwrap();
+    let home = Home::new();
     let grpcx = |args: &[&str]| {
-        let mut command = grpcx_command();
+        let mut command = home.command();
         command
             .args(args)
             .env("GRPCX_CONFIG", &config)

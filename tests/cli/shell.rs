@@ -4,7 +4,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{TestServer, run};
+use crate::support::{RUN_LIMIT, TestServer, run};
 
 /// Runs bash with grpcx's completion script loaded and completes `words`, the last being the
 /// word under the cursor; returns the candidates.
@@ -23,11 +23,15 @@ printf '%s\n' "${{COMPREPLY[@]}}"
 "#,
         words = quoted.join(" ")
     );
-    let output = Command::new("bash")
-        .arg("-c")
+    let mut bash = Command::new("bash");
+    bash.arg("-c")
         .arg(script)
         .env("GRPCX_CACHE_DIR", cache)
+        .env("GRPCX_CONFIG", cache.join("no-config.toml"))
         .env_remove("GRPCX_ADDR")
+        .env_remove("GRPCX_PROFILE");
+    let output = assert_cmd::Command::from_std(bash)
+        .timeout(RUN_LIMIT)
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -109,15 +113,15 @@ fn completion_is_silent_and_quick_when_the_server_is_away() {
 #[test]
 fn scripts_for_every_shell_and_a_man_page() {
     for shell in ["bash", "zsh", "fish", "powershell"] {
-        let script = run(&["completions".into(), shell.into()], None);
+        let script = run(&["completions", shell], None);
         assert!(script.ok().contains("grpcx"), "{shell}");
     }
-    let fish = run(&["completions".into(), "fish".into()], None);
+    let fish = run(&["completions", "fish"], None);
     assert!(
         fish.stdout.contains("grpcx __complete call --"),
         "fish completes names from the server"
     );
-    let man = run(&["man".into()], None);
+    let man = run(&["man"], None);
     let page = man.ok();
     assert!(page.contains(".TH grpcx 1"), "{page}");
     assert!(

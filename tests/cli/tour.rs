@@ -1,8 +1,9 @@
-use crate::support::{RUN_LIMIT, grpcx_command};
+use crate::support::{Home, RUN_LIMIT};
 
 #[test]
 fn the_tour_walks_through_every_kind_of_call_and_exits_zero() {
-    let mut command = assert_cmd::Command::from_std(grpcx_command());
+    let home = Home::new();
+    let mut command = assert_cmd::Command::from_std(home.command());
     command.arg("demo").timeout(RUN_LIMIT);
     let output = command.output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -449,6 +449,7 @@ pub fn server_stream(peer: &Peer) {
         &request.to_string(),
         "--emit-defaults",
     ]);
+    run.ok();
     let items = run.json_lines();
     let expected: Vec<Value> = (0..count)
         .map(|index| {
@@ -563,6 +564,7 @@ pub fn bidi_stream(peer: &Peer) {
     let input: String = messages.iter().map(|m| format!("{m}\n")).collect();
     let run = peer.grpcx_stdin(&["call", "InteropService/Chat"], Some(&input));
     let expected: Vec<Value> = messages.iter().map(chat_reply).collect();
+    run.ok();
     assert_eq!(run.json_lines(), expected, "{run:#?}");
 }
 

@@ -3,9 +3,8 @@
 //! shared by that stack's tests.
 //!
 //! Installs are keyed by a hash of the pinned package lists and the interpreter's version, and
-//! kept under `target/tmp/interop/`, so only the first run pays for them. A registry that cannot
-//! be reached skips the stack with a `SKIP` line on stderr, unless `GRPCX_INTEROP_REQUIRED=1`
-//! (set by `.ci/run`), when it fails; any other install failure always fails.
+//! kept under `target/tmp/interop/`, so only the first run pays for them. Any install failure
+//! fails the stack's tests, a registry that cannot be reached said as such.
 //!
 //! A server lives until its standard input closes, which the operating system does when the test
 //! process ends however it ends, or until its own time limit: the servers sit in statics, which
@@ -17,10 +16,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
-use assert_cmd::cargo::CommandCargoExt;
+use crate::support::{Home, Interactive, Run, run_command};
 
-/// The longest any one grpcx run may take.
-pub const RUN_LIMIT: Duration = Duration::from_secs(30);
 /// The longest an install (a virtual environment and pip, or npm ci) may take.
 const INSTALL_LIMIT: Duration = Duration::from_secs(600);
 /// The longest code generation may take.
@@ -67,8 +64,8 @@ pub struct Peer {
     pub stack: Stack,
     /// The address as `--addr` takes it.
     pub addr: String,
-    /// Each peer has its own descriptor cache, never the user's.
-    cache: tempfile::TempDir,
+    /// Each peer's clients have a home of their own, never the user's.
+    home: Home,
     // Held so that the server runs until this process ends; see the module's comment.
     _stdin: Mutex<ChildStdin>,
     _child: Mutex<Child>,
@@ -82,9 +79,10 @@ enum Setup {
     Failed(String),
 }
 
-/// The peer of `stack`, set up on first use; `None` when the stack is skipped because its
-/// registry cannot be reached (after saying so on stderr). Panics on any other failure.
-pub fn peer(stack: Stack) -> Option<&'static Peer> {
+/// The peer of `stack`, set up on first use. The suite runs only when asked for
+/// (`--include-ignored`), so a peer that cannot be set up fails every test of its stack,
+/// saying whether its package registry could not be reached.
+pub fn peer(stack: Stack) -> &'static Peer {
     static PYTHON: OnceLock<Setup> = OnceLock::new();
     static NODE: OnceLock<Setup> = OnceLock::new();
     let cell = match stack {
@@ -92,29 +90,12 @@ pub fn peer(stack: Stack) -> Option<&'static Peer> {
         Stack::Node => &NODE,
     };
     match cell.get_or_init(|| setup(stack)) {
-        Setup::Ready(peer) => Some(peer),
+        Setup::Ready(peer) => peer,
         Setup::Failed(why) => panic!("interop {}: setup failed: {why}", stack.name()),
-        Setup::Unreachable(why) => {
-            if std::env::var("GRPCX_INTEROP_REQUIRED").is_ok_and(|v| v == "1") {
-                panic!(
-                    "interop {}: the package registry cannot be reached, and GRPCX_INTEROP_REQUIRED=1 \
-                     forbids skipping: {why}",
-                    stack.name()
-                );
-            }
-            // Straight to the process's stderr: libtest captures eprintln! of passing tests,
-            // and a skip must never look like a pass.
-            use std::io::Write as _;
-            let test = std::thread::current().name().unwrap_or("?").to_string();
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIP interop {test}: the {} package registry cannot be reached, so this test \
-                 did not run (GRPCX_INTEROP_REQUIRED=1 makes that a failure): {}",
-                stack.name(),
-                why
-            );
-            None
-        }
+        Setup::Unreachable(why) => panic!(
+            "interop {}: the package registry cannot be reached, so the peer cannot be installed: {why}",
+            stack.name()
+        ),
     }
 }
 
@@ -333,7 +314,7 @@ fn start(stack: Stack, mut command: Command) -> Result<Peer, Failure> {
     Ok(Peer {
         stack,
         addr: format!("127.0.0.1:{port}"),
-        cache: tempfile::tempdir().map_err(|e| e.to_string())?,
+        home: Home::new(),
         _stdin: Mutex::new(stdin),
         _child: Mutex::new(child),
         _generated: None,
@@ -469,44 +450,6 @@ fn fingerprint(parts: &[&[u8]]) -> String {
     format!("{hash:016x}")
 }
 
-/// What one run of grpcx did.
-#[derive(Debug)]
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// Asserts success and returns stdout.
-    #[track_caller]
-    pub fn ok(&self) -> &str {
-        assert_eq!(self.code, 0, "grpcx failed: {self:#?}");
-        assert!(!self.stderr.contains("panicked"), "{self:#?}");
-        &self.stdout
-    }
-
-    /// stdout as JSON values, one a line, after asserting success.
-    #[track_caller]
-    pub fn json_lines(&self) -> Vec<serde_json::Value> {
-        self.ok()
-            .lines()
-            .map(|line| {
-                serde_json::from_str(line)
-                    .unwrap_or_else(|err| panic!("{line:?}: {err}\n{self:#?}"))
-            })
-            .collect()
-    }
-
-    /// The one JSON value on stdout, after asserting success.
-    #[track_caller]
-    pub fn json(&self) -> serde_json::Value {
-        let mut lines = self.json_lines();
-        assert_eq!(lines.len(), 1, "one answer expected: {self:#?}");
-        lines.remove(0)
-    }
-}
-
 impl Peer {
     /// `grpcx --addr <this peer> ARGS…`
     pub fn grpcx(&self, args: &[&str]) -> Run {
@@ -515,134 +458,38 @@ impl Peer {
 
     /// The same, with `stdin` as standard input.
     pub fn grpcx_stdin(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        let mut command = grpcx_command(self.cache.path());
+        run_command(self.command(args), stdin)
+    }
+
+    /// `grpcx --addr <this peer> ARGS…`, not started.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.home.command();
         command.args(["--addr", &self.addr]).args(args);
-        run(command, stdin)
+        command
     }
 
     /// `grpcx --addr <this peer> ARGS…` with one more environment variable.
     pub fn grpcx_env(&self, args: &[&str], (key, value): (&str, &str)) -> Run {
-        let mut command = grpcx_command(self.cache.path());
-        command
-            .args(["--addr", &self.addr])
-            .args(args)
-            .env(key, value);
-        run(command, None)
+        let mut command = self.command(args);
+        command.env(key, value);
+        run_command(command, None)
     }
 
     /// `grpcx --addr <this peer> ARGS…` with piped stdin and stdout, killed on drop.
     pub fn interactive(&self, args: &[&str]) -> Interactive {
-        let mut command = grpcx_command(self.cache.path());
-        command.args(["--addr", &self.addr]).args(args);
-        Interactive::spawn(command)
+        Interactive::spawn(self.command(args))
     }
 }
 
 /// grpcx reading the schema from the fixture files, with no server: the oracle that what a
 /// peer's reflection serves is compared with.
 pub fn grpcx_from_files(args: &[&str]) -> Run {
-    let cache = tempfile::tempdir().unwrap();
-    let mut command = grpcx_command(cache.path());
+    let home = Home::new();
+    let mut command = home.command();
     command.args(["--import-path", SCHEMA_ROOT]);
     for file in SCHEMA_FILES {
         command.args(["--proto", file]);
     }
     command.args(args);
-    run(command, None)
-}
-
-/// The grpcx binary with nothing from the user's environment: no address, no profile, no
-/// config file, and a descriptor cache of its own.
-fn grpcx_command(cache: &Path) -> Command {
-    let mut command = Command::cargo_bin("grpcx").unwrap();
-    command
-        .env_remove("GRPCX_ADDR")
-        .env_remove("GRPCX_PROFILE")
-        .env_remove("NO_COLOR")
-        .env("GRPCX_CONFIG", cache.join("no-config.toml"))
-        .env("GRPCX_CACHE_DIR", cache);
-    command
-}
-
-fn run(command: Command, stdin: Option<&str>) -> Run {
-    let mut assert = assert_cmd::Command::from_std(command);
-    assert.timeout(RUN_LIMIT);
-    if let Some(stdin) = stdin {
-        assert.write_stdin(stdin.to_string());
-    }
-    let output = assert.output().unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-/// A grpcx process with piped stdin and stdout, for a conversation; killed on drop.
-pub struct Interactive {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Interactive {
-    fn spawn(mut command: Command) -> Interactive {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Interactive {
-            child,
-            stdin,
-            lines,
-        }
-    }
-
-    pub fn send(&mut self, text: &str) {
-        use std::io::Write as _;
-        let stdin = self.stdin.as_mut().expect("stdin still open");
-        stdin.write_all(text.as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    /// The next stdout line, waiting at most `limit`.
-    pub fn next_line(&self, limit: Duration) -> Option<String> {
-        self.lines.recv_timeout(limit).ok()
-    }
-
-    pub fn close_stdin(&mut self) {
-        self.stdin.take();
-    }
-
-    /// Waits for the exit code, at most `limit`.
-    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
-        let start = Instant::now();
-        while start.elapsed() < limit {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for Interactive {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    run_command(command, None)
 }

@@ -1,0 +1,307 @@
+//! Servers on loopback for the tests: the demo in this process (on a runtime of its own), the
+//! demo as a child process (`grpcx serve-demo`, which can be signalled and killed), and any
+//! other tonic services. Each listens on a free 127.0.0.1 port and stops when dropped.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use grpcx::demo::{DemoServer, RequestLog, ServeOptions, ServerTls};
+use grpcx::transport::ListenAddr;
+
+use super::{Home, Interactive, RUN_LIMIT, Run, run_command};
+
+/// The demo server in this process, on its own runtime, on a fresh loopback port; stopped on
+/// drop.
+pub struct TestServer {
+    runtime: Option<tokio::runtime::Runtime>,
+    server: Option<DemoServer>,
+    /// The address as `--addr` takes it.
+    pub addr: String,
+    /// The calls the server received.
+    pub log: RequestLog,
+    /// Each server's clients have a home of their own, so that a port reused by another
+    /// test's server never finds a cached schema of this one.
+    home: Home,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        TestServer::start_options(ServeOptions::default())
+    }
+
+    /// A demo server on `listen`, with TLS when `tls` is given.
+    pub fn start_with(listen: &ListenAddr, tls: Option<ServerTls>) -> TestServer {
+        TestServer::start_with_options(
+            listen,
+            ServeOptions {
+                tls,
+                ..ServeOptions::default()
+            },
+        )
+    }
+
+    /// A demo server that compresses its responses.
+    pub fn start_gzip() -> TestServer {
+        TestServer::start_options(ServeOptions {
+            gzip_responses: true,
+            ..ServeOptions::default()
+        })
+    }
+
+    /// A demo server on a loopback port, as `options` say.
+    pub fn start_options(options: ServeOptions) -> TestServer {
+        TestServer::start_with_options(&ListenAddr::Tcp("127.0.0.1:0".parse().unwrap()), options)
+    }
+
+    pub fn start_with_options(listen: &ListenAddr, mut options: ServeOptions) -> TestServer {
+        let log = RequestLog::default();
+        options.log = Some(log.clone());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime
+            .block_on(DemoServer::start_with(listen, options))
+            .unwrap();
+        let addr = server.addr().to_string();
+        TestServer {
+            runtime: Some(runtime),
+            server: Some(server),
+            addr,
+            log,
+            home: Home::new(),
+        }
+    }
+
+    /// `grpcx --addr <this server> ARGS…`, not started.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.home.command();
+        command.args(["--addr", &self.addr]).args(args);
+        command
+    }
+
+    /// `grpcx --addr <this server> ARGS…`, run to its end.
+    pub fn grpcx(&self, args: &[&str]) -> Run {
+        run_command(self.command(args), None)
+    }
+
+    /// The same, with `stdin` as standard input.
+    pub fn grpcx_stdin(&self, args: &[&str], stdin: &str) -> Run {
+        run_command(self.command(args), Some(stdin))
+    }
+
+    /// `grpcx --addr <this server> ARGS…` with piped stdin and stdout, for interactive streams.
+    pub fn interactive(&self, args: &[&str]) -> Interactive {
+        Interactive::spawn(self.command(args))
+    }
+
+    /// `grpcx --addr <this server> ARGS…` with piped stdout and stderr, stdin closed.
+    pub fn spawn_piped(&self, args: &[&str]) -> Child {
+        self.command(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The descriptor cache directory of the grpcx runs against this server.
+    pub fn cache_dir(&self) -> &std::path::Path {
+        self.home.path()
+    }
+
+    /// Waits (bounded) until the server notes an event starting with `prefix`.
+    pub fn wait_for_event(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(event) = self
+                .log
+                .events()
+                .into_iter()
+                .find(|e| e.starts_with(prefix))
+            {
+                return event;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the server never noted {prefix:?}: {:?}", self.log.events());
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let (Some(runtime), Some(server)) = (self.runtime.take(), self.server.take()) {
+            let _ = runtime.block_on(async {
+                tokio::time::timeout(Duration::from_secs(5), server.stop()).await
+            });
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+/// Any tonic services on a loopback port, on a runtime of their own; stopped on drop.
+pub struct LoopbackServer {
+    runtime: Option<tokio::runtime::Runtime>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub addr: std::net::SocketAddr,
+}
+
+impl LoopbackServer {
+    pub fn start(routes: tonic::service::Routes) -> LoopbackServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+        runtime.spawn(async move {
+            let _ = tonic::transport::Server::builder()
+                .add_routes(routes)
+                .serve_with_incoming_shutdown(
+                    tokio_stream::wrappers::TcpListenerStream::new(listener),
+                    async {
+                        let _ = stopped.await;
+                    },
+                )
+                .await;
+        });
+        LoopbackServer {
+            runtime: Some(runtime),
+            shutdown: Some(shutdown),
+            addr,
+        }
+    }
+
+    /// A server with health checking but no reflection, as many production servers are.
+    pub fn without_reflection() -> LoopbackServer {
+        let (_reporter, health) = tonic_health::server::health_reporter();
+        LoopbackServer::start(tonic::service::Routes::new(health))
+    }
+}
+
+impl Drop for LoopbackServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+/// `grpcx serve-demo` as a child process on a free loopback port, so that it can be
+/// signalled, killed, and its memory read; killed on drop.
+pub struct DemoProcess {
+    child: Child,
+    /// The address as `--addr` takes it.
+    pub addr: String,
+    pub port: u16,
+    /// Its stderr lines, read on a thread so that it never blocks on a full pipe.
+    stderr: mpsc::Receiver<String>,
+    /// The stderr lines read so far.
+    pub seen: Vec<String>,
+    /// The home of the server and of every grpcx run against it.
+    home: Home,
+}
+
+impl DemoProcess {
+    /// Starts it with `extra` options, and waits (bounded) until it says where it listens.
+    pub fn start(extra: &[&str]) -> DemoProcess {
+        let home = Home::new();
+        let mut child = home
+            .command()
+            .args(["serve-demo", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = super::read_lines(child.stderr.take().unwrap());
+        let mut server = DemoProcess {
+            child,
+            addr: String::new(),
+            port: 0,
+            stderr,
+            seen: Vec::new(),
+            home,
+        };
+        // src/commands/serve_demo.rs: "grpcx demo server listening on ADDR (…"
+        let line = server.wait_for_line("grpcx demo server listening on ");
+        let addr = line
+            .strip_prefix("grpcx demo server listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        server.port = addr.rsplit(':').next().unwrap().parse().unwrap();
+        server.addr = addr;
+        server
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits (bounded) for a stderr line starting with `prefix`.
+    pub fn wait_for_line(&mut self, prefix: &str) -> String {
+        if let Some(line) = self.seen.iter().find(|l| l.starts_with(prefix)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + RUN_LIMIT;
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.starts_with(prefix) {
+                        return line;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!(
+            "the server never printed {prefix:?}; it printed {:?}",
+            self.seen
+        );
+    }
+
+    /// `grpcx --addr <this server> ARGS…`, not started.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.home.command();
+        command.args(["--addr", &self.addr]).args(args);
+        command
+    }
+
+    /// `grpcx --addr <this server> ARGS…`, run to its end.
+    pub fn grpcx(&self, args: &[&str]) -> Run {
+        run_command(self.command(args), None)
+    }
+
+    /// Sends the signal `name` (`INT`, `TERM`).
+    pub fn signal(&self, name: &str) {
+        super::signal(self.pid(), name);
+    }
+
+    /// Waits (bounded) for the server to exit.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        super::wait_for(&mut self.child, RUN_LIMIT * 2).expect("the server exits")
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for DemoProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
