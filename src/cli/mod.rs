@@ -115,7 +115,7 @@ struct EverywhereArgs {
 /// Options for every command that talks to a server. They are accepted before the subcommand
 /// and after it (`grpcx -H 'k: v' call …` and `grpcx call … -H 'k: v'`): clap reads them on
 /// both levels and `Cli` puts them together. (clap's `global` would copy all thirty into every
-/// subcommand on every run: a third of a short call's instructions.)
+/// subcommand on every run, work that a short call would pay for each time.)
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
     /// `--addr` (see `EverywhereArgs`).

@@ -181,7 +181,8 @@ pub async fn serve(
 ) -> Result<(), DemoError> {
     let router = router(options).await?;
     match listener {
-        // No Nagle: small responses must not wait for the client's delayed ACK (a 40 ms stall).
+        // No Nagle: small responses must not wait for the client's delayed ACK, a stall of tens
+        // of milliseconds per answer.
         Listener::Tcp(listener) => {
             router
                 .serve_with_incoming_shutdown(

@@ -300,7 +300,8 @@ async fn read_stream(
 ///
 /// Messages come in batches of what the reader had ready together, and a batch is handed out
 /// without a pause, so that tonic encodes many messages into one HTTP/2 DATA frame instead of
-/// one small frame each (the GUIDE's pitfall: 100,000 one-message frames are slow).
+/// one small frame each: a frame per message makes a long stream slow, and a peer's h2 may
+/// close the connection when too many small frames wait unread.
 struct RequestStream {
     receiver: mpsc::Receiver<Result<Vec<DynamicMessage>, InputError>>,
     batch: std::vec::IntoIter<DynamicMessage>,

@@ -65,8 +65,8 @@ pub struct CachedFile {
 
 impl CachedFile {
     /// The entry for `file`, without its comments and custom options: only calls (and
-    /// completions) read the cache, they read neither, and decoding comments took a quarter
-    /// of building a warm call's schema.
+    /// completions) read the cache and they read neither, while comments are often the larger
+    /// part of a file's descriptor, and decoding them a large part of building its schema.
     pub fn of(file: &prost_reflect::FileDescriptor) -> CachedFile {
         let mut proto = file.file_descriptor_proto().clone();
         proto.source_code_info = None;

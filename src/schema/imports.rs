@@ -4,8 +4,8 @@
 //! use names from other files. @grpc/reflection 1.0.4 (grpc-node) serves the files that
 //! @grpc/proto-loader regroups one per package (`interop_v1.proto`, `google_protobuf.proto`):
 //! `interop_v1.proto` uses `interop.v1.shared.Label` without importing `interop_v1_shared.proto`,
-//! though the same answer carries that file (grpc/grpc-node issues 3018 and 3034). A strict pool
-//! refuses such a file with "name … is not defined", and so does grpcurl.
+//! though the same answer carries that file (the interop suite's Node peer serves such files).
+//! A strict pool refuses such a file with "name … is not defined", and so does grpcurl.
 //!
 //! When received files do not build, grpcx adds to each the import of the file, received or
 //! already in the pool, that defines each name it uses and cannot see, then builds once more.

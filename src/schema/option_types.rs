@@ -3,8 +3,8 @@
 //! prost-reflect decodes every option of a file while it builds a pool, as the type the pool
 //! declares (`google.protobuf.MessageOptions`, ...) or, when the pool has none, as its global
 //! pool declares it; building that global pool (descriptor.proto and every well-known type)
-//! takes 0.75 ms, about a third of a warm call. Every schema with a map has an option (a map
-//! entry is a message with `map_entry` set), so nearly every call would pay for it.
+//! costs more than building a call's own few files. Every schema with a map has an option (a
+//! map entry is a message with `map_entry` set), so nearly every call would pay for it.
 //!
 //! A call never reads options back: what it needs of them (`map_entry`, `packed`) prost-reflect
 //! takes from the descriptors themselves. So a call's pool starts with empty messages of those

@@ -25,7 +25,8 @@ pub use target::{ListenAddr, Route, Scheme, Target};
 pub use tls::TlsOptions;
 
 /// HTTP/2 flow-control windows. Large windows let a fast peer stream many small messages
-/// without h2 closing the connection for too many pending DATA frames (see the GUIDE's pitfalls).
+/// without h2 closing the connection for too many pending DATA frames, which a fast stream of
+/// small messages makes when the window is small.
 pub const CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
 pub const STREAM_WINDOW: u32 = 4 * 1024 * 1024;
 

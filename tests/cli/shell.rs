@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use crate::support::{RUN_LIMIT, TestServer, run};
 
 /// Runs bash with grpcx's completion script loaded and completes `words`, the last being the
-/// word under the cursor; returns the candidates.
-fn complete_in_bash(words: &[&str], cache: &std::path::Path) -> Vec<String> {
+/// word under the cursor; returns the candidates. grpcx's cache is in `home`, and its config
+/// file is `config.toml` there, when a test writes one.
+fn complete_in_bash(words: &[&str], home: &std::path::Path) -> Vec<String> {
     let binary = assert_cmd::cargo::cargo_bin("grpcx");
     let dir = binary.parent().unwrap().display().to_string();
     let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
@@ -26,8 +27,8 @@ printf '%s\n' "${{COMPREPLY[@]}}"
     let mut bash = Command::new("bash");
     bash.arg("-c")
         .arg(script)
-        .env("GRPCX_CACHE_DIR", cache)
-        .env("GRPCX_CONFIG", cache.join("no-config.toml"))
+        .env("GRPCX_CACHE_DIR", home)
+        .env("GRPCX_CONFIG", home.join("config.toml"))
         .env_remove("GRPCX_ADDR")
         .env_remove("GRPCX_PROFILE");
     let output = assert_cmd::Command::from_std(bash)
@@ -86,6 +87,18 @@ fn bash_completes_methods_and_services_from_the_server() {
     // Subcommands come from the definitions.
     let subcommands = complete_in_bash(&["grpcx", "ca"], server.cache_dir());
     assert_eq!(subcommands, ["call", "cache"]);
+}
+
+#[test]
+fn completion_asks_the_server_of_the_profile_named_on_the_line() {
+    let server = TestServer::start();
+    let config = format!("[profiles.demo]\naddr = \"{}\"\n", server.addr);
+    std::fs::write(server.cache_dir().join("config.toml"), config).unwrap();
+    let methods = complete_in_bash(
+        &["grpcx", "--profile", "demo", "call", "ItemService/G"],
+        server.cache_dir(),
+    );
+    assert_eq!(methods, ["ItemService/GetItem"]);
 }
 
 #[test]

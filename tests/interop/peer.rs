@@ -69,7 +69,6 @@ pub struct Peer {
     // Held so that the server runs until this process ends; see the module's comment.
     _stdin: Mutex<ChildStdin>,
     _child: Mutex<Child>,
-    _generated: Option<tempfile::TempDir>,
 }
 
 enum Setup {
@@ -163,26 +162,35 @@ fn setup_python() -> Result<Peer, Failure> {
     })?;
     let python = venv.join("bin/python");
 
-    // Code generated at test time by grpcio-tools, as a Python project does.
-    let generated = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let out = run_bounded(
-        Command::new(&python)
-            .args(["-m", "grpc_tools.protoc", "-I", SCHEMA_ROOT])
-            .arg(format!("--python_out={}", generated.path().display()))
-            .arg(format!("--grpc_python_out={}", generated.path().display()))
-            .args(SCHEMA_FILES),
-        GENERATE_LIMIT,
+    // Code generated at test time by grpcio-tools, as a Python project does; kept beside the
+    // installs, keyed by them and the schema, so that it is made once and never left behind.
+    let mut parts = vec![key.into_bytes()];
+    for file in SCHEMA_FILES {
+        parts.push(read(&Path::new(SCHEMA_ROOT).join(file))?);
+    }
+    let parts: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    let generated = installed(
+        &format!("python-generated-{}", fingerprint(&parts)),
+        |dir| {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let out = run_bounded(
+                Command::new(&python)
+                    .args(["-m", "grpc_tools.protoc", "-I", SCHEMA_ROOT])
+                    .arg(format!("--python_out={}", dir.display()))
+                    .arg(format!("--grpc_python_out={}", dir.display()))
+                    .args(SCHEMA_FILES),
+                GENERATE_LIMIT,
+            )?;
+            check(&out, "grpc_tools.protoc")
+        },
     )?;
-    check(&out, "grpc_tools.protoc")?;
 
     let mut command = Command::new(&python);
     command
         .arg("-u")
         .arg(here("tests/interop/python/server.py"))
-        .arg(generated.path());
-    let mut peer = start(Stack::Python, command)?;
-    peer._generated = Some(generated);
-    Ok(peer)
+        .arg(&generated);
+    start(Stack::Python, command)
 }
 
 fn setup_node() -> Result<Peer, Failure> {
@@ -317,7 +325,6 @@ fn start(stack: Stack, mut command: Command) -> Result<Peer, Failure> {
         home: Home::new(),
         _stdin: Mutex::new(stdin),
         _child: Mutex::new(child),
-        _generated: None,
     })
 }
 
