@@ -240,10 +240,6 @@ impl<O: Write, E: Write> Printer<O, E> {
         self.console
     }
 
-    pub fn verbosity(&self) -> u8 {
-        self.options.verbosity.level
-    }
-
     /// The output format in effect: the chosen one, else pretty for a terminal and one value
     /// a line for a pipe.
     pub fn format(&self) -> OutputFormat {

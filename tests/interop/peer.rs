@@ -470,9 +470,7 @@ impl Peer {
 
     /// `grpcx --addr <this peer> ARGS…`, not started.
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = self.home.command();
-        command.args(["--addr", &self.addr]).args(args);
-        command
+        self.home.client(&self.addr, args)
     }
 
     /// `grpcx --addr <this peer> ARGS…` with one more environment variable.

@@ -22,7 +22,7 @@
 )]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -32,7 +32,7 @@ use serde_json::Value;
 #[path = "../support/mod.rs"]
 mod support;
 
-use support::{DemoProcess, wait_for};
+use support::{DemoProcess, read_lines, wait_for};
 
 /// The bound on any one wait (a server starting, a round finishing, a server stopping). Far
 /// above what anything takes, so that a slow machine passes and a hang still fails.
@@ -156,17 +156,7 @@ impl Client {
 
     /// Reads stdout on a thread from now on, line by line.
     fn watch(mut self) -> Client {
-        let stdout = self.child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        self.lines = Some(lines);
+        self.lines = Some(read_lines(self.child.stdout.take().unwrap()));
         self
     }
 

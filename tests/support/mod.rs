@@ -47,6 +47,13 @@ impl Home {
     pub fn command(&self) -> Command {
         grpcx_command(self.path())
     }
+
+    /// `grpcx --addr ADDR ARGS…` living here, not started.
+    pub fn client(&self, addr: &str, args: &[&str]) -> Command {
+        let mut command = self.command();
+        command.args(["--addr", addr]).args(args);
+        command
+    }
 }
 
 /// The grpcx binary with nothing from the user's environment: no address, no profile, no

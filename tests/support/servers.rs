@@ -77,9 +77,7 @@ impl TestServer {
 
     /// `grpcx --addr <this server> ARGS…`, not started.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = self.home.command();
-        command.args(["--addr", &self.addr]).args(args);
-        command
+        self.home.client(&self.addr, args)
     }
 
     /// `grpcx --addr <this server> ARGS…`, run to its end.
@@ -274,9 +272,7 @@ impl DemoProcess {
 
     /// `grpcx --addr <this server> ARGS…`, not started.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = self.home.command();
-        command.args(["--addr", &self.addr]).args(args);
-        command
+        self.home.client(&self.addr, args)
     }
 
     /// `grpcx --addr <this server> ARGS…`, run to its end.
