@@ -298,7 +298,7 @@ impl Schema {
     }
 
     /// Drops the cached schema (on disk too), so that what follows asks the server.
-    pub fn forget_cache(&mut self) {
+    fn forget_cache(&mut self) {
         if let Some(cache) = &self.cache {
             cache.remove();
         }

@@ -57,7 +57,7 @@ fn check_syntax(file: &[u8]) -> Result<(), String> {
 /// it. prost-reflect checks the standard options when it builds a pool, but decodes the
 /// rest (custom options, or every option when the pool has its own descriptor.proto) only
 /// when asked, and panics when they do not decode: a server could crash `describe`.
-pub(crate) fn check_options(pool: &DescriptorPool, from: usize) -> Result<(), String> {
+fn check_options(pool: &DescriptorPool, from: usize) -> Result<(), String> {
     // Options are decoded as the pool declares them when read, not when their file was added:
     // when the new files declare option types or extensions, the earlier files' options must
     // decode as those declare them too.
