@@ -53,40 +53,40 @@ pub async fn run(args: &ServeDemoArgs, printer: &mut Printer) -> Result<Outcome,
     // open), so it gets `--shutdown-grace`; then, or on a second signal, the server returns
     // and the calls still open are cancelled as the runtime drops their tasks.
     let (stopping, stop_requested) = oneshot::channel::<Signals>();
+    let grace = args.shutdown_grace;
     let serving = demo::serve(listener, options, async move {
         signals.next().await;
+        let _ = shutdown_notes.send(format!(
+            "grpcx demo server stopping: no new connections; calls in flight have {grace:?} to finish (Ctrl-C again stops at once)"
+        ));
         let _ = stopping.send(signals);
     });
-    let grace = args.shutdown_grace;
     let cut_short = async move {
         let Ok(mut signals) = stop_requested.await else {
             return std::future::pending().await;
         };
-        let _ = shutdown_notes.send(format!(
-            "grpcx demo server stopping: no new connections; calls in flight have {grace:?} to finish (Ctrl-C again stops at once)"
-        ));
         tokio::select! {
             () = tokio::time::sleep(grace) => {}
             () = signals.next() => {}
         }
     };
     tokio::pin!(serving, cut_short);
-    loop {
+    let ended = loop {
         tokio::select! {
-            // Notes first: what happened before the end is told before it.
+            // Notes first, as they come.
             biased;
             Some(note) = notes.recv() => printer.note(&note),
-            served = &mut serving => {
-                served?;
-                printer.note("grpcx demo server stopped");
-                break;
-            }
+            served = &mut serving => break served.map(|()| "grpcx demo server stopped"),
             () = &mut cut_short => {
-                printer.note("grpcx demo server stopped; calls still in flight were cancelled");
-                break;
+                break Ok("grpcx demo server stopped; calls still in flight were cancelled");
             }
         }
+    };
+    // What happened before the end is told before it.
+    while let Ok(note) = notes.try_recv() {
+        printer.note(&note);
     }
+    printer.note(ended?);
     Ok(Outcome::Ok)
 }
 

@@ -196,3 +196,19 @@ fn ctrl_c_during_a_client_stream_cancels_it_and_what_was_stored_stays() {
     kept.ok();
     assert_eq!(kept.json_lines()[0]["name"], "Before the cancel");
 }
+
+#[test]
+fn an_idle_demo_server_stops_on_ctrl_c_and_says_so_in_order() {
+    let mut server = DemoProcess::start(&[]);
+    server.signal("INT");
+    let status = server.wait();
+    assert_eq!(status.code(), Some(0), "{:?}", server.seen);
+    let stopping = server.wait_for_line("grpcx demo server stopping: no new connections");
+    let stopped = server.wait_for_line("grpcx demo server stopped");
+    let position = |line: &str| server.seen.iter().position(|seen| seen == line);
+    assert!(
+        position(&stopping) < position(&stopped),
+        "{:?}",
+        server.seen
+    );
+}
