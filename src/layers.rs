@@ -160,8 +160,10 @@ fn every_top_level_module_has_a_layer() {
 
 #[test]
 fn the_checker_sees_imports_and_skips_tests_and_comments() {
+    // Written with a stand-in for the path, so that this file itself imports nothing.
     let code = without_tests_and_comments(
-        "use crate::status::code_name;\nuse crate::{output, invoke::Outcome};\n// crate::cli\n#[cfg(test)]\nmod tests {\n    use crate::commands;\n    fn f() { if true { } }\n}\nfn g() -> crate::schema::Schema {}\n",
+        &"use C::status::code_name;\nuse C::{output, invoke::Outcome};\n// C::cli\n#[cfg(test)]\nmod tests {\n    use C::commands;\n    fn f() { if true { } }\n}\nfn g() -> C::schema::Schema {}\n"
+            .replace("C::", concat!("crate", "::")),
     );
     let found: Vec<String> = imports(&code).into_iter().collect();
     assert_eq!(found, ["invoke", "output", "schema", "status"]);
