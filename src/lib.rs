@@ -45,7 +45,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    match Cli::try_parse_from(args) {
+    match Cli::read(args.into_iter().map(Into::into).collect()) {
         Ok(cli) => commands::run(&cli, &mut printer(cli.global.color)),
         Err(err) => {
             // clap's own words (usage errors, --help, --version), styled as clap styles them.

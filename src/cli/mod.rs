@@ -4,11 +4,15 @@
 //! `grpcx -H 'k: v' call …` and `grpcx call … -H 'k: v'` (see `GlobalArgs`).
 //! Every value is typed here, so a malformed one is a usage error (exit 2) naming the flag.
 
+pub mod grpcurl;
 pub mod values;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::ffi::OsString;
+
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::demo::ReflectionVersions;
@@ -49,6 +53,22 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// A command line from `words`, the program's name first, in grpcx's form or in grpcurl's
+    /// (see `grpcurl`). A grpcurl-style flag inside grpcx's form is pointed to its grpcx name.
+    pub fn read(words: Vec<OsString>) -> Result<Cli, clap::Error> {
+        let words = match grpcurl::translate(&words) {
+            Ok(Some(translated)) => translated,
+            Ok(None) => words,
+            Err(message) => {
+                return Err(Cli::command().error(
+                    ErrorKind::InvalidValue,
+                    format!("{message}\n(read as a grpcurl command line)"),
+                ));
+            }
+        };
+        Cli::try_parse_from(&words).map_err(|err| explain(err, &words))
+    }
+
     /// A command line from `words`, the program's name first.
     pub fn try_parse_from<I, T>(words: I) -> Result<Cli, clap::Error>
     where
@@ -78,8 +98,68 @@ impl Cli {
         global.check().map_err(|message| {
             Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message)
         })?;
+        command.check_names()?;
         Ok(Cli { global, command })
     }
+}
+
+/// clap's error for an unknown argument, unless it is one of grpcurl's habits in grpcx's form:
+/// a long option written with one dash (`-plaintext`), or an address where a name goes.
+fn explain(err: clap::Error, words: &[OsString]) -> clap::Error {
+    if err.kind() != ErrorKind::UnknownArgument {
+        return err;
+    }
+    let mut command = Cli::command();
+    let long_options: Vec<String> = command
+        .get_arguments()
+        .chain(
+            command
+                .get_subcommands()
+                .flat_map(|sub| sub.get_arguments()),
+        )
+        .filter_map(|arg| arg.get_long().map(str::to_string))
+        .collect();
+    let texts: Vec<&str> = words
+        .iter()
+        .skip(1)
+        .filter_map(|word| word.to_str())
+        .collect();
+    let single_dash = texts.iter().find_map(|word| {
+        let name = word
+            .strip_prefix('-')
+            .filter(|name| !name.starts_with('-'))?;
+        let name = name.split('=').next().unwrap_or(name);
+        (name.chars().count() > 1 && long_options.iter().any(|long| long == name))
+            .then(|| (word.to_string(), name.to_string()))
+    });
+    if let Some((word, name)) = single_dash {
+        return command.error(
+            ErrorKind::UnknownArgument,
+            format!("unexpected argument '{word}': grpcx's long options take two dashes; did you mean `--{name}`?"),
+        );
+    }
+    // An address that is no option's value.
+    let address = texts.iter().enumerate().find_map(|(index, word)| {
+        let after_option = index
+            .checked_sub(1)
+            .and_then(|before| texts.get(before))
+            .is_some_and(|before| before.starts_with('-') && !before.contains('='));
+        (grpcurl::looks_like_address(word) && !after_option).then_some(*word)
+    });
+    match address {
+        Some(address) => command.error(
+            ErrorKind::UnknownArgument,
+            address_in_place_of_a_name(address),
+        ),
+        None => err,
+    }
+}
+
+/// The error for an address given where a method, service or symbol goes.
+fn address_in_place_of_a_name(address: &str) -> String {
+    format!(
+        "`{address}` is a server address, not a name: the address goes in --addr (`grpcx --addr {address} …`)"
+    )
 }
 
 /// The two options that take a value from the environment too. clap propagates them into
@@ -422,6 +502,24 @@ and bidirectional calls read stdin.")]
 }
 
 impl Command {
+    /// Refuses an address where a method, service or symbol is expected, rather than dial
+    /// the default address with it as a name.
+    fn check_names(&self) -> Result<(), clap::Error> {
+        let word = match self {
+            Command::Call(args) => Some(&args.method),
+            Command::List(args) => args.service.as_ref(),
+            Command::Describe(args) => args.symbol.as_ref(),
+            _ => None,
+        };
+        match word {
+            Some(word) if grpcurl::looks_like_address(word) => {
+                Err(Cli::command()
+                    .error(ErrorKind::ValueValidation, address_in_place_of_a_name(word)))
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The server options given after the subcommand, for the subcommands that take them.
     fn global_mut(&mut self) -> Option<&mut GlobalArgs> {
         match self {

@@ -91,10 +91,11 @@ pub enum DataSource {
 }
 
 impl DataSource {
-    /// `DATA` as the command line gives it: JSON text, `@FILE`, or `-` / `@-` for stdin.
+    /// `DATA` as the command line gives it: JSON text, `@FILE`, or `-`, `@-` or `@` (as
+    /// grpcurl writes it) for stdin.
     pub fn from_arg(arg: &str) -> DataSource {
         match arg {
-            "-" | "@-" => DataSource::Stdin,
+            "-" | "@-" | "@" => DataSource::Stdin,
             _ => match arg.strip_prefix('@') {
                 Some(path) => DataSource::File(PathBuf::from(path)),
                 None => DataSource::Text(arg.to_string()),
@@ -673,6 +674,7 @@ mod tests {
     fn data_sources() {
         assert_eq!(DataSource::from_arg("-"), DataSource::Stdin);
         assert_eq!(DataSource::from_arg("@-"), DataSource::Stdin);
+        assert_eq!(DataSource::from_arg("@"), DataSource::Stdin);
         assert_eq!(
             DataSource::from_arg("@a.json"),
             DataSource::File("a.json".into())

@@ -14,6 +14,7 @@ mod describe;
 mod errors;
 mod export;
 mod faults;
+mod grpcurl;
 mod hostile;
 mod json;
 mod list;
