@@ -138,14 +138,6 @@ pub async fn invoke(
     options: CallOptions<'_>,
     observer: &mut dyn CallObserver,
 ) -> Result<Outcome, InvokeError> {
-    let path = path_of(method)?;
-    let codec = DynamicCodec;
-    let output = method.output();
-    let expected = if method.is_server_streaming() {
-        Responses::Stream
-    } else {
-        Responses::One
-    };
     let mut grpc = tonic::client::Grpc::new(channel)
         .max_decoding_message_size(options.max_message_size)
         .accept_compressed(CompressionEncoding::Gzip);
@@ -153,6 +145,48 @@ pub async fn invoke(
         Some(Compression::Gzip) => grpc = grpc.send_compressed(CompressionEncoding::Gzip),
         None => {}
     }
+    let started = tokio::time::Instant::now();
+    let outcome = call(grpc, method, requests, &options, observer).await?;
+    Ok(past_deadline(outcome, options.timeout, started))
+}
+
+/// A call that ended CANCELLED after its deadline passed ended with DEADLINE_EXCEEDED, as the
+/// gRPC spec has it: tonic cancels a call whose response headers have not come by the
+/// deadline (unary and client-streaming calls wait for them until the server answers) and
+/// calls that CANCELLED.
+fn past_deadline(
+    outcome: Outcome,
+    timeout: Option<Duration>,
+    started: tokio::time::Instant,
+) -> Outcome {
+    match (outcome, timeout) {
+        (Outcome::Status(status), Some(timeout))
+            if status.code() == tonic::Code::Cancelled && started.elapsed() >= timeout =>
+        {
+            Outcome::Status(Status::deadline_exceeded(
+                "the call's deadline passed before the server answered",
+            ))
+        }
+        (outcome, _) => outcome,
+    }
+}
+
+/// Makes the call once the client is ready.
+async fn call(
+    mut grpc: tonic::client::Grpc<Channel>,
+    method: &MethodDescriptor,
+    requests: Requests,
+    options: &CallOptions<'_>,
+    observer: &mut dyn CallObserver,
+) -> Result<Outcome, InvokeError> {
+    let path = path_of(method)?;
+    let codec = DynamicCodec;
+    let output = &method.output();
+    let expected = if method.is_server_streaming() {
+        Responses::Stream
+    } else {
+        Responses::One
+    };
     let (headers, timeout) = (options.headers, options.timeout);
     grpc.ready()
         .await
@@ -165,7 +199,7 @@ pub async fn invoke(
             // tonic's `unary` folds the trailers into the headers; its streaming form keeps
             // them apart, so a unary call reads its one response as a stream of one.
             match grpc.server_streaming(request, path, codec).await {
-                Ok(response) => Ok(read_stream(response, &output, expected, observer).await),
+                Ok(response) => Ok(read_stream(response, output, expected, observer).await),
                 Err(status) => Ok(Outcome::Status(local_limits(status))),
             }
         }
@@ -179,7 +213,7 @@ pub async fn invoke(
             prepare(&mut request, headers, timeout);
             let call = async {
                 match grpc.streaming(request, path, codec).await {
-                    Ok(response) => read_stream(response, &output, expected, observer).await,
+                    Ok(response) => read_stream(response, output, expected, observer).await,
                     Err(status) => Outcome::Status(local_limits(status)),
                 }
             };

@@ -10,6 +10,7 @@ mod support;
 mod bad_input;
 mod cache;
 mod call;
+mod deadlines;
 mod describe;
 mod errors;
 mod export;

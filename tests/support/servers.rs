@@ -301,3 +301,49 @@ impl Drop for DemoProcess {
         self.kill();
     }
 }
+
+/// A gRPC server that takes every call and never answers it, deadlines included: plain HTTP/2
+/// on a loopback port, holding each request open until it is dropped.
+pub struct IgnoringServer {
+    runtime: Option<tokio::runtime::Runtime>,
+    pub addr: std::net::SocketAddr,
+}
+
+impl IgnoringServer {
+    pub fn start() -> IgnoringServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        runtime.spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let Ok(mut connection) = h2::server::handshake(socket).await else {
+                        return;
+                    };
+                    let mut held = Vec::new();
+                    while let Some(Ok(call)) = connection.accept().await {
+                        held.push(call);
+                    }
+                });
+            }
+        });
+        IgnoringServer {
+            runtime: Some(runtime),
+            addr,
+        }
+    }
+}
+
+impl Drop for IgnoringServer {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
