@@ -454,8 +454,9 @@ Examples:
   grpcx call ItemService/SyncItems            # type one JSON request a line, Ctrl-D ends
 
 A request stream is zero or more JSON values separated by white space (NDJSON works).
-Without DATA, unary and server-streaming calls send an empty request and client-streaming
-and bidirectional calls read stdin.")]
+Without DATA, every call reads its requests from stdin when stdin is not a terminal; at a
+terminal, unary and server-streaming calls send the empty request and streams read what is
+typed. -d @ (or @-, -) reads stdin explicitly.")]
     Call(CallArgs),
     /// Serve the demo ItemService, with server reflection and health checking.
     #[command(
@@ -600,11 +601,12 @@ pub struct CallArgs {
     #[command(flatten)]
     pub global: GlobalArgs,
 
-    /// The request: JSON text, @FILE, or @- / - for stdin.
+    /// The request: JSON text, @FILE, or @, @- or - for stdin [default: stdin when it is not a
+    /// terminal].
     #[arg(value_name = "DATA", conflicts_with = "data")]
     pub data_arg: Option<String>,
 
-    /// The request, as with grpcurl: JSON text, @FILE, or @- / - for stdin.
+    /// The request, as with grpcurl: JSON text, @FILE, or @, @- or - for stdin.
     /// Example: -d '{"id":1}'
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Option<String>,

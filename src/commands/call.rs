@@ -199,7 +199,14 @@ impl Call<'_> {
             let reader = input::spawn_stream_reader(source.open()?, method.input(), self.input);
             return Ok(Requests::Stream(reader));
         }
-        let message = match &self.source {
+        // Without DATA, a pipe on stdin holds the request, as it holds a stream's; a person at
+        // a terminal gets the empty request rather than a wait.
+        let source = match &self.source {
+            Some(source) => Some(source.clone()),
+            None if printer.console().stdin_terminal => None,
+            None => Some(DataSource::Stdin),
+        };
+        let message = match source {
             None => DynamicMessage::new(method.input()),
             Some(source) => input::read_single(
                 source.open()?,

@@ -8,6 +8,7 @@ use std::io::{self, BufReader, Cursor, Read};
 use std::path::PathBuf;
 
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor};
+use serde::Deserialize as _;
 use tokio::sync::mpsc;
 
 use crate::well_known::WellKnown;
@@ -149,24 +150,25 @@ impl JsonInput {
 /// that does not fit and the type it should have.
 fn to_message(
     descriptor: &MessageDescriptor,
-    value: serde_json::Value,
+    mut value: serde_json::Value,
     index: usize,
     json: JsonInput,
 ) -> Result<DynamicMessage, InputError> {
+    super::numbers::plain_integers(descriptor, &mut value);
     let mut track = serde_path_to_error::Track::new();
     let deserializer = serde_path_to_error::Deserializer::new(&value, &mut track);
     let result =
         DynamicMessage::deserialize_with_options(descriptor.clone(), deserializer, &json.options());
-    result.map_err(|err: serde_json::Error| mismatch(descriptor, track, err, Some(&value), index))
+    result.map_err(|err: serde_json::Error| mismatch(descriptor, track, err, &value, index))
 }
 
-/// Explains a value that does not fit: where it is, and what was expected there. With the
-/// whole request `value` at hand, a oneof conflict names its members.
+/// Explains a value that does not fit: where it is, and what was expected there. A oneof
+/// conflict names the members the request `value` sets.
 fn mismatch(
     descriptor: &MessageDescriptor,
     track: serde_path_to_error::Track,
     err: serde_json::Error,
-    value: Option<&serde_json::Value>,
+    value: &serde_json::Value,
     index: usize,
 ) -> InputError {
     let path = track.path();
@@ -183,14 +185,13 @@ fn mismatch(
         }
     } else if let Some(message) = &message
         && reason.starts_with("multiple fields provided for oneof")
-        && let Some(conflict) =
-            value.and_then(|value| oneof_conflict(message, value_at(value, &segments)))
+        && let Some(conflict) = oneof_conflict(message, value_at(value, &segments))
     {
         reason = conflict;
     } else if let Some(message) = &message
         && reason.starts_with("multiple fields provided for oneof")
     {
-        // Read as a stream, the value itself is gone: name the oneof's members.
+        // The members set cannot be told from the value: name the oneof's members.
         let name = reason.split('\'').nth(1).unwrap_or_default();
         if let Some(oneof) = message.oneofs().find(|o| o.name() == name) {
             let members: Vec<String> = oneof.fields().map(|f| f.json_name().to_string()).collect();
@@ -535,8 +536,28 @@ impl<R: Read> Read for HandOverBeforeWaiting<R> {
     }
 }
 
-/// Reads JSON requests one after another straight into messages (no intermediate JSON
-/// value), handing them over in batches (see `HandOverBeforeWaiting`).
+/// A message from its JSON text: read straight into the message (no intermediate JSON value)
+/// when that works; else through a JSON value, where integers in any whole spelling are made
+/// plain (see `numbers`) and a mistake is named by its path.
+fn from_raw(
+    descriptor: &MessageDescriptor,
+    raw: &str,
+    index: usize,
+    json: JsonInput,
+    options: &DeserializeOptions,
+) -> Result<DynamicMessage, InputError> {
+    let mut direct = serde_json::Deserializer::from_str(raw);
+    if let Ok(message) =
+        DynamicMessage::deserialize_with_options(descriptor.clone(), &mut direct, options)
+    {
+        return Ok(message);
+    }
+    let value = serde_json::from_str(raw).map_err(|err| json_error(index, err))?;
+    to_message(descriptor, value, index, json)
+}
+
+/// Reads JSON requests one after another, each message's text as it arrives, handing them
+/// over in batches (see `HandOverBeforeWaiting`).
 fn read_json_stream(
     reader: Box<dyn Read + Send>,
     descriptor: &MessageDescriptor,
@@ -569,16 +590,9 @@ fn read_json_stream(
             pending.borrow_mut().hand_over();
             return;
         }
-        let mut track = serde_path_to_error::Track::new();
-        let message = DynamicMessage::deserialize_with_options(
-            descriptor.clone(),
-            serde_path_to_error::Deserializer::new(&mut deserializer, &mut track),
-            &options,
-        )
-        .map_err(|err| match err.classify() {
-            serde_json::error::Category::Data => mismatch(descriptor, track, err, None, index),
-            _ => json_error(index, err),
-        });
+        let message = <Box<serde_json::value::RawValue>>::deserialize(&mut deserializer)
+            .map_err(|err| json_error(index, err))
+            .and_then(|raw| from_raw(descriptor, raw.get(), index, json, &options));
         match message {
             Ok(message) => pending.borrow_mut().batch.push(message),
             Err(error) => {

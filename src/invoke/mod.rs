@@ -6,6 +6,7 @@
 
 mod codec;
 pub mod input;
+mod numbers;
 
 use std::time::Duration;
 

@@ -114,3 +114,44 @@ fn output_json_is_pretty_and_ndjson_is_one_value_a_line() {
     assert_eq!(compact.ok().lines().count(), 2);
     assert_eq!(compact.json_lines()[1]["id"], "2");
 }
+
+#[test]
+fn without_data_every_kind_of_call_reads_a_pipe_on_stdin() {
+    let server = TestServer::start();
+    let unary = server.grpcx_stdin(&["call", "ItemService/GetItem"], r#"{"id": 2}"#);
+    assert_eq!(unary.json()["name"], "The Rust Programming Language");
+    let stream = server.grpcx_stdin(&["call", "ItemService/ListItems"], r#"{"limit": 1}"#);
+    assert_eq!(stream.json()["id"], "1");
+    let client = server.grpcx_stdin(&["call", "ItemService/CreateItems"], r#"{"name": "a"}"#);
+    assert_eq!(client.json()["count"], 1);
+    let bidi = server.grpcx_stdin(&["call", "ItemService/SyncItems"], r#"{"getId": 3}"#);
+    assert_eq!(bidi.json()["item"]["name"], "Espresso beans");
+    // An empty pipe is the empty request.
+    server
+        .grpcx_stdin(&["call", "ItemService/GetItem"], "")
+        .fails(69, &["no item with id 0"]);
+}
+
+#[test]
+fn whole_integers_in_any_spelling_quoted_or_not_in_calls_and_streams() {
+    let server = TestServer::start();
+    let data = r#"{"fInt32": "2e1", "fInt64": 1E3, "fUint64": "20.0", "rInt64": ["-1.5e1"], "mString": {"k": "4e0"}, "rNested": [{"fInt32": "5.0"}], "fString": "2e1", "wInt32": "3e0"}"#;
+    let unary = server.grpcx(&["call", "TypesService/Echo", data]);
+    let echoed = unary.json();
+    assert_eq!(echoed["fInt32"], 20);
+    assert_eq!(echoed["fInt64"], "1000");
+    assert_eq!(echoed["fUint64"], "20");
+    assert_eq!(echoed["rInt64"][0], "-15");
+    assert_eq!(echoed["mString"]["k"], 4);
+    assert_eq!(echoed["rNested"][0]["fInt32"], 5);
+    assert_eq!(echoed["fString"], "2e1", "a string stays as it is");
+    assert_eq!(echoed["wInt32"], 3);
+    let stream = server.grpcx_stdin(
+        &["call", "ItemService/CreateItems"],
+        "{\"name\": \"a\", \"price\": {\"units\": \"1e1\"}}\n{\"name\": \"b\"}\n",
+    );
+    assert_eq!(stream.json()["count"], 2);
+    server
+        .grpcx(&["call", "TypesService/Echo", r#"{"fInt32": "2.5"}"#])
+        .fails(1, &["at .fInt32"]);
+}
