@@ -47,6 +47,10 @@ pub enum SchemaError {
     TooManyFiles,
     #[error("the server's schema is larger than {} MiB", MAX_SCHEMA_BYTES >> 20)]
     TooLarge,
+    /// A lookup met a symbol the cached schema lacks; the cache-retry policy (`Schema::
+    /// retry_if_stale`) catches it and asks the server, so users never see it.
+    #[error("the cached schema lacks a symbol the server may have")]
+    StaleCache,
     #[error("there is no cache directory: no home directory, and GRPCX_CACHE_DIR is not set")]
     NoCacheDir,
     #[error("`{0}` is not a message or a method, so it has no JSON template")]
@@ -77,6 +81,11 @@ pub enum SchemaError {
 }
 
 impl SchemaError {
+    /// Whether a lookup met a symbol the cached schema lacks.
+    pub fn is_stale_cache(&self) -> bool {
+        matches!(self, SchemaError::StaleCache)
+    }
+
     /// Whether a failed lookup may be a stale cache's fault: a name it does not know.
     pub fn is_unknown_name(&self) -> bool {
         matches!(
@@ -99,6 +108,7 @@ impl SchemaError {
             }
             SchemaError::Compile { .. } => Some("fix the .proto file".to_string()),
             SchemaError::ReadFile { .. } | SchemaError::Export(_) => None,
+            SchemaError::StaleCache => Some("run it again with --no-cache".to_string()),
             SchemaError::NoCacheDir => {
                 Some("set GRPCX_CACHE_DIR to the directory to keep schemas in".to_string())
             }

@@ -164,6 +164,14 @@ impl Schema {
         &mut self,
         method: &prost_reflect::MethodDescriptor,
     ) -> Result<prost_reflect::MethodDescriptor, SchemaError> {
+        self.retry_if_stale(async |schema: &mut Schema| schema.prepare_call_once(method).await)
+            .await
+    }
+
+    async fn prepare_call_once(
+        &mut self,
+        method: &prost_reflect::MethodDescriptor,
+    ) -> Result<prost_reflect::MethodDescriptor, SchemaError> {
         if !(reaches_any(&method.input()) || reaches_any(&method.output())) {
             return Ok(method.clone());
         }
@@ -255,16 +263,17 @@ impl Schema {
         add(&mut self.pool, files)
     }
 
-    /// The cache-retry policy for lookups: a name that a schema served from the cache does
-    /// not know may be new on the server, so the entry is dropped and `lookup` runs once more
-    /// on what the server says now. (Loading a symbol the cache lacks drops it as well, see
-    /// `load_symbol`; UNIMPLEMENTED for a cached method, see `refresh_after_unimplemented`.)
+    /// The cache-retry policy for lookups: a schema served from the cache that lacks a symbol
+    /// a lookup needs (`load_symbol` says so with `StaleCache`), or does not know a name, may
+    /// be behind the server, so the entry is dropped and the whole `lookup` runs once more on
+    /// what the server says now: never on a pool half from the cache and half from the server.
+    /// (UNIMPLEMENTED for a cached method: see `refresh_after_unimplemented`.)
     pub(crate) async fn retry_if_stale<T>(
         &mut self,
         mut lookup: impl AsyncFnMut(&mut Schema) -> Result<T, SchemaError>,
     ) -> Result<T, SchemaError> {
         match lookup(self).await {
-            Err(err) if err.is_unknown_name() && self.from_cache => {
+            Err(err) if self.from_cache && (err.is_unknown_name() || err.is_stale_cache()) => {
                 self.forget_cache();
                 lookup(self).await
             }
@@ -384,10 +393,10 @@ impl Schema {
         if resolve::find_in_pool(&self.pool, symbol).is_some() || self.load_cached(symbol) {
             return Ok(true);
         }
-        // The cache lacks the symbol: the server may have changed, so start over from it (the
-        // cache-retry policy, see `retry_if_stale`).
+        // The cache lacks the symbol: the server may have changed, so the lookup starts over
+        // from it (the cache-retry policy, see `retry_if_stale`).
         if self.from_cache {
-            self.forget_cache();
+            return Err(SchemaError::StaleCache);
         }
         if let Some(reflection) = self.reflection.as_mut() {
             match reflection.file_containing_symbol(symbol).await {

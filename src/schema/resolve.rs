@@ -184,6 +184,11 @@ impl Schema {
     /// Resolves any symbol: a full name, or a unique suffix of one (`ItemService`,
     /// `Item.tags`, `ItemService/GetItem`).
     pub async fn resolve_symbol(&mut self, name: &str) -> Result<Symbol, SchemaError> {
+        self.retry_if_stale(async |schema: &mut Schema| schema.resolve_symbol_once(name).await)
+            .await
+    }
+
+    async fn resolve_symbol_once(&mut self, name: &str) -> Result<Symbol, SchemaError> {
         let name = name.trim().trim_start_matches('.').replace('/', ".");
         if name.is_empty() {
             return Err(SchemaError::UnknownSymbol {

@@ -5,7 +5,7 @@ use grpcx::demo::ServeOptions;
 use grpcx::transport::ListenAddr;
 use prost::Message as _;
 
-use crate::support::{TestServer, run_in};
+use crate::support::{TestServer, assert_the_cache_changes_no_answer, run, run_in};
 
 const ITEMS: &str = "grpcx.demo.v1.ItemService";
 
@@ -189,4 +189,97 @@ fn a_server_restarted_with_a_changed_schema_is_still_called_correctly() {
             .any(|c| c.service != ITEMS),
         "reflection was asked"
     );
+}
+
+/// Every method the server at `addr` lists, by full name, but health's Watch, which never ends.
+fn every_method(addr: &str) -> Vec<String> {
+    let services = run(&["--addr", addr, "list"], None);
+    services
+        .ok()
+        .lines()
+        .flat_map(|service| {
+            let methods = run(&["--addr", addr, "list", service], None);
+            methods.ok().lines().map(str::to_string).collect::<Vec<_>>()
+        })
+        .filter(|method| method != "grpc.health.v1.Health.Watch")
+        .collect()
+}
+
+#[test]
+fn a_warm_cache_never_changes_an_answer_whatever_the_order_of_calls() {
+    let server = TestServer::start();
+    let methods = every_method(&server.addr);
+    assert!(methods.len() >= 9, "{methods:?}");
+    assert_the_cache_changes_no_answer(&methods, |words, home| {
+        run_in(
+            &[&["--addr", server.addr.as_str()][..], words].concat(),
+            None,
+            home,
+        )
+    });
+}
+
+#[test]
+fn a_warm_cache_of_a_schema_split_over_files_never_changes_an_answer() {
+    let mut compiler =
+        protox::Compiler::new([concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/split")]).unwrap();
+    compiler.include_imports(true);
+    compiler.open_file("grpcx/demo/v1/service.proto").unwrap();
+    let server = TestServer::start_options(ServeOptions {
+        reflected_schema: Some(compiler.file_descriptor_set().encode_to_vec()),
+        ..ServeOptions::default()
+    });
+    let methods = every_method(&server.addr);
+    assert!(
+        methods.iter().any(|m| m.ends_with("ItemService.GetItem")),
+        "{methods:?}"
+    );
+    assert_the_cache_changes_no_answer(&methods, |words, home| {
+        run_in(
+            &[&["--addr", server.addr.as_str()][..], words].concat(),
+            None,
+            home,
+        )
+    });
+}
+
+#[test]
+fn a_warm_cache_that_lacks_the_services_an_any_needs_fetches_them_within_the_command() {
+    // A service that sorts before the others, with a method that reaches no Any beside one
+    // that does: a call of the first caches the service's file alone; the second then needs
+    // every service (for the Any). The server serves neither (they are reflected only), so
+    // both end UNIMPLEMENTED (76), with a cache or without.
+    let dir = tempfile::tempdir().unwrap();
+    let source = std::fs::read_to_string("proto/types.proto")
+        .unwrap()
+        .replace("package grpcx.demo.v1;", "package aaa.v1;")
+        .replace(
+            "service TypesService {",
+            "service TypesService {\n  rpc Plain(google.protobuf.Empty) returns (google.protobuf.Empty);",
+        );
+    assert!(source.contains("rpc Plain") && source.contains("package aaa.v1;"));
+    std::fs::write(dir.path().join("types.proto"), source).unwrap();
+    // The changed file first; the rest of the schema from proto/.
+    let proto = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/proto"));
+    let mut compiler = protox::Compiler::new([dir.path(), proto]).unwrap();
+    compiler.include_imports(true);
+    compiler
+        .open_files(["item_service.proto", "types.proto"])
+        .unwrap();
+    let server = TestServer::start_options(ServeOptions {
+        reflected_schema: Some(compiler.file_descriptor_set().encode_to_vec()),
+        ..ServeOptions::default()
+    });
+    let home = crate::support::Home::new();
+    let call = |method: &str, extra: &[&str]| {
+        let words = [
+            &["--addr", server.addr.as_str(), "call", method, "{}"][..],
+            extra,
+        ]
+        .concat();
+        run_in(&words, None, home.path())
+    };
+    call("aaa.v1.TypesService/Plain", &[]).fails(76, &["UNIMPLEMENTED"]);
+    call("aaa.v1.TypesService/Echo", &[]).fails(76, &["UNIMPLEMENTED"]);
+    call("aaa.v1.TypesService/Echo", &["--no-cache"]).fails(76, &["UNIMPLEMENTED"]);
 }

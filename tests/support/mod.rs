@@ -292,3 +292,53 @@ pub fn signal(pid: u32, name: &str) {
         .unwrap();
     assert!(sent.success());
 }
+
+/// The property that the descriptor cache never changes an answer: `methods` (full names,
+/// `pkg.Service.Method`) are called in the three spellings a user types (`pkg.Service/Method`,
+/// `Service/Method`, `Method`) with the empty request (no DATA, an empty stdin). Each call, made
+/// right after any one method was called (from a cold cache, so that the cache holds exactly
+/// what that call kept), answers exactly (exit code and stdout) as the same call with
+/// `--no-cache`. `grpcx` runs grpcx with the given words in the given home.
+pub fn assert_the_cache_changes_no_answer(
+    methods: &[String],
+    grpcx: impl Fn(&[&str], &Path) -> Run + Sync,
+) {
+    let mut calls = Vec::new();
+    for method in methods {
+        let (service, name) = method.rsplit_once('.').unwrap();
+        let short = service.rsplit('.').next().unwrap();
+        calls.push(format!("{service}/{name}"));
+        calls.push(format!("{short}/{name}"));
+        calls.push(name.to_string());
+    }
+    let call = |method: &str, extra: &[&str], home: &Path| {
+        let words = [&["--max-time", "10s"][..], extra, &["call", method]].concat();
+        let run = grpcx(&words, home);
+        assert!(!run.stderr.contains("panicked"), "{run:#?}");
+        (run.code, run.stdout)
+    };
+    let reference_home = Home::new();
+    let reference: Vec<(i32, String)> = calls
+        .iter()
+        .map(|method| call(method, &["--no-cache"], reference_home.path()))
+        .collect();
+    let check_after = |first: usize| {
+        for (second, expected) in calls.iter().zip(&reference) {
+            let home = Home::new();
+            assert_eq!(call(&calls[first], &[], home.path()), reference[first]);
+            assert_eq!(
+                call(second, &[], home.path()),
+                *expected,
+                "{second}, with what a call of {} cached, answers otherwise than without a cache",
+                calls[first]
+            );
+        }
+    };
+    // Both cores: the pairs after each full-name call, half on each.
+    let firsts: Vec<usize> = (0..calls.len()).step_by(3).collect();
+    let (one, other) = firsts.split_at(firsts.len() / 2);
+    std::thread::scope(|scope| {
+        scope.spawn(|| one.iter().for_each(|&first| check_after(first)));
+        other.iter().for_each(|&first| check_after(first));
+    });
+}
