@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::invoke::Outcome;
 use crate::invoke::RpcKind;
 use crate::output::Printer;
-use crate::schema::{Schema, method_path};
+use crate::schema::Schema;
 use crate::settings::Settings;
 
 use super::session::{self, Needs};
@@ -49,7 +49,7 @@ async fn list(
             .iter()
             .map(|m| {
                 (
-                    method_path(m),
+                    m.full_name().to_string(),
                     RpcKind::of(m).describe(),
                     format!("{} -> {}", m.input().full_name(), m.output().full_name()),
                 )

@@ -55,10 +55,17 @@ pub enum SchemaError {
     NoCacheDir,
     #[error("`{0}` is not a message or a method, so it has no JSON template")]
     NotAMessage(String),
+    #[error("`{service}` is a service, not a method; its methods: {}", .methods.join(", "))]
+    NotAMethod {
+        service: String,
+        methods: Vec<String>,
+    },
     #[error("`{0}` is not a method name")]
     BadMethodReference(String),
-    #[error("no service `{name}` on the server")]
+    #[error("no service `{name}` {place}")]
     UnknownService {
+        /// Where it was looked for: on the server, in the schema files.
+        place: &'static str,
         name: String,
         candidates: Vec<String>,
     },
@@ -68,8 +75,9 @@ pub enum SchemaError {
         method: String,
         candidates: Vec<String>,
     },
-    #[error("no symbol `{name}` on the server")]
+    #[error("no symbol `{name}` {place}")]
     UnknownSymbol {
+        place: &'static str,
         name: String,
         candidates: Vec<String>,
     },
@@ -132,6 +140,10 @@ impl SchemaError {
             SchemaError::NotAMessage(_) => Some(
                 "name a message, or a method for its request, e.g. --template ItemService/GetItem".to_string(),
             ),
+            SchemaError::NotAMethod { service, methods } => Some(format!(
+                "name one of them, e.g. `grpcx call {service}/{}`",
+                methods.first().map(String::as_str).unwrap_or("METHOD")
+            )),
             SchemaError::BadMethodReference(_) => Some(
                 "write the method as Service/Method, e.g. ItemService/GetItem (`grpcx list SERVICE` shows the methods)"
                     .to_string(),

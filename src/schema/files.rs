@@ -58,6 +58,16 @@ fn compile(protos: &[PathBuf], import_paths: &[PathBuf]) -> Result<Vec<u8>, Sche
     } else {
         import_paths.to_vec()
     };
+    // A file that is nowhere is missing, not outside the import paths.
+    for proto in protos {
+        let found = proto.is_file() || includes.iter().any(|dir| dir.join(proto).is_file());
+        if !found {
+            return Err(SchemaError::ReadFile {
+                path: proto.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            });
+        }
+    }
     let failed = |err| compile_error(err, &includes);
     let mut compiler = protox::Compiler::new(&includes).map_err(failed)?;
     compiler.include_imports(true).include_source_info(true);

@@ -345,6 +345,15 @@ impl Schema {
         &self.pool
     }
 
+    /// Where names are looked for, in words for "no such name" errors.
+    fn place(&self) -> &'static str {
+        match (&self.reflection, &self.files) {
+            (Some(_), Some(_)) => "on the server or in the schema files",
+            (Some(_), None) => "on the server",
+            (None, _) => "in the schema files",
+        }
+    }
+
     /// Where the schema came from, as far as is known now.
     pub fn source_kind(&self) -> SourceKind {
         match &self.reflection {

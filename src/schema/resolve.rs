@@ -97,6 +97,7 @@ impl Schema {
                     return Ok(service);
                 }
                 return Err(SchemaError::UnknownService {
+                    place: self.place(),
                     name: name.to_string(),
                     candidates: closest(name, services.iter().map(String::as_str)),
                 });
@@ -124,7 +125,22 @@ impl Schema {
         &mut self,
         reference: &str,
     ) -> Result<MethodDescriptor, SchemaError> {
-        let reference = reference.trim();
+        match self.find_method(reference.trim()).await {
+            // A service where a method goes: say so, with its methods.
+            Err(err @ (SchemaError::UnknownService { .. } | SchemaError::UnknownSymbol { .. })) => {
+                match self.resolve_service_once(reference.trim()).await {
+                    Ok(service) => Err(SchemaError::NotAMethod {
+                        service: service.full_name().to_string(),
+                        methods: service.methods().map(|m| m.name().to_string()).collect(),
+                    }),
+                    Err(_) => Err(err),
+                }
+            }
+            result => result,
+        }
+    }
+
+    async fn find_method(&mut self, reference: &str) -> Result<MethodDescriptor, SchemaError> {
         let split = reference
             .rsplit_once('/')
             .or_else(|| reference.rsplit_once('.'));
@@ -171,6 +187,7 @@ impl Schema {
         match matches.as_slice() {
             [one] => Ok((*one).clone()),
             [] => Err(SchemaError::UnknownSymbol {
+                place: self.place(),
                 name: name.to_string(),
                 candidates: closest(name, methods.iter().map(|m| m.full_name())),
             }),
@@ -192,6 +209,7 @@ impl Schema {
         let name = name.trim().trim_start_matches('.').replace('/', ".");
         if name.is_empty() {
             return Err(SchemaError::UnknownSymbol {
+                place: self.place(),
                 name,
                 candidates: Vec::new(),
             });
@@ -220,10 +238,12 @@ impl Schema {
             .collect();
         match matches.as_slice() {
             [one] => find_in_pool(&self.pool, one).ok_or_else(|| SchemaError::UnknownSymbol {
+                place: self.place(),
                 name: name.clone(),
                 candidates: Vec::new(),
             }),
             [] => Err(SchemaError::UnknownSymbol {
+                place: self.place(),
                 candidates: closest(&name, names.iter().map(String::as_str)),
                 name,
             }),

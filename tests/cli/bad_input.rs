@@ -265,7 +265,7 @@ const CASES: &[Case] = &[
         &["--proto", "/nonexistent.proto", "list"],
         None,
         1,
-        &["nonexistent.proto"],
+        &["cannot read /nonexistent.proto: no such file"],
     ),
     (
         &["--protoset", "/nonexistent.protoset", "list"],

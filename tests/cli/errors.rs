@@ -167,3 +167,26 @@ fn version_and_help_work() {
         assert!(help.ok().contains("Example"), "{sub} --help shows examples");
     }
 }
+
+#[test]
+fn a_service_where_a_method_goes_is_named_with_its_methods() {
+    let server = TestServer::start();
+    for name in ["ItemService", "grpcx.demo.v1.ItemService"] {
+        server.grpcx(&["call", name]).fails(
+            1,
+            &[
+                "`grpcx.demo.v1.ItemService` is a service, not a method",
+                "GetItem, ListItems, CreateItems, SyncItems",
+                "grpcx call grpcx.demo.v1.ItemService/GetItem",
+            ],
+        );
+    }
+}
+
+#[test]
+fn names_missing_from_schema_files_are_not_said_to_be_missing_on_the_server() {
+    let proto = concat!(env!("CARGO_MANIFEST_DIR"), "/proto/item_service.proto");
+    let got = run(&["--proto", proto, "describe", "NoSuchThing"], None);
+    got.fails(1, &["no symbol `NoSuchThing` in the schema files"]);
+    assert!(!got.stderr.contains("on the server"), "{got:#?}");
+}

@@ -246,16 +246,20 @@ fn list_long_shows_kinds_and_types() {
     assert_eq!(
         lines,
         [
-            "grpcx.demo.v1.ItemService/GetItem unary grpcx.demo.v1.GetItemRequest -> grpcx.demo.v1.Item",
-            "grpcx.demo.v1.ItemService/ListItems server streaming grpcx.demo.v1.ListItemsRequest -> grpcx.demo.v1.Item",
-            "grpcx.demo.v1.ItemService/CreateItems client streaming grpcx.demo.v1.Item -> grpcx.demo.v1.CreateItemsSummary",
-            "grpcx.demo.v1.ItemService/SyncItems bidirectional streaming grpcx.demo.v1.SyncRequest -> grpcx.demo.v1.SyncResponse",
+            "grpcx.demo.v1.ItemService.GetItem unary grpcx.demo.v1.GetItemRequest -> grpcx.demo.v1.Item",
+            "grpcx.demo.v1.ItemService.ListItems server streaming grpcx.demo.v1.ListItemsRequest -> grpcx.demo.v1.Item",
+            "grpcx.demo.v1.ItemService.CreateItems client streaming grpcx.demo.v1.Item -> grpcx.demo.v1.CreateItemsSummary",
+            "grpcx.demo.v1.ItemService.SyncItems bidirectional streaming grpcx.demo.v1.SyncRequest -> grpcx.demo.v1.SyncResponse",
         ]
     );
     let all = server.grpcx(&["list", "-l"]);
     assert!(
-        all.ok().contains("grpc.health.v1.Health/Watch"),
+        all.ok().contains("grpc.health.v1.Health.Watch"),
         "{}",
         all.stdout
     );
+    // One spelling: the names `list SERVICE` prints, as grpcurl prints them.
+    let short = server.grpcx(&["list", "ItemService"]);
+    let names: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(short.ok().lines().collect::<Vec<_>>(), names);
 }
