@@ -47,7 +47,10 @@ pub async fn run(
     };
     let result = call.make(&mut session, printer, &phases).await;
     session.schema.save_cache();
-    result.map_err(|err| session::explain(&session.connection, err))
+    match result {
+        Err(err) => Err(session::explain(&session.connection, err).await),
+        ok => ok,
+    }
 }
 
 /// One `call` command: what it calls with, and how.
@@ -79,7 +82,7 @@ impl Call<'_> {
 
         // A failure below gRPC (a TLS alert, a protocol mismatch) is reported as its cause.
         if let Outcome::Status(status) = &outcome
-            && let Some(problem) = session.connection.diagnose(status)
+            && let Some(problem) = session.connection.diagnose(status).await
         {
             return Err(problem.into());
         }

@@ -18,7 +18,10 @@ pub async fn run(
     let mut session = session::open(settings, Needs::Inspect, printer).await?;
     let result = list(&mut session.schema, args, printer).await;
     session.schema.save_cache();
-    result.map_err(|err| session.explain(err))
+    match result {
+        Err(err) => Err(session.explain(err).await),
+        ok => ok,
+    }
 }
 
 async fn list(

@@ -129,9 +129,9 @@ fn reflected(
 
 impl Session {
     /// `error` as its real cause when that lies below gRPC (see `explain`).
-    pub fn explain(&self, error: Error) -> Error {
+    pub async fn explain(&self, error: Error) -> Error {
         match &self.connection {
-            Some(connection) => explain(connection, error),
+            Some(connection) => explain(connection, error).await,
             None => error,
         }
     }
@@ -139,12 +139,14 @@ impl Session {
 
 /// Replaces a reflection failure whose real cause lies below gRPC (a TLS alert, a plaintext
 /// server answering a TLS client) by that cause.
-pub fn explain(connection: &Connection, error: Error) -> Error {
+pub async fn explain(connection: &Connection, error: Error) -> Error {
     match error {
-        Error::Schema(SchemaError::Reflection { status }) => match connection.diagnose(&status) {
-            Some(problem) => problem.into(),
-            None => SchemaError::Reflection { status }.into(),
-        },
+        Error::Schema(SchemaError::Reflection { status }) => {
+            match connection.diagnose(&status).await {
+                Some(problem) => problem.into(),
+                None => SchemaError::Reflection { status }.into(),
+            }
+        }
         other => other,
     }
 }

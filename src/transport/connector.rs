@@ -30,7 +30,7 @@ pub enum Mismatch {
     ServerSpeaksTls,
     #[error("the server speaks plaintext, but grpcx connected with TLS")]
     ServerSpeaksPlaintext,
-    #[error("the server answered with HTTP/1, not HTTP/2")]
+    #[error("the port speaks HTTP/1.1 (a web server, by its answer), not gRPC over HTTP/2")]
     ServerSpeaksHttp1,
     #[error("the server hung up without a word of HTTP/2: it probably speaks TLS")]
     ClosedWithoutAnswer,
@@ -44,7 +44,7 @@ impl Mismatch {
             }
             Mismatch::ServerSpeaksPlaintext => "use an http:// address or --plaintext",
             Mismatch::ServerSpeaksHttp1 => {
-                "it is not a gRPC server, or it expects TLS: check the port, or try https:// / --tls"
+                "point --addr at the gRPC server's own port; neither --tls nor --plaintext makes a web server speak gRPC"
             }
         }
     }
@@ -126,10 +126,15 @@ impl Connector {
         let stream: Box<dyn Io> = match self.tls {
             None => Box::new(Watched::new(stream, true, self.probe)),
             Some((connector, name)) => {
+                let first = Arc::new(Mutex::new(Vec::new()));
+                let recorded = Recorded {
+                    inner: stream,
+                    first: first.clone(),
+                };
                 let tls = connector
-                    .connect(name, stream)
+                    .connect(name, Box::new(recorded) as Box<dyn Io>)
                     .await
-                    .map_err(explain_handshake_error)?;
+                    .map_err(|err| explain_handshake_error(err, &first))?;
                 Box::new(Watched::new(Box::new(tls), false, self.probe))
             }
         };
@@ -151,8 +156,9 @@ impl tower_service::Service<Uri> for Connector {
     }
 }
 
-/// A TLS handshake that failed on bytes that are not TLS was talking to a plaintext server.
-fn explain_handshake_error(err: io::Error) -> io::Error {
+/// A TLS handshake that failed on bytes that are not TLS was talking to a plaintext server:
+/// an HTTP/1 one when the bytes are its text, else a plaintext (gRPC) one.
+fn explain_handshake_error(err: io::Error, first: &Mutex<Vec<u8>>) -> io::Error {
     let not_tls = err
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
@@ -165,11 +171,77 @@ fn explain_handshake_error(err: io::Error) -> io::Error {
                 )
             )
         });
-    if not_tls {
-        io::Error::new(io::ErrorKind::InvalidData, Mismatch::ServerSpeaksPlaintext)
-    } else {
-        err
+    if !not_tls {
+        return err;
     }
+    let http1 = first
+        .lock()
+        .map(|first| http1_answer(&first))
+        .unwrap_or(false);
+    let mismatch = if http1 {
+        Mismatch::ServerSpeaksHttp1
+    } else {
+        Mismatch::ServerSpeaksPlaintext
+    };
+    io::Error::new(io::ErrorKind::InvalidData, mismatch)
+}
+
+/// How many of a server's first bytes are kept to tell what it speaks.
+const FIRST_BYTES: usize = 32;
+
+/// The byte stream under TLS, keeping the first bytes the server sends: when the handshake
+/// fails on them, they say what the server speaks instead.
+struct Recorded {
+    inner: Box<dyn Io>,
+    first: Arc<Mutex<Vec<u8>>>,
+}
+
+impl AsyncRead for Recorded {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let (Poll::Ready(Ok(())), Ok(mut first)) = (&polled, self.first.lock())
+            && first.len() < FIRST_BYTES
+        {
+            let new = buf.filled().get(before..).unwrap_or_default();
+            let room = FIRST_BYTES - first.len();
+            first.extend(new.iter().take(room));
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Recorded {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Whether a server's first bytes are an HTTP/1 answer: a status line, or (from a server that
+/// does not read the version, and answers as HTTP/0.9 would) a page of text. HTTP/2 opens with
+/// a binary frame header, whose first byte is not text.
+fn http1_answer(first: &[u8]) -> bool {
+    first.starts_with(b"HTTP/")
+        || (first.len() >= 4
+            && first
+                .iter()
+                .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()))
 }
 
 /// A stream that records why it failed. A plaintext one also checks the first bytes the
@@ -221,12 +293,42 @@ impl Watched {
     }
 }
 
+/// How long a second opinion may take.
+const SECOND_OPINION_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Why a plaintext server hung up on HTTP/2 without a word, asked on a connection of its own:
+/// an HTTP/1 request draws an HTTP/1 server's status line, or a TLS server's alert. (Some
+/// HTTP/1 servers answer the HTTP/2 preface and close at once, and the reset that follows
+/// destroys the answer before it is read.) `None` when nothing tells.
+pub async fn second_opinion(route: &Route) -> Option<Mismatch> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let ask = async {
+        let mut stream: Box<dyn Io> = match route {
+            Route::Tcp { host, port } => {
+                Box::new(TcpStream::connect((host.as_str(), *port)).await.ok()?)
+            }
+            Route::Unix(path) => Box::new(UnixStream::connect(path).await.ok()?),
+        };
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: grpcx\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut first = [0_u8; FIRST_BYTES];
+        let read = stream.read(&mut first).await.ok()?;
+        sniff(first.get(..read)?)
+    };
+    tokio::time::timeout(SECOND_OPINION_LIMIT, ask)
+        .await
+        .ok()
+        .flatten()
+}
+
 /// What the first bytes from a server say about the protocol it speaks, if anything.
 fn sniff(first: &[u8]) -> Option<Mismatch> {
     match first {
         // A TLS record: handshake (22) or alert (21), version 3.x.
         [21 | 22, 3, ..] => Some(Mismatch::ServerSpeaksTls),
-        _ if first.starts_with(b"HTTP/1.") => Some(Mismatch::ServerSpeaksHttp1),
+        _ if http1_answer(first) => Some(Mismatch::ServerSpeaksHttp1),
         _ => None,
     }
 }
@@ -315,6 +417,11 @@ mod tests {
         assert_eq!(
             sniff(b"HTTP/1.0 400 Bad Request"),
             Some(Mismatch::ServerSpeaksHttp1)
+        );
+        assert_eq!(
+            sniff(b"<!DOCTYPE HTML>\n<html>"),
+            Some(Mismatch::ServerSpeaksHttp1),
+            "a page without a status line"
         );
         // An HTTP/2 SETTINGS frame: 3-byte length, type 4.
         assert_eq!(sniff(&[0, 0, 6, 4, 0, 0, 0, 0, 0]), None);

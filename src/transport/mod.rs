@@ -116,7 +116,7 @@ impl Connection {
     /// Explains a failed call's status when its cause lies below gRPC (a TLS alert, a protocol
     /// mismatch): those surface only on the first request, and HTTP/2 reports them to the call
     /// as a bare "broken pipe".
-    pub fn diagnose(&self, status: &tonic::Status) -> Option<TransportError> {
+    pub async fn diagnose(&self, status: &tonic::Status) -> Option<TransportError> {
         let cause = match self.probe.cause() {
             Some(cause) => cause,
             None => {
@@ -136,7 +136,9 @@ impl Connection {
             Cause::Tls(err) => tls_problem(&self.target, &err),
             Cause::ClosedBeforeAnswer { tls: false } => TransportError::Mismatch {
                 target: self.target.clone(),
-                mismatch: Mismatch::ClosedWithoutAnswer,
+                mismatch: connector::second_opinion(&self.target.route)
+                    .await
+                    .unwrap_or(Mismatch::ClosedWithoutAnswer),
             },
             Cause::ClosedBeforeAnswer { tls: true } => TransportError::Tls {
                 target: self.target.clone(),

@@ -299,3 +299,23 @@ fn a_server_that_never_answers_fails_within_the_connect_timeout() {
     assert!(started.elapsed() < Duration::from_secs(20));
     drop(silent);
 }
+
+#[test]
+fn a_web_server_on_the_port_is_named_as_such_whatever_the_tls_flags() {
+    for answer in [
+        &b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"[..],
+        &b"<!DOCTYPE HTML>\n<html><body><h1>Error response</h1></body></html>\n"[..],
+    ] {
+        let server = crate::support::Http1Server::start(answer);
+        let addr = server.addr.to_string();
+        for flags in [&[][..], &["--tls"][..], &["--plaintext"][..]] {
+            let words = [&["--addr", addr.as_str()][..], flags, &["list"]].concat();
+            let got = run(&words, None);
+            got.fails(1, &["speaks HTTP/1.1", "not gRPC"]);
+            assert!(
+                !got.stderr.contains("use an http") && !got.stderr.contains("use an https"),
+                "no round in a loop between --tls and --plaintext: {got:#?}"
+            );
+        }
+    }
+}

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 
 pub use proxy::PingCounter;
-pub use servers::{DemoProcess, IgnoringServer, LoopbackServer, TestServer};
+pub use servers::{DemoProcess, Http1Server, IgnoringServer, LoopbackServer, TestServer};
 pub use terminal::run_on_terminal;
 
 /// The longest any one grpcx run may take in a test.

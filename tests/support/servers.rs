@@ -347,3 +347,40 @@ impl Drop for IgnoringServer {
         }
     }
 }
+
+/// A web server that speaks only HTTP/1: it reads the first line of whatever comes, answers
+/// `answer` and hangs up (the way Python's http.server answers an HTTP/2 preface); stopped on
+/// drop.
+pub struct Http1Server {
+    pub addr: std::net::SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Http1Server {
+    pub fn start(answer: &'static [u8]) -> Http1Server {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopped.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(mut client) = client else { continue };
+                let mut line = [0_u8; 16];
+                let _ = client.read(&mut line);
+                let _ = client.write_all(answer);
+            }
+        });
+        Http1Server { addr, stop }
+    }
+}
+
+impl Drop for Http1Server {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
+}
