@@ -108,6 +108,8 @@ pub struct Connection {
     pub channel: Channel,
     probe: Probe,
     target: Target,
+    /// The name `--authority` gave, which the server's certificate is checked against.
+    authority: Option<String>,
     /// Whether grpcx offered a client certificate.
     client_certificate: bool,
 }
@@ -120,7 +122,12 @@ impl Connection {
         let cause = match self.probe.cause() {
             Some(cause) => cause,
             None => {
-                let problem = classify(&self.target, Duration::ZERO, StdError::source(status)?)?;
+                let problem = classify(
+                    &self.target,
+                    self.authority.as_deref(),
+                    Duration::ZERO,
+                    StdError::source(status)?,
+                )?;
                 return matches!(
                     problem,
                     TransportError::Mismatch { .. } | TransportError::Tls { .. }
@@ -133,7 +140,7 @@ impl Connection {
                 target: self.target.clone(),
                 mismatch,
             },
-            Cause::Tls(err) => tls_problem(&self.target, &err),
+            Cause::Tls(err) => tls_problem(&self.target, self.authority.as_deref(), &err),
             Cause::ClosedBeforeAnswer { tls: false } => TransportError::Mismatch {
                 target: self.target.clone(),
                 mismatch: connector::second_opinion(&self.target.route)
@@ -221,16 +228,19 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, TransportEr
             channel,
             probe,
             target: target.clone(),
+            authority: options.authority.clone(),
             client_certificate: options.tls.as_ref().is_some_and(|tls| tls.cert.is_some()),
         }),
-        Ok(Err(err)) => Err(
-            classify(target, options.connect_timeout, &err).unwrap_or_else(|| {
-                TransportError::Connect {
-                    target: target.clone(),
-                    reason: deepest_message(&err),
-                }
-            }),
-        ),
+        Ok(Err(err)) => Err(classify(
+            target,
+            options.authority.as_deref(),
+            options.connect_timeout,
+            &err,
+        )
+        .unwrap_or_else(|| TransportError::Connect {
+            target: target.clone(),
+            reason: deepest_message(&err),
+        })),
     }
 }
 
@@ -273,6 +283,7 @@ fn deepest_message(err: &(dyn StdError + 'static)) -> String {
 /// Recognises the causes a person can act on.
 fn classify(
     target: &Target,
+    authority: Option<&str>,
     timeout: Duration,
     err: &(dyn StdError + 'static),
 ) -> Option<TransportError> {
@@ -284,7 +295,7 @@ fn classify(
             });
         }
         if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
-            return Some(tls_problem(target, tls));
+            return Some(tls_problem(target, authority, tls));
         }
         if let Some(io_err) = cause.downcast_ref::<io::Error>() {
             match (io_err.kind(), &target.route) {
@@ -312,7 +323,8 @@ fn classify(
     None
 }
 
-fn tls_problem(target: &Target, err: &rustls::Error) -> TransportError {
+/// A TLS failure in words; `authority` is the name `--authority` gave, when it did.
+fn tls_problem(target: &Target, authority: Option<&str>, err: &rustls::Error) -> TransportError {
     use rustls::{AlertDescription, CertificateError};
     let (reason, hint) = match err {
         rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => (
@@ -321,13 +333,22 @@ fn tls_problem(target: &Target, err: &rustls::Error) -> TransportError {
         ),
         rustls::Error::InvalidCertificate(
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-        ) => (
-            format!(
-                "the server's certificate is not valid for `{}`",
-                target.host()
+        ) => match authority {
+            Some(authority) => (
+                format!(
+                    "the server's certificate is not valid for `{}`, the name --authority gives",
+                    host_of(authority)
+                ),
+                "give --authority a name the server's certificate carries (`openssl s_client -connect HOST:PORT` shows them)",
             ),
-            "set the name the certificate must carry with --authority NAME",
-        ),
+            None => (
+                format!(
+                    "the server's certificate is not valid for `{}`",
+                    target.host()
+                ),
+                "set the name the certificate must carry with --authority NAME",
+            ),
+        },
         rustls::Error::InvalidCertificate(
             CertificateError::Expired | CertificateError::ExpiredContext { .. },
         ) => (

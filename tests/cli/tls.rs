@@ -174,6 +174,22 @@ fn authority_sets_the_name_the_certificate_must_carry() {
         None,
     );
     assert!(got.ok().contains("grpcx.demo.v1.ItemService"));
+    // A wrong --authority is named, and the hint does not ask for the flag already given.
+    let wrong = run(
+        &args(&[
+            "--addr",
+            &format!("https://{}", server.addr),
+            "--cacert",
+            &ca,
+            "--authority",
+            "other.internal",
+            "list",
+        ]),
+        None,
+    );
+    wrong.fails(1, &["not valid for `other.internal`, the name --authority gives"]);
+    assert!(!wrong.stderr.contains("127.0.0.1`"), "{wrong:#?}");
+    assert!(!wrong.stderr.contains("with --authority NAME"), "{wrong:#?}");
 }
 
 #[test]
