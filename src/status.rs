@@ -48,15 +48,33 @@ pub fn code_name(code: Code) -> &'static str {
     }
 }
 
-/// Whether `status` says a message was over the receiving side's size limit. tonic words it
-/// "decoded message length too large" (and grpcx keeps those words when it rewrites the
-/// status, see `invoke`), whichever message it was: a call's response or a reflection answer.
+/// Whether `status` says a message was over the receiving side's size limit, in tonic's words
+/// ("decoded message length too large"), whichever side refused which message.
 pub fn is_message_too_large(status: &Status) -> bool {
     status.message().contains("message length too large")
 }
 
+/// How grpcx words a response over its own limit (`--max-msg-sz`).
+pub const RESPONSE_TOO_LARGE: &str = "the response is larger than grpcx accepts";
+
+/// How grpcx words a request message the server refused as over its limit.
+pub const REQUEST_TOO_LARGE: &str = "the server refused a request message as too large";
+
+/// Whether `status` is a response over grpcx's own limit: the one a flag raises.
+pub fn is_response_too_large(status: &Status) -> bool {
+    status.message().starts_with(RESPONSE_TOO_LARGE)
+}
+
+/// Whether `status` is a request the server refused for its size.
+pub fn is_request_too_large(status: &Status) -> bool {
+    status.message().starts_with(REQUEST_TOO_LARGE)
+}
+
 /// The hint for a message over `--max-msg-sz`, wherever it was refused.
 pub const MESSAGE_TOO_LARGE_HINT: &str = "raise grpcx's limit on message size with --max-msg-sz, e.g. --max-msg-sz 16MiB (the default is 4MiB)";
+
+/// The hint for a request over the server's limit, which no flag of grpcx's raises.
+pub const REQUEST_TOO_LARGE_HINT: &str = "send a smaller message: the server decides how large a request may be (--max-msg-sz is grpcx's limit on responses)";
 
 #[cfg(test)]
 mod tests {

@@ -189,6 +189,7 @@ async fn call(
         Responses::One
     };
     let (headers, timeout) = (options.headers, options.timeout);
+    let limit = options.max_message_size;
     grpc.ready()
         .await
         .map_err(|err| InvokeError::NotReady(err.to_string()))?;
@@ -200,8 +201,8 @@ async fn call(
             // tonic's `unary` folds the trailers into the headers; its streaming form keeps
             // them apart, so a unary call reads its one response as a stream of one.
             match grpc.server_streaming(request, path, codec).await {
-                Ok(response) => Ok(read_stream(response, output, expected, observer).await),
-                Err(status) => Ok(Outcome::Status(local_limits(status))),
+                Ok(response) => Ok(read_stream(response, output, expected, limit, observer).await),
+                Err(status) => Ok(Outcome::Status(as_clients_say(status, None))),
             }
         }
         Requests::Stream(receiver) => {
@@ -214,8 +215,8 @@ async fn call(
             prepare(&mut request, headers, timeout);
             let call = async {
                 match grpc.streaming(request, path, codec).await {
-                    Ok(response) => read_stream(response, output, expected, observer).await,
-                    Err(status) => Outcome::Status(local_limits(status)),
+                    Ok(response) => read_stream(response, output, expected, limit, observer).await,
+                    Err(status) => Outcome::Status(as_clients_say(status, None)),
                 }
             };
             // An input error wins over the call: dropping the call's future cancels the RPC,
@@ -229,16 +230,24 @@ async fn call(
     }
 }
 
-/// A status tonic made up on grpcx's side, as other gRPC clients would report it. tonic reports
-/// a response over the receive limit as OUT_OF_RANGE, and a broken connection as UNKNOWN;
-/// grpc-go, grpcurl and the gRPC spec's own clients say RESOURCE_EXHAUSTED and UNAVAILABLE,
-/// and scripts branch on those exit codes.
-fn local_limits(status: Status) -> Status {
+/// A status in the words and codes other gRPC clients use, told apart by which side made it.
+/// tonic reports a message over a receive limit as OUT_OF_RANGE, on either side, and a broken
+/// connection as UNKNOWN; grpc-go, grpcurl and the gRPC spec's own clients say
+/// RESOURCE_EXHAUSTED and UNAVAILABLE, and scripts branch on those exit codes. `reading` is
+/// grpcx's own receive limit when the status came while responses were read (it may then be
+/// grpcx's refusal), `None` when it came before any (then it is the server's).
+fn as_clients_say(status: Status, reading: Option<usize>) -> Status {
     if status.code() == tonic::Code::OutOfRange && crate::status::is_message_too_large(&status) {
-        Status::resource_exhausted(format!(
-            "the response is larger than grpcx accepts: {}",
-            status.message().trim_start_matches("Error, ")
-        ))
+        let words = status.message().trim_start_matches("Error, ");
+        // tonic names the limit: ours, or the server's.
+        let ours =
+            reading.is_some_and(|limit| words.contains(&format!("the limit is: {limit} bytes")));
+        let side = if ours {
+            crate::status::RESPONSE_TOO_LARGE
+        } else {
+            crate::status::REQUEST_TOO_LARGE
+        };
+        Status::resource_exhausted(format!("{side}: {words}"))
     } else if status.code() == tonic::Code::Unknown && std::error::Error::source(&status).is_some()
     {
         // A status the server sent has no source; one with a source is tonic's word for a
@@ -275,6 +284,7 @@ async fn read_stream(
     response: tonic::Response<Streaming<bytes::Bytes>>,
     descriptor: &MessageDescriptor,
     expected: Responses,
+    limit: usize,
     observer: &mut dyn CallObserver,
 ) -> Outcome {
     let (metadata, mut stream, _) = response.into_parts();
@@ -317,7 +327,7 @@ async fn read_stream(
             Ok(None) => break,
             Err(status) => {
                 let _ = observer.on_idle();
-                return Outcome::Status(local_limits(status));
+                return Outcome::Status(as_clients_say(status, Some(limit)));
             }
         }
     }

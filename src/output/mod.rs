@@ -487,8 +487,10 @@ impl<O: Write, E: Write> Printer<O, E> {
         for detail in details {
             self.stderr_line(&format!("  detail: {detail}"));
         }
-        if status.code() == tonic::Code::ResourceExhausted && status::is_message_too_large(status) {
+        if status::is_response_too_large(status) {
             self.hint(status::MESSAGE_TOO_LARGE_HINT);
+        } else if status::is_request_too_large(status) {
+            self.hint(status::REQUEST_TOO_LARGE_HINT);
         }
         Ok(())
     }

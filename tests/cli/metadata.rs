@@ -318,6 +318,24 @@ fn a_response_over_the_size_limit_names_the_flag() {
 }
 
 #[test]
+fn a_request_the_server_refuses_as_too_large_is_not_blamed_on_grpcxs_limit() {
+    let server = TestServer::start();
+    let big = format!(r#"{{"fString": "{}"}}"#, "x".repeat(5 << 20));
+    let file = server.cache_dir().join("big.json");
+    std::fs::write(&file, big).unwrap();
+    let data = format!("@{}", file.display());
+    let got = server.grpcx(&["call", "TypesService/Echo", &data]);
+    got.fails(
+        72,
+        &[
+            "ERROR: RESOURCE_EXHAUSTED: the server refused a request message as too large",
+            "the server decides how large a request may be",
+        ],
+    );
+    assert!(!got.stderr.contains("raise grpcx's limit"), "{got:#?}");
+}
+
+#[test]
 fn profiles_from_the_config_file() {
     let server = TestServer::start();
     let dir = tempfile::tempdir().unwrap();

@@ -187,9 +187,15 @@ fn authority_sets_the_name_the_certificate_must_carry() {
         ]),
         None,
     );
-    wrong.fails(1, &["not valid for `other.internal`, the name --authority gives"]);
+    wrong.fails(
+        1,
+        &["not valid for `other.internal`, the name --authority gives"],
+    );
     assert!(!wrong.stderr.contains("127.0.0.1`"), "{wrong:#?}");
-    assert!(!wrong.stderr.contains("with --authority NAME"), "{wrong:#?}");
+    assert!(
+        !wrong.stderr.contains("with --authority NAME"),
+        "{wrong:#?}"
+    );
 }
 
 #[test]
