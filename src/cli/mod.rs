@@ -66,7 +66,41 @@ impl Cli {
                 ));
             }
         };
-        Cli::try_parse_from(&words).map_err(|err| explain(err, &words))
+        let mut cli = Cli::try_parse_from(&words).map_err(|err| explain(err, &words))?;
+        cli.listen_where_addr_says(&words)?;
+        Ok(cli)
+    }
+
+    /// `serve-demo --addr X` listens on X, as a client's `--addr X` would find it, rather
+    /// than on the default while the user thinks otherwise. Only an `--addr` on the command
+    /// line counts: `GRPCX_ADDR` is where clients go.
+    fn listen_where_addr_says(&mut self, words: &[OsString]) -> Result<(), clap::Error> {
+        let Command::ServeDemo(args) = &mut self.command else {
+            return Ok(());
+        };
+        let given = words.iter().skip(1).any(|word| {
+            word.to_str()
+                .is_some_and(|word| word == "--addr" || word.starts_with("--addr="))
+        });
+        let Some(target) = self.global.addr.as_ref().filter(|_| given) else {
+            return Ok(());
+        };
+        if args.listen.is_some() {
+            return Err(Cli::command().error(
+                ErrorKind::ArgumentConflict,
+                "serve-demo listens where --listen says: give --listen or --addr, not both",
+            ));
+        }
+        let listen = match &target.route {
+            crate::transport::Route::Unix(path) => ListenAddr::Unix(path.clone()),
+            crate::transport::Route::Tcp { .. } => {
+                target.authority().parse().map_err(|reason: String| {
+                    Cli::command().error(ErrorKind::ValueValidation, reason)
+                })?
+            }
+        };
+        args.listen = Some(listen);
+        Ok(())
     }
 
     /// A command line from `words`, the program's name first.
@@ -665,10 +699,10 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct ServeDemoArgs {
-    /// Address to listen on: IP:PORT or unix:PATH. Example: --listen 127.0.0.1:6000 (port 0
-    /// picks a free one)
-    #[arg(long, default_value = "127.0.0.1:50051", value_name = "ADDRESS")]
-    pub listen: ListenAddr,
+    /// Address to listen on: IP:PORT, localhost:PORT or unix:PATH (--addr works too)
+    /// [default: 127.0.0.1:50051]. Example: --listen 127.0.0.1:6000 (port 0 picks a free one)
+    #[arg(long, value_name = "ADDRESS")]
+    pub listen: Option<ListenAddr>,
 
     /// Serve TLS with this certificate chain (PEM); goes with --tls-key.
     /// Example: --tls-cert server.pem

@@ -1,5 +1,7 @@
 //! `grpcx serve-demo`: the demo ItemService until Ctrl-C or SIGTERM.
 
+use std::net::{Ipv4Addr, SocketAddr};
+
 use tokio::sync::{mpsc, oneshot};
 
 use crate::cli::ServeDemoArgs;
@@ -7,6 +9,7 @@ use crate::demo::{self, ReflectionVersions, RequestLog, ServeOptions, ServerTls}
 use crate::error::Error;
 use crate::invoke::Outcome;
 use crate::output::Printer;
+use crate::transport::ListenAddr;
 
 pub async fn run(args: &ServeDemoArgs, printer: &mut Printer) -> Result<Outcome, Error> {
     let tls = match (&args.tls_cert, &args.tls_key) {
@@ -24,7 +27,14 @@ pub async fn run(args: &ServeDemoArgs, printer: &mut Printer) -> Result<Outcome,
     // The handlers are in place before the address is announced: a signal sent as soon as
     // the line is read stops the server gracefully instead of killing it.
     let mut signals = Signals::install();
-    let listener = demo::bind(&args.listen).await?;
+    let listen = args
+        .listen
+        .clone()
+        .unwrap_or(ListenAddr::Tcp(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            50051,
+        ))));
+    let listener = demo::bind(&listen).await?;
     let addr = listener.addr()?;
     printer.note(&format!(
         "grpcx demo server listening on {addr} ({security}; ItemService, health, reflection: {}); Ctrl-C stops it",

@@ -202,9 +202,28 @@ impl FromStr for ListenAddr {
             }
             return Ok(ListenAddr::Unix(PathBuf::from(path)));
         }
-        text.parse().map(ListenAddr::Tcp).map_err(|_| {
-            format!("`{text}` is not an IP:PORT or unix:PATH address, e.g. 127.0.0.1:50051")
-        })
+        if let Ok(socket) = text.parse() {
+            return Ok(ListenAddr::Tcp(socket));
+        }
+        // A host name (`localhost:6000`): its first address, IPv4 first, as a client dials.
+        let not_an_address = || {
+            format!(
+                "`{text}` is not an IP:PORT, HOST:PORT or unix:PATH address, e.g. 127.0.0.1:50051"
+            )
+        };
+        let (host, port) = text.rsplit_once(':').ok_or_else(not_an_address)?;
+        let port: u16 = port.parse().map_err(|_| not_an_address())?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let addresses: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+            .map_err(|_| not_an_address())?
+            .collect();
+        addresses
+            .iter()
+            .find(|address| address.is_ipv4())
+            .or(addresses.first())
+            .copied()
+            .map(ListenAddr::Tcp)
+            .ok_or_else(not_an_address)
     }
 }
 
@@ -232,6 +251,10 @@ mod tests {
             ListenAddr::Tcp(_)
         ));
         assert!("localhost".parse::<ListenAddr>().is_err());
+        assert_eq!(
+            "localhost:6000".parse::<ListenAddr>().unwrap(),
+            ListenAddr::Tcp("127.0.0.1:6000".parse().unwrap())
+        );
     }
 
     #[test]

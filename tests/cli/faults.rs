@@ -212,3 +212,49 @@ fn an_idle_demo_server_stops_on_ctrl_c_and_says_so_in_order() {
         server.seen
     );
 }
+
+#[test]
+fn serve_demo_listens_where_addr_or_a_host_name_says() {
+    // A port that was free a moment ago (a client's --addr has no port 0).
+    let free = || {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let (one, two) = (
+        format!("127.0.0.1:{}", free()),
+        format!("127.0.0.1:{}", free()),
+    );
+    for words in [
+        ["serve-demo", "--addr", one.as_str()],
+        ["--addr", two.as_str(), "serve-demo"],
+        ["serve-demo", "--listen", "localhost:0"],
+    ] {
+        let server = DemoProcess::start_with(&words);
+        assert!(
+            server.addr.starts_with("127.0.0.1:"),
+            "{words:?}: {}",
+            server.addr
+        );
+        assert_ne!(server.port, 50051, "{words:?}");
+        if words.contains(&"--addr") {
+            assert!(
+                words.contains(&server.addr.as_str()),
+                "{words:?}: {}",
+                server.addr
+            );
+        }
+        let got = server.grpcx(&["call", "ItemService/GetItem", r#"{"id": 1}"#]);
+        assert_eq!(got.json()["name"], "Claw hammer");
+    }
+    run(
+        &[
+            "serve-demo",
+            "--addr",
+            "127.0.0.1:1",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        None,
+    )
+    .fails(2, &["--listen or --addr, not both"]);
+}

@@ -210,13 +210,19 @@ pub struct DemoProcess {
 }
 
 impl DemoProcess {
-    /// Starts it with `extra` options, and waits (bounded) until it says where it listens.
+    /// Starts it on a free loopback port with `extra` options, and waits (bounded) until it
+    /// says where it listens.
     pub fn start(extra: &[&str]) -> DemoProcess {
+        DemoProcess::start_with(&[&["serve-demo", "--listen", "127.0.0.1:0"][..], extra].concat())
+    }
+
+    /// Starts `grpcx WORDS…` (a serve-demo command line), and waits (bounded) until it says
+    /// where it listens.
+    pub fn start_with(words: &[&str]) -> DemoProcess {
         let home = Home::new();
         let mut child = home
             .command()
-            .args(["serve-demo", "--listen", "127.0.0.1:0"])
-            .args(extra)
+            .args(words)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
