@@ -108,10 +108,53 @@ pub struct Connection {
     pub channel: Channel,
     probe: Probe,
     target: Target,
+    shown: Shown,
+}
+
+/// What grpcx showed the server, for the errors that name it.
+#[derive(Debug, Clone, Default)]
+struct Shown {
     /// The name `--authority` gave, which the server's certificate is checked against.
     authority: Option<String>,
-    /// Whether grpcx offered a client certificate.
-    client_certificate: bool,
+    /// The client certificate offered, if one was.
+    client_certificate: Option<ClientCertificate>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientCertificate {
+    Version3,
+    /// X.509 version 1, which many TLS stacks (rustls, so tonic servers, among them) refuse.
+    Version1,
+}
+
+impl Shown {
+    fn of(options: &ConnectOptions) -> Shown {
+        let certificate = options.tls.as_ref().and_then(|tls| tls.cert.as_ref());
+        Shown {
+            authority: options.authority.clone(),
+            client_certificate: certificate.map(|path| {
+                if tls::is_version_1_file(path) {
+                    ClientCertificate::Version1
+                } else {
+                    ClientCertificate::Version3
+                }
+            }),
+        }
+    }
+
+    /// Why the server refused the client certificate, as far as grpcx can tell.
+    fn refusal(&self) -> (String, &'static str) {
+        match self.client_certificate {
+            Some(ClientCertificate::Version1) => (
+                "the server refused grpcx's client certificate, an X.509 version 1 certificate (no extensions), which many TLS stacks refuse".to_string(),
+                "make a version 3 certificate: `openssl x509 -req … -extfile` with at least `basicConstraints=CA:FALSE`",
+            ),
+            _ => (
+                "the server refused grpcx's client certificate".to_string(),
+                "use a client certificate (--cert, --key) signed by a CA the server trusts",
+            ),
+        }
+    }
 }
 
 impl Connection {
@@ -124,7 +167,7 @@ impl Connection {
             None => {
                 let problem = classify(
                     &self.target,
-                    self.authority.as_deref(),
+                    &self.shown,
                     Duration::ZERO,
                     StdError::source(status)?,
                 )?;
@@ -140,24 +183,26 @@ impl Connection {
                 target: self.target.clone(),
                 mismatch,
             },
-            Cause::Tls(err) => tls_problem(&self.target, self.authority.as_deref(), &err),
+            Cause::Tls(err) => tls_problem(&self.target, &self.shown, &err),
             Cause::ClosedBeforeAnswer { tls: false } => TransportError::Mismatch {
                 target: self.target.clone(),
                 mismatch: connector::second_opinion(&self.target.route)
                     .await
                     .unwrap_or(Mismatch::ClosedWithoutAnswer),
             },
-            Cause::ClosedBeforeAnswer { tls: true } => TransportError::Tls {
-                target: self.target.clone(),
-                reason: if self.client_certificate {
-                    "the server hung up right after the handshake: it probably refused grpcx's client certificate".to_string()
-                } else {
-                    "the server hung up right after the handshake: it probably requires a client certificate".to_string()
-                },
-                hint: if self.client_certificate {
-                    "use a client certificate (--cert, --key) signed by a CA the server trusts"
-                } else {
-                    "give one with --cert FILE --key FILE"
+            Cause::ClosedBeforeAnswer { tls: true } => match self.shown.client_certificate {
+                Some(_) => {
+                    let (reason, hint) = self.shown.refusal();
+                    TransportError::Tls {
+                        target: self.target.clone(),
+                        reason: format!("right after the handshake, {reason} (it hung up)"),
+                        hint,
+                    }
+                }
+                None => TransportError::Tls {
+                    target: self.target.clone(),
+                    reason: "the server hung up right after the handshake: it probably requires a client certificate".to_string(),
+                    hint: "give one with --cert FILE --key FILE",
                 },
             },
         })
@@ -228,19 +273,16 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection, TransportEr
             channel,
             probe,
             target: target.clone(),
-            authority: options.authority.clone(),
-            client_certificate: options.tls.as_ref().is_some_and(|tls| tls.cert.is_some()),
+            shown: Shown::of(options),
         }),
-        Ok(Err(err)) => Err(classify(
-            target,
-            options.authority.as_deref(),
-            options.connect_timeout,
-            &err,
-        )
-        .unwrap_or_else(|| TransportError::Connect {
-            target: target.clone(),
-            reason: deepest_message(&err),
-        })),
+        Ok(Err(err)) => Err(
+            classify(target, &Shown::of(options), options.connect_timeout, &err).unwrap_or_else(
+                || TransportError::Connect {
+                    target: target.clone(),
+                    reason: deepest_message(&err),
+                },
+            ),
+        ),
     }
 }
 
@@ -283,7 +325,7 @@ fn deepest_message(err: &(dyn StdError + 'static)) -> String {
 /// Recognises the causes a person can act on.
 fn classify(
     target: &Target,
-    authority: Option<&str>,
+    shown: &Shown,
     timeout: Duration,
     err: &(dyn StdError + 'static),
 ) -> Option<TransportError> {
@@ -295,7 +337,7 @@ fn classify(
             });
         }
         if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
-            return Some(tls_problem(target, authority, tls));
+            return Some(tls_problem(target, shown, tls));
         }
         if let Some(io_err) = cause.downcast_ref::<io::Error>() {
             match (io_err.kind(), &target.route) {
@@ -323,8 +365,9 @@ fn classify(
     None
 }
 
-/// A TLS failure in words; `authority` is the name `--authority` gave, when it did.
-fn tls_problem(target: &Target, authority: Option<&str>, err: &rustls::Error) -> TransportError {
+/// A TLS failure in words.
+fn tls_problem(target: &Target, shown: &Shown, err: &rustls::Error) -> TransportError {
+    let authority = shown.authority.as_deref();
     use rustls::{AlertDescription, CertificateError};
     let (reason, hint) = match err {
         rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer) => (
@@ -368,10 +411,7 @@ fn tls_problem(target: &Target, authority: Option<&str>, err: &rustls::Error) ->
             | AlertDescription::UnknownCA
             | AlertDescription::CertificateUnknown
             | AlertDescription::AccessDenied,
-        ) => (
-            "the server refused grpcx's client certificate".to_string(),
-            "use a client certificate (--cert, --key) signed by a CA the server trusts",
-        ),
+        ) => shown.refusal(),
         other => (
             other.to_string(),
             "check the TLS settings: --cacert, --cert, --key, --authority, --insecure",

@@ -37,7 +37,7 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Transpor
     let builder = if options.insecure {
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+            .with_custom_certificate_verifier(Arc::new(NoVerification(provider.clone())))
     } else {
         builder.with_root_certificates(roots(options.cacert.as_deref())?)
     };
@@ -49,11 +49,7 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Transpor
                 path: key.clone(),
                 reason: err.to_string(),
             })?;
-            builder.with_client_auth_cert(chain, key).map_err(|err| {
-                TransportError::TlsSetup(format!(
-                    "the client certificate and key do not fit together: {err}"
-                ))
-            })?
+            client_auth(builder, &provider, chain, key)?
         }
         (None, None) => builder.with_no_client_auth(),
         _ => {
@@ -64,6 +60,99 @@ pub fn client_config(options: &TlsOptions) -> Result<Arc<ClientConfig>, Transpor
     };
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// The client certificate and key, for mutual TLS. rustls checks that the key is the
+/// certificate's, and cannot read an X.509 version 1 certificate (no extensions: what `openssl
+/// x509 -req` makes without `-extfile`) to check it; such a certificate is sent as it is, for
+/// the server to judge, as Go's and OpenSSL's clients do.
+fn client_auth(
+    builder: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
+    provider: &CryptoProvider,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<ClientConfig, TransportError> {
+    let version_1 = chain.first().is_some_and(|cert| is_version_1(cert));
+    if !version_1 {
+        return builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|err| match err {
+                rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
+                    TransportError::TlsSetup(
+                        "the client key (--key) is not the key of the client certificate (--cert)"
+                            .to_string(),
+                    )
+                }
+                other => TransportError::TlsSetup(format!(
+                    "the client certificate (--cert) and key (--key) cannot be used: {other}"
+                )),
+            });
+    }
+    let signing_key = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|err| TransportError::TlsSetup(format!("the client key (--key): {err}")))?;
+    let certified = rustls::sign::CertifiedKey::new(chain, signing_key);
+    Ok(builder.with_client_cert_resolver(Arc::new(OneClientCertificate(Arc::new(certified)))))
+}
+
+/// The one client certificate there is, whatever the server asks for.
+#[derive(Debug)]
+struct OneClientCertificate(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for OneClientCertificate {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// Whether the first certificate of a PEM file is X.509 version 1 (false when it cannot be
+/// read: that is reported where the file is read).
+pub fn is_version_1_file(path: &Path) -> bool {
+    CertificateDer::pem_file_iter(path)
+        .ok()
+        .and_then(|mut certificates| certificates.next())
+        .and_then(Result::ok)
+        .is_some_and(|certificate| is_version_1(&certificate))
+}
+
+/// Whether a DER certificate is X.509 version 1: its TBSCertificate opens with no explicit
+/// `[0]` version field. (`Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version
+/// OPTIONAL, ... } ... }`.)
+pub fn is_version_1(certificate: &[u8]) -> bool {
+    /// The contents of the DER element at the start of `bytes` if it has tag `tag`.
+    fn contents(bytes: &[u8], tag: u8) -> Option<&[u8]> {
+        let (&first, rest) = bytes.split_first()?;
+        if first != tag {
+            return None;
+        }
+        let (&length, rest) = rest.split_first()?;
+        let (length, rest) = if length < 0x80 {
+            (usize::from(length), rest)
+        } else {
+            let count = usize::from(length & 0x7f);
+            let (digits, rest) = rest.split_at_checked(count)?;
+            let length = digits.iter().try_fold(0_usize, |sum, digit| {
+                sum.checked_mul(256)?.checked_add(usize::from(*digit))
+            })?;
+            (length, rest)
+        };
+        rest.get(..length)
+    }
+    const SEQUENCE: u8 = 0x30;
+    const VERSION: u8 = 0xa0;
+    contents(certificate, SEQUENCE)
+        .and_then(|certificate| contents(certificate, SEQUENCE))
+        .and_then(|tbs| tbs.first())
+        .is_some_and(|first| *first != VERSION)
 }
 
 /// The system's trusted roots plus the certificates in `cacert`.
@@ -153,5 +242,24 @@ impl ServerCertVerifier for NoVerification {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_1_certificates_are_told_from_version_3() {
+        let fixture = |name: &str| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/tls")
+                .join(name)
+        };
+        assert!(is_version_1_file(&fixture("v1-client.pem")));
+        // `openssl req -x509` makes version 3.
+        assert!(!is_version_1_file(&fixture("v1-ca.pem")));
+        assert!(!is_version_1(b"\x30\x03\x30\x01"));
+        assert!(!is_version_1(b""));
     }
 }
