@@ -141,6 +141,14 @@ impl Settings {
         self.max_message_size.max(DEFAULT_MAX_MESSAGE_SIZE)
     }
 
+    /// How `list` and `describe` print: plain text, and what `-v` asks for.
+    pub fn inspect_print_options(&self) -> PrintOptions {
+        PrintOptions {
+            verbosity: self.verbosity.clone(),
+            ..PrintOptions::default()
+        }
+    }
+
     /// How `call` prints, from its own flags over these settings.
     pub fn print_options(&self, args: &CallArgs) -> PrintOptions {
         PrintOptions {

@@ -149,10 +149,7 @@ impl Call<'_> {
 
     /// Shows the call about to be made, with `-v`.
     fn starts(&self, session: &CallSession, method: &MethodDescriptor, printer: &mut Printer) {
-        let mut schema = session.schema.source_kind().describe().to_string();
-        if session.schema.served_from_cache() {
-            schema.push_str(", from the cache");
-        }
+        let schema = session.schema.describe_source();
         printer.call_starts(&CallStart {
             schema: &schema,
             method: &method_path(method),

@@ -15,8 +15,10 @@ pub async fn run(
     args: &ListArgs,
     printer: &mut Printer,
 ) -> Result<Outcome, Error> {
+    printer.configure(settings.inspect_print_options());
     let mut session = session::open(settings, Needs::Inspect, printer).await?;
     let result = list(&mut session.schema, args, printer).await;
+    printer.info(&format!("schema: {}", session.schema.describe_source()));
     session.schema.save_cache();
     match result {
         Err(err) => Err(session.explain(err).await),

@@ -8,6 +8,8 @@ mod codec;
 pub mod input;
 mod numbers;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
@@ -75,8 +77,10 @@ pub trait CallObserver {
     fn on_message(&mut self, message: Response<'_>) -> Result<(), Stop>;
     /// No response is ready right now: a moment to flush buffered output.
     fn on_idle(&mut self) -> Result<(), Stop>;
-    /// Response trailers arrived.
+    /// Response trailers arrived (also the only metadata of a trailers-only answer).
     fn on_trailers(&mut self, _trailers: &MetadataMap) {}
+    /// The call is over; this many request messages went to the server.
+    fn on_requests_sent(&mut self, _count: u64) {}
 }
 
 /// An observer's request to stop the call.
@@ -200,34 +204,49 @@ async fn call(
             prepare(&mut request, headers, timeout);
             // tonic's `unary` folds the trailers into the headers; its streaming form keeps
             // them apart, so a unary call reads its one response as a stream of one.
-            match grpc.server_streaming(request, path, codec).await {
-                Ok(response) => Ok(read_stream(response, output, expected, limit, observer).await),
-                Err(status) => Ok(Outcome::Status(as_clients_say(status, None))),
-            }
+            let outcome = match grpc.server_streaming(request, path, codec).await {
+                Ok(response) => read_stream(response, output, expected, limit, observer).await,
+                Err(status) => trailers_only(status, observer),
+            };
+            observer.on_requests_sent(1);
+            Ok(outcome)
         }
         Requests::Stream(receiver) => {
             let (failed_tx, failed_rx) = oneshot::channel();
+            let sent = Arc::new(AtomicU64::new(0));
             let mut request = tonic::Request::new(RequestStream {
                 receiver,
                 batch: Vec::new().into_iter(),
                 failed: Some(failed_tx),
+                sent: sent.clone(),
             });
             prepare(&mut request, headers, timeout);
             let call = async {
                 match grpc.streaming(request, path, codec).await {
                     Ok(response) => read_stream(response, output, expected, limit, observer).await,
-                    Err(status) => Outcome::Status(as_clients_say(status, None)),
+                    Err(status) => trailers_only(status, observer),
                 }
             };
             // An input error wins over the call: dropping the call's future cancels the RPC,
             // so the server never sees a clean end of a stream that was cut short.
-            tokio::select! {
+            let outcome = tokio::select! {
                 biased;
-                Ok(error) = failed_rx => Err(InvokeError::Input(error)),
-                end = call => Ok(end),
-            }
+                Ok(error) = failed_rx => return Err(InvokeError::Input(error)),
+                end = call => end,
+            };
+            observer.on_requests_sent(sent.load(Ordering::Relaxed));
+            Ok(outcome)
         }
     }
+}
+
+/// A call the server ended before any response: its status, whose metadata are the answer's
+/// only headers, shown as the trailers they are.
+fn trailers_only(status: Status, observer: &mut dyn CallObserver) -> Outcome {
+    if !status.metadata().is_empty() {
+        observer.on_trailers(status.metadata());
+    }
+    Outcome::Status(as_clients_say(status, None))
 }
 
 /// A status in the words and codes other gRPC clients use, told apart by which side made it.
@@ -327,6 +346,9 @@ async fn read_stream(
             Ok(None) => break,
             Err(status) => {
                 let _ = observer.on_idle();
+                if !status.metadata().is_empty() {
+                    observer.on_trailers(status.metadata());
+                }
                 return Outcome::Status(as_clients_say(status, Some(limit)));
             }
         }
@@ -351,6 +373,8 @@ struct RequestStream {
     receiver: mpsc::Receiver<Result<Vec<DynamicMessage>, InputError>>,
     batch: std::vec::IntoIter<DynamicMessage>,
     failed: Option<oneshot::Sender<InputError>>,
+    /// How many messages went to tonic to send.
+    sent: Arc<AtomicU64>,
 }
 
 impl tokio_stream::Stream for RequestStream {
@@ -363,6 +387,7 @@ impl tokio_stream::Stream for RequestStream {
         use std::task::Poll;
         loop {
             if let Some(message) = self.batch.next() {
+                self.sent.fetch_add(1, Ordering::Relaxed);
                 return Poll::Ready(Some(message));
             }
             match self.receiver.poll_recv(cx) {

@@ -187,6 +187,9 @@ pub struct Printer<O: Write = Box<dyn Write>, E: Write = Box<dyn Write>> {
     failure: Option<OutputError>,
     /// Messages written so far, to separate text-format ones.
     written: u64,
+    /// The call's request messages sent, and response messages received, for `-v`.
+    sent: u64,
+    received: u64,
     /// With `--output envelope`: what the call brought, kept for the one document.
     envelope: Envelope,
     /// JSON straight from the wire for compact output, when the response type allows it.
@@ -218,6 +221,8 @@ impl<O: Write, E: Write> Printer<O, E> {
             json_options: SerializeOptions::new(),
             failure: None,
             written: 0,
+            sent: 0,
+            received: 0,
             envelope: Envelope::default(),
             transcoder: None,
             scratch: Vec::new(),
@@ -234,6 +239,8 @@ impl<O: Write, E: Write> Printer<O, E> {
         self.transcoder = None;
         self.envelope = Envelope::default();
         self.written = 0;
+        self.sent = 0;
+        self.received = 0;
     }
 
     pub fn console(&self) -> Console {
@@ -396,7 +403,11 @@ impl<O: Write, E: Write> Printer<O, E> {
             "request type: {}, response type: {}",
             call.request_type, call.response_type
         ));
-        self.info("request metadata:");
+        if call.headers.is_empty() {
+            self.info("request metadata: none");
+        } else {
+            self.info("request metadata:");
+        }
         for (key, value) in metadata::sent(call.headers, &self.options.verbosity) {
             self.stderr_line(&format!("> {key}: {value}"));
         }
@@ -439,6 +450,10 @@ impl<O: Write, E: Write> Printer<O, E> {
             )),
             Outcome::Stopped => self.info("status: cancelled by grpcx (stdout closed)"),
         }
+        self.info(&format!(
+            "messages: {} sent, {} received",
+            self.sent, self.received
+        ));
         self.info(&format!("elapsed: {}", millis(call.elapsed)));
         if self.options.verbosity.level > 1 {
             for (phase, took) in call.phases {
@@ -590,6 +605,7 @@ impl<O: Write, E: Write> CallObserver for Printer<O, E> {
     fn on_headers(&mut self, headers: &tonic::metadata::MetadataMap) {
         let received = metadata::received(headers, &self.options.verbosity);
         if self.options.verbosity.level > 0 {
+            self.info("response headers:");
             for (key, value) in &received {
                 self.stderr_line(&format!("< {key}: {value}"));
             }
@@ -612,7 +628,12 @@ impl<O: Write, E: Write> CallObserver for Printer<O, E> {
         }
     }
 
+    fn on_requests_sent(&mut self, count: u64) {
+        self.sent = count;
+    }
+
     fn on_message(&mut self, message: Response<'_>) -> Result<(), Stop> {
+        self.received += 1;
         let written = self.response(message);
         let flushed = if written.is_ok() && self.format() == OutputFormat::Json {
             // Pretty output is for a person watching: show each message at once.

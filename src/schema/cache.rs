@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prost::Message;
 
+use super::reflection::Version;
 use crate::transport::{ConnectOptions, Header};
 
 /// Bumped when the entry format changes; older entries are then ignored.
@@ -41,6 +42,9 @@ struct Entry {
     /// only the files it needs without decoding the others.
     #[prost(message, repeated, tag = "7")]
     index: Vec<FileIndex>,
+    /// The reflection version the server answered: 0 unknown, 1 v1, 2 v1alpha.
+    #[prost(uint32, tag = "8")]
+    reflection_version: u32,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -92,6 +96,8 @@ pub struct Cached {
     /// The services the server listed, when it was asked.
     pub services: Option<Vec<String>>,
     pub files: Vec<CachedFile>,
+    /// The reflection version the server answered, when known.
+    pub version: Option<Version>,
 }
 
 /// The files of a cache entry not yet built into the schema's pool: a call builds only the
@@ -260,9 +266,15 @@ impl Cache {
                 bytes,
             })
             .collect();
+        let version = match entry.reflection_version {
+            1 => Some(Version::V1),
+            2 => Some(Version::V1Alpha),
+            _ => None,
+        };
         Some(Cached {
             services: entry.services_listed.then_some(entry.services),
             files,
+            version,
         })
     }
 
@@ -273,6 +285,11 @@ impl Cache {
             key: self.key.clone(),
             written_unix_millis: now_millis(),
             services_listed: cached.services.is_some(),
+            reflection_version: match cached.version {
+                None => 0,
+                Some(Version::V1) => 1,
+                Some(Version::V1Alpha) => 2,
+            },
             services: cached.services.unwrap_or_default(),
             index: cached
                 .files
@@ -327,10 +344,12 @@ mod tests {
         cache.store(Cached {
             services: Some(vec!["a.B".into()]),
             files: vec![file.clone()],
+            version: Some(Version::V1Alpha),
         });
         let cached = cache.load().unwrap();
         assert_eq!(cached.services, Some(vec!["a.B".to_string()]));
         assert_eq!(cached.files, [file]);
+        assert_eq!(cached.version, Some(Version::V1Alpha));
 
         let other = Cache::new(dir.path(), "127.0.0.1:2".into(), Duration::from_secs(60));
         assert!(other.load().is_none(), "another server has its own entry");

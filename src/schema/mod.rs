@@ -54,6 +54,8 @@ pub struct Schema {
     cache: Option<cache::Cache>,
     /// The pool and services came from the cache, not from the server.
     from_cache: bool,
+    /// The reflection version the cache entry was fetched with.
+    cached_version: Option<reflection::Version>,
     /// The cached files not built into `pool` yet.
     unbuilt: Option<cache::Unbuilt>,
     /// The pool is for calls only, so it starts with stand-ins for the option types (see
@@ -149,6 +151,7 @@ impl Schema {
             reflection_missing: false,
             cache: None,
             from_cache: false,
+            cached_version: None,
             unbuilt: None,
             for_calls: false,
             fetched: false,
@@ -220,6 +223,7 @@ impl Schema {
         if read && let Some(cached) = cache.load() {
             self.unbuilt = Some(cache::Unbuilt::new(cached.files));
             self.services = cached.services;
+            self.cached_version = cached.version;
             self.from_cache = true;
         }
         self.cache = Some(cache);
@@ -315,6 +319,7 @@ impl Schema {
             self.pool = self.empty_pool();
             self.services = None;
             self.unbuilt = None;
+            self.cached_version = None;
             self.from_cache = false;
         }
     }
@@ -323,6 +328,7 @@ impl Schema {
     pub fn save_cache(&self) {
         if let (Some(cache), true, Some(_)) = (&self.cache, self.fetched, &self.reflection) {
             cache.store(cache::Cached {
+                version: self.reflection_version(),
                 services: self.services.clone(),
                 files: self
                     .pool
@@ -354,10 +360,28 @@ impl Schema {
         }
     }
 
+    /// Where the schema came from, in words for `-v`: the source, and whether from the cache.
+    pub fn describe_source(&self) -> String {
+        let source = self.source_kind().describe();
+        if self.from_cache {
+            format!("{source}, from the cache")
+        } else {
+            source.to_string()
+        }
+    }
+
+    /// The reflection version the server answered, in this run or when it was cached.
+    fn reflection_version(&self) -> Option<reflection::Version> {
+        self.reflection
+            .as_ref()
+            .and_then(reflection::Source::version)
+            .or(self.cached_version)
+    }
+
     /// Where the schema came from, as far as is known now.
     pub fn source_kind(&self) -> SourceKind {
         match &self.reflection {
-            Some(reflection) => match reflection.version() {
+            Some(_) => match self.reflection_version() {
                 Some(reflection::Version::V1Alpha) => SourceKind::ReflectionV1Alpha,
                 Some(reflection::Version::V1) | None => SourceKind::ReflectionV1,
             },

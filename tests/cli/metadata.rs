@@ -395,3 +395,44 @@ fn profiles_from_the_config_file() {
         "{stderr}"
     );
 }
+
+#[test]
+fn verbose_output_labels_every_block_and_counts_the_messages() {
+    let server = TestServer::start();
+    // An error answered trailers-only still shows its metadata, as trailers.
+    let failed = server.grpcx(&["-v", "call", "ItemService/GetItem", r#"{"id": 99}"#]);
+    failed.fails(
+        69,
+        &[
+            "* request metadata: none\n",
+            "* response trailers:\n< content-type: application/grpc\n",
+            "* messages: 1 sent, 0 received\n",
+        ],
+    );
+    let streamed = server.grpcx_stdin(
+        &["-v", "call", "ItemService/CreateItems", "-H", "x-a: 1"],
+        "{\"name\": \"a\"} {\"name\": \"b\"}",
+    );
+    streamed.ok();
+    for line in [
+        "* request metadata:\n> x-a: 1\n",
+        "* response headers:\n< content-type: application/grpc\n",
+        "* messages: 2 sent, 1 received\n",
+    ] {
+        assert!(streamed.stderr.contains(line), "{line:?}: {streamed:#?}");
+    }
+}
+
+#[test]
+fn verbose_list_and_describe_say_where_the_schema_came_from() {
+    let server = TestServer::start();
+    for command in [&["list"][..], &["describe", "ItemService"]] {
+        let got = server.grpcx(&[&["-v"][..], command].concat());
+        got.ok();
+        assert!(
+            got.stderr
+                .contains("* schema: server reflection (grpc.reflection.v1)\n"),
+            "{command:?}: {got:#?}"
+        );
+    }
+}

@@ -254,6 +254,16 @@ fn a_v1alpha_only_server_is_served_through_the_fallback() {
         "{}",
         got.stderr
     );
+    // From the cache, the version it was fetched with.
+    let cached = server.grpcx(&["call", "ItemService/GetItem", r#"{"id":3}"#, "-v"]);
+    cached.ok();
+    assert!(
+        cached
+            .stderr
+            .contains("(grpc.reflection.v1alpha: the server lacks v1), from the cache\n"),
+        "{}",
+        cached.stderr
+    );
 
     let got = TestServer::start().grpcx(&["call", "ItemService/GetItem", r#"{"id":3}"#, "-v"]);
     assert!(

@@ -347,11 +347,7 @@ fn a_version_1_client_certificate_is_sent_and_a_refusal_says_what_it_is() {
     let fixture = |name: &str| format!("{}/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"));
     let pki = Pki::new("grpcx test CA");
     // The server trusts the v1 certificate's CA, but its TLS stack (rustls) refuses v1.
-    let server = tls_server(
-        &pki,
-        &["127.0.0.1"],
-        Some(Path::new(&fixture("v1-ca.pem"))),
-    );
+    let server = tls_server(&pki, &["127.0.0.1"], Some(Path::new(&fixture("v1-ca.pem"))));
     let got = run(
         &[
             "--addr",
@@ -368,5 +364,8 @@ fn a_version_1_client_certificate_is_sent_and_a_refusal_says_what_it_is() {
     );
     got.fails(1, &["X.509 version 1", "make a version 3 certificate"]);
     assert!(!got.stderr.contains("do not fit together"), "{got:#?}");
-    assert!(!got.stderr.contains("Inconsistent"), "no Rust debug text: {got:#?}");
+    assert!(
+        !got.stderr.contains("Inconsistent"),
+        "no Rust debug text: {got:#?}"
+    );
 }
