@@ -58,7 +58,9 @@ impl Error {
         match self {
             Error::Transport(err) => err.hint(),
             Error::Schema(err) => err.hint(),
-            Error::Invoke(InvokeError::Input(err)) => err.hint(),
+            Error::Invoke(
+                InvokeError::Input(err) | InvokeError::StreamBroke { error: err, .. },
+            ) => err.hint(),
             Error::Invoke(_) | Error::Output(_) => None,
             Error::Demo(err) => err.hint(),
             Error::Settings(err) => err.hint(),

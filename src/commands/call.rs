@@ -196,6 +196,15 @@ impl Call<'_> {
                     method.input().full_name()
                 ));
             }
+            // A person typing is told of a mistake and goes on; a pipe's mistake ends the call.
+            if source == DataSource::Stdin
+                && printer.console().stdin_terminal
+                && let InputFormat::Json(json) = self.input
+            {
+                let (reader, skipped) =
+                    input::spawn_interactive_reader(source.open()?, method.input(), json);
+                return Ok(Requests::Typed(reader, skipped));
+            }
             let reader = input::spawn_stream_reader(source.open()?, method.input(), self.input);
             return Ok(Requests::Stream(reader));
         }

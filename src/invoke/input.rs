@@ -499,6 +499,71 @@ pub fn spawn_stream_reader(
     receiver
 }
 
+/// Starts a thread that reads requests a person types: one JSON value or more a line, each
+/// message sent as soon as its line ends. A line that is not a valid message is not sent: its
+/// error goes down `skipped` and the stream goes on, until the end of the input (Ctrl-D).
+pub fn spawn_interactive_reader(
+    reader: Box<dyn Read + Send>,
+    descriptor: MessageDescriptor,
+    json: JsonInput,
+) -> (
+    mpsc::Receiver<Result<Vec<DynamicMessage>, InputError>>,
+    mpsc::UnboundedReceiver<InputError>,
+) {
+    let (sender, receiver) = mpsc::channel(4);
+    let (skip, skipped) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        let options = json.options();
+        let mut lines = BufReader::new(reader);
+        let mut text = String::new();
+        let mut index = 0;
+        loop {
+            let mut line = String::new();
+            match io::BufRead::read_line(&mut lines, &mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => text.push_str(&line),
+            }
+            let mut values = serde_json::Deserializer::from_str(&text)
+                .into_iter::<Box<serde_json::value::RawValue>>();
+            let mut batch = Vec::new();
+            let mut unfinished = None;
+            loop {
+                let at = values.byte_offset();
+                match values.next() {
+                    None => break,
+                    Some(Ok(raw)) => {
+                        index += 1;
+                        match from_raw(&descriptor, raw.get(), index, json, &options) {
+                            Ok(message) => batch.push(message),
+                            Err(error) => {
+                                let _ = skip.send(error);
+                            }
+                        }
+                    }
+                    // A value that goes on on the next line.
+                    Some(Err(error)) if error.is_eof() => {
+                        unfinished = Some(at);
+                        break;
+                    }
+                    Some(Err(error)) => {
+                        index += 1;
+                        let _ = skip.send(json_error(index, error));
+                        break;
+                    }
+                }
+            }
+            text = match unfinished {
+                Some(at) => text.get(at..).unwrap_or_default().to_string(),
+                None => String::new(),
+            };
+            if !batch.is_empty() && sender.blocking_send(Ok(batch)).is_err() {
+                return;
+            }
+        }
+    });
+    (receiver, skipped)
+}
+
 /// The most messages handed over at once.
 const BATCH: usize = 256;
 

@@ -67,6 +67,12 @@ pub enum Requests {
     /// Requests as they are read, in batches of what was ready together; an error cancels
     /// the call.
     Stream(mpsc::Receiver<Result<Vec<DynamicMessage>, InputError>>),
+    /// Requests a person types: as `Stream`, but a line that is not a valid message is
+    /// skipped, its error reported to the observer, and the call goes on.
+    Typed(
+        mpsc::Receiver<Result<Vec<DynamicMessage>, InputError>>,
+        mpsc::UnboundedReceiver<InputError>,
+    ),
 }
 
 /// Receives what happens during a call, in order.
@@ -81,6 +87,8 @@ pub trait CallObserver {
     fn on_trailers(&mut self, _trailers: &MetadataMap) {}
     /// The call is over; this many request messages went to the server.
     fn on_requests_sent(&mut self, _count: u64) {}
+    /// A typed request was not valid, so it was not sent; the call goes on.
+    fn on_request_skipped(&mut self, _error: &InputError) {}
 }
 
 /// An observer's request to stop the call.
@@ -110,10 +118,27 @@ pub enum Compression {
 pub enum InvokeError {
     #[error(transparent)]
     Input(#[from] InputError),
+    /// A request stream that broke off: the call was cancelled after `sent` messages.
+    #[error("{error}; {}", sent_before(*.sent))]
+    StreamBroke { error: InputError, sent: u64 },
     #[error("the connection is not ready: {0}")]
     NotReady(String),
     #[error("`{0}` cannot be used as a request path")]
     BadPath(String),
+}
+
+/// What went before a request that broke a stream off, in words.
+fn sent_before(sent: u64) -> String {
+    match sent {
+        0 => "nothing was sent, and the call was cancelled".to_string(),
+        1 => "message 1 before it went to the server, and the call was cancelled".to_string(),
+        2 => {
+            "messages 1 and 2 before it went to the server, and the call was cancelled".to_string()
+        }
+        sent => {
+            format!("messages 1 to {sent} before it went to the server, and the call was cancelled")
+        }
+    }
 }
 
 /// The HTTP/2 path of a method: `/pkg.Service/Method`.
@@ -205,37 +230,89 @@ async fn call(
             // tonic's `unary` folds the trailers into the headers; its streaming form keeps
             // them apart, so a unary call reads its one response as a stream of one.
             let outcome = match grpc.server_streaming(request, path, codec).await {
-                Ok(response) => read_stream(response, output, expected, limit, observer).await,
+                Ok(response) => {
+                    read_stream(response, output, expected, limit, &mut None, observer).await
+                }
                 Err(status) => trailers_only(status, observer),
             };
             observer.on_requests_sent(1);
             Ok(outcome)
         }
         Requests::Stream(receiver) => {
-            let (failed_tx, failed_rx) = oneshot::channel();
-            let sent = Arc::new(AtomicU64::new(0));
-            let mut request = tonic::Request::new(RequestStream {
-                receiver,
-                batch: Vec::new().into_iter(),
-                failed: Some(failed_tx),
-                sent: sent.clone(),
-            });
-            prepare(&mut request, headers, timeout);
-            let call = async {
-                match grpc.streaming(request, path, codec).await {
-                    Ok(response) => read_stream(response, output, expected, limit, observer).await,
-                    Err(status) => trailers_only(status, observer),
-                }
-            };
-            // An input error wins over the call: dropping the call's future cancels the RPC,
-            // so the server never sees a clean end of a stream that was cut short.
-            let outcome = tokio::select! {
-                biased;
-                Ok(error) = failed_rx => return Err(InvokeError::Input(error)),
-                end = call => end,
-            };
-            observer.on_requests_sent(sent.load(Ordering::Relaxed));
-            Ok(outcome)
+            stream_call(
+                grpc, path, codec, receiver, None, options, output, expected, observer,
+            )
+            .await
+        }
+        Requests::Typed(receiver, skipped) => {
+            let skipped = Some(skipped);
+            stream_call(
+                grpc, path, codec, receiver, skipped, options, output, expected, observer,
+            )
+            .await
+        }
+    }
+}
+
+/// A call with a stream of requests: client streaming or bidirectional.
+#[allow(clippy::too_many_arguments)]
+async fn stream_call(
+    mut grpc: tonic::client::Grpc<Channel>,
+    path: PathAndQuery,
+    codec: DynamicCodec,
+    receiver: mpsc::Receiver<Result<Vec<DynamicMessage>, InputError>>,
+    mut skipped: Option<mpsc::UnboundedReceiver<InputError>>,
+    options: &CallOptions<'_>,
+    output: &MessageDescriptor,
+    expected: Responses,
+    observer: &mut dyn CallObserver,
+) -> Result<Outcome, InvokeError> {
+    let (failed_tx, failed_rx) = oneshot::channel();
+    let sent = Arc::new(AtomicU64::new(0));
+    let mut request = tonic::Request::new(RequestStream {
+        receiver,
+        batch: Vec::new().into_iter(),
+        failed: Some(failed_tx),
+        sent: sent.clone(),
+    });
+    prepare(&mut request, options.headers, options.timeout);
+    let limit = options.max_message_size;
+    let call = async {
+        let answer = grpc.streaming(request, path, codec);
+        match telling_skipped(answer, &mut skipped, observer).await {
+            Ok(response) => {
+                read_stream(response, output, expected, limit, &mut skipped, observer).await
+            }
+            Err(status) => trailers_only(status, observer),
+        }
+    };
+    // An input error wins over the call: dropping the call's future cancels the RPC,
+    // so the server never sees a clean end of a stream that was cut short.
+    let outcome = tokio::select! {
+        biased;
+        Ok(error) = failed_rx => {
+            return Err(InvokeError::StreamBroke { error, sent: sent.load(Ordering::Relaxed) });
+        }
+        end = call => end,
+    };
+    observer.on_requests_sent(sent.load(Ordering::Relaxed));
+    Ok(outcome)
+}
+
+/// Waits for `work`, telling the observer of each typed request skipped meanwhile.
+async fn telling_skipped<T>(
+    work: impl std::future::Future<Output = T>,
+    skipped: &mut Option<mpsc::UnboundedReceiver<InputError>>,
+    observer: &mut dyn CallObserver,
+) -> T {
+    let Some(skipped) = skipped else {
+        return work.await;
+    };
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            Some(error) = skipped.recv() => observer.on_request_skipped(&error),
         }
     }
 }
@@ -304,6 +381,7 @@ async fn read_stream(
     descriptor: &MessageDescriptor,
     expected: Responses,
     limit: usize,
+    skipped: &mut Option<mpsc::UnboundedReceiver<InputError>>,
     observer: &mut dyn CallObserver,
 ) -> Outcome {
     let (metadata, mut stream, _) = response.into_parts();
@@ -318,7 +396,7 @@ async fn read_stream(
                 if observer.on_idle().is_err() {
                     return Outcome::Stopped;
                 }
-                stream.message().await
+                telling_skipped(stream.message(), skipped, observer).await
             }
         };
         match next {

@@ -632,6 +632,13 @@ impl<O: Write, E: Write> CallObserver for Printer<O, E> {
         self.sent = count;
     }
 
+    fn on_request_skipped(&mut self, error: &crate::invoke::InputError) {
+        self.error(
+            &error.to_string(),
+            Some("that one was not sent; the stream goes on (Ctrl-D ends it)"),
+        );
+    }
+
     fn on_message(&mut self, message: Response<'_>) -> Result<(), Stop> {
         self.received += 1;
         let written = self.response(message);

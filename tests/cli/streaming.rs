@@ -233,3 +233,42 @@ fn a_hundred_thousand_messages_each_way() {
     }
     assert_eq!(count, COUNT, "every message arrives, in order");
 }
+
+#[test]
+fn at_a_terminal_a_mistyped_request_is_skipped_and_the_stream_goes_on() {
+    let server = TestServer::start();
+    let mut session =
+        crate::support::TerminalSession::spawn(server.command(&["call", "ItemService/SyncItems"]));
+    session.wait_for("Ctrl-D ends the stream");
+    session.type_text("{\"getId\": 1}\n");
+    session.wait_for("Claw hammer");
+    session.type_text("{getId: 2}\n");
+    session.wait_for("the stream goes on");
+    session.type_text("{\"getIdd\": 2}\n");
+    session.wait_for("did you mean `getId`?");
+    session.type_text("{\"getId\": 2}\n");
+    session.wait_for("The Rust Programming Language");
+    session.type_text("\x04");
+    assert_eq!(
+        session.wait(std::time::Duration::from_secs(15)),
+        Some(0),
+        "{}",
+        session.seen
+    );
+}
+
+#[test]
+fn in_a_pipe_a_bad_request_ends_the_call_saying_what_was_sent_before_it() {
+    let server = TestServer::start();
+    let got = server.grpcx_stdin(
+        &["call", "ItemService/CreateItems"],
+        "{\"name\": \"a\"}\n{\"name\": \"b\"}\n{\"nme\": \"c\"}\n",
+    );
+    got.fails(
+        1,
+        &[
+            "request message 3 does not fit grpcx.demo.v1.Item",
+            "messages 1 and 2 before it went to the server, and the call was cancelled",
+        ],
+    );
+}

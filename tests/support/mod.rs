@@ -25,7 +25,7 @@ use assert_cmd::cargo::CommandCargoExt;
 
 pub use proxy::PingCounter;
 pub use servers::{DemoProcess, Http1Server, IgnoringServer, LoopbackServer, TestServer};
-pub use terminal::run_on_terminal;
+pub use terminal::{TerminalSession, run_on_terminal};
 
 /// The longest any one grpcx run may take in a test.
 pub const RUN_LIMIT: Duration = Duration::from_secs(30);
