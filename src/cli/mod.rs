@@ -593,6 +593,20 @@ pub struct ListArgs {
     /// response types. Example: grpcx list --long
     #[arg(short = 'l', long)]
     pub long: bool,
+
+    /// text (names, one a line) or json (one document: every service with its methods, their
+    /// kinds, types and options). Example: grpcx list -o json | jq '.services[].methods[].name'
+    #[arg(short = 'o', long, value_enum, default_value_t = Listing::Text, value_name = "FORMAT")]
+    pub output: Listing,
+}
+
+/// How `list` and `describe` write what they find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Listing {
+    /// For people: names, or proto source.
+    Text,
+    /// For scripts: JSON documents.
+    Json,
 }
 
 /// Where to write the schema a command used.
@@ -619,6 +633,11 @@ pub struct DescribeArgs {
     /// valid request for `call` as it is. Example: grpcx describe --template ItemService/GetItem
     #[arg(long, requires = "symbol")]
     pub template: bool,
+
+    /// text (proto source) or json (each symbol as a JSON document: its kind, names, fields,
+    /// methods, types and options). Example: grpcx describe Item -o json | jq '.fields[].name'
+    #[arg(short = 'o', long, value_enum, default_value_t = Listing::Text, value_name = "FORMAT", conflicts_with = "template")]
+    pub output: Listing,
 
     #[command(flatten)]
     pub export: ExportArgs,

@@ -1,11 +1,11 @@
 //! `grpcx describe [SYMBOL]`: a symbol as proto source (every service when none is named), or
 //! with `--template` a JSON request skeleton; optionally exported as a protoset or sources.
 
-use crate::cli::DescribeArgs;
+use crate::cli::{DescribeArgs, Listing};
 use crate::error::Error;
 use crate::invoke::Outcome;
 use crate::output::Printer;
-use crate::schema::{Schema, SchemaError, Symbol, proto_text, template};
+use crate::schema::{Schema, SchemaError, Symbol, as_json, proto_text, template};
 use crate::settings::Settings;
 
 use super::session::{self, Needs};
@@ -52,6 +52,12 @@ async fn describe(
             None => return Ok(Outcome::Ok),
         };
         printer.pretty_json(&template::template(&message))?;
+        return Ok(Outcome::Ok);
+    }
+    if args.output == Listing::Json {
+        for symbol in &symbols {
+            printer.document(&as_json::symbol(symbol))?;
+        }
         return Ok(Outcome::Ok);
     }
     for (index, symbol) in symbols.iter().enumerate() {

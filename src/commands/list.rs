@@ -1,11 +1,11 @@
 //! `grpcx list [SERVICE] [--long]`: the server's services, or methods, one a line.
 
-use crate::cli::ListArgs;
+use crate::cli::{ListArgs, Listing};
 use crate::error::Error;
 use crate::invoke::Outcome;
 use crate::invoke::RpcKind;
 use crate::output::Printer;
-use crate::schema::Schema;
+use crate::schema::{Schema, as_json};
 use crate::settings::Settings;
 
 use super::session::{self, Needs};
@@ -33,7 +33,7 @@ async fn list(
 ) -> Result<Outcome, Error> {
     let services = match &args.service {
         Some(name) => vec![schema.resolve_service(name).await?],
-        None if args.long => {
+        None if args.long || args.output == Listing::Json => {
             let mut all = Vec::new();
             for name in schema.services().await? {
                 all.push(schema.resolve_service(&name).await?);
@@ -47,6 +47,11 @@ async fn list(
             return Ok(Outcome::Ok);
         }
     };
+    if args.output == Listing::Json {
+        let services: Vec<_> = services.iter().map(as_json::service).collect();
+        printer.document(&serde_json::json!({ "services": services }))?;
+        return Ok(Outcome::Ok);
+    }
     let methods: Vec<_> = services.iter().flat_map(|s| s.methods()).collect();
     if args.long {
         // Aligned columns: METHOD  KIND  REQUEST -> RESPONSE, easy to read and to cut.

@@ -289,6 +289,15 @@ impl<O: Write, E: Write> Printer<O, E> {
         Ok(())
     }
 
+    /// Writes a JSON document for a script: indented at a terminal, one line in a pipe.
+    pub fn document(&mut self, value: &Value) -> Result<(), OutputError> {
+        if self.console.stdout_terminal {
+            self.pretty_json(value)
+        } else {
+            self.line(&value.to_string())
+        }
+    }
+
     pub fn flush(&mut self) -> Result<(), OutputError> {
         self.out.flush()?;
         Ok(())

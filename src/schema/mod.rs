@@ -10,6 +10,7 @@
 //! schema does not know, or UNIMPLEMENTED for a method it does, drops the entry and asks the
 //! server again, once.
 
+pub mod as_json;
 pub mod builtin;
 pub mod cache;
 pub mod details;

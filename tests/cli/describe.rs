@@ -152,3 +152,56 @@ fn describe_an_ambiguous_short_name_lists_the_candidates() {
         ],
     );
 }
+
+#[test]
+fn list_and_describe_as_json_for_scripts() {
+    let server = TestServer::start();
+    let listed = server.grpcx(&["list", "-o", "json"]);
+    let document: serde_json::Value = serde_json::from_str(listed.ok()).unwrap();
+    let items = document["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["fullName"] == "grpcx.demo.v1.ItemService")
+        .unwrap();
+    let get = &items["methods"][0];
+    assert_eq!(get["name"], "GetItem");
+    assert_eq!(get["rpcKind"], "unary");
+    assert_eq!(get["requestType"], "grpcx.demo.v1.GetItemRequest");
+    assert_eq!(items["methods"][1]["serverStreaming"], true);
+
+    let described = server.grpcx(&["describe", "grpcx.demo.v1.Item", "-o", "json"]);
+    let item: serde_json::Value = serde_json::from_str(described.ok()).unwrap();
+    assert_eq!(item["kind"], "message");
+    let tags = item["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "tags")
+        .unwrap();
+    assert_eq!(tags["cardinality"], "repeated");
+    assert_eq!(tags["type"], "string");
+}
+
+#[test]
+fn options_custom_ones_included_are_in_the_json() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/rich");
+    let got = crate::support::run(
+        &[
+            "--import-path",
+            root,
+            "--proto",
+            "acme/store/v1/store.proto",
+            "describe",
+            "acme.store.v1.StoreService.GetProduct",
+            "-o",
+            "json",
+        ],
+        None,
+    );
+    let method: serde_json::Value = serde_json::from_str(got.ok()).unwrap();
+    assert_eq!(
+        method["options"]["[acme.options.route]"]["get"],
+        "/v1/products/{id}"
+    );
+}
