@@ -32,6 +32,9 @@ pub enum Error {
     Profile(#[from] ProfileError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+    /// `health`: the server answered, with a health other than SERVING.
+    #[error("{what} is {health}, says the server")]
+    Unhealthy { what: String, health: &'static str },
     /// Something grpcx itself got wrong.
     #[error("grpcx failed inside: {0}")]
     Internal(String),
@@ -49,6 +52,11 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Settings(err) if err.is_usage() => EXIT_USAGE,
+            Error::Unhealthy { health, .. } => match *health {
+                "NOT_SERVING" => status::EXIT_NOT_SERVING,
+                "SERVICE_UNKNOWN" => status::EXIT_SERVICE_UNKNOWN,
+                _ => status::EXIT_HEALTH_UNKNOWN,
+            },
             Error::Interrupted => EXIT_INTERRUPTED,
             _ => EXIT_FAILURE,
         }
@@ -66,6 +74,7 @@ impl Error {
             Error::Settings(err) => err.hint(),
             Error::Profile(err) => err.hint(),
             Error::Internal(_) => Some("this is a bug in grpcx; please report it".to_string()),
+            Error::Unhealthy { .. } => None,
             Error::Interrupted | Error::Runtime(_) => None,
         }
     }

@@ -14,6 +14,10 @@ pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit code when a call ends with a non-OK status: this plus the status code.
 pub const EXIT_STATUS_BASE: u8 = 64;
+/// `health`'s exit codes for a server's answer other than SERVING.
+pub const EXIT_NOT_SERVING: u8 = 3;
+pub const EXIT_HEALTH_UNKNOWN: u8 = 4;
+pub const EXIT_SERVICE_UNKNOWN: u8 = 5;
 /// Exit code after Ctrl-C.
 pub const EXIT_INTERRUPTED: u8 = 130;
 

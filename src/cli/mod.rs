@@ -27,9 +27,11 @@ Examples:
   grpcx describe ItemService                      # as proto source
   grpcx call ItemService/GetItem '{\"id\":1}'       # unary call, JSON in, JSON out
   grpcx call ItemService/ListItems | jq -r .name  # a server stream, one JSON value a line
+  grpcx health                                    # a health probe: exit 0 when SERVING
   grpcx demo                                      # a guided tour on an embedded server
 
-Exit codes: 0 ok, 1 failure outside the call, 2 usage, 64 + gRPC status code (NOT_FOUND = 69), 130 interrupted.";
+Exit codes: 0 ok, 1 failure outside the call, 2 usage, 3-5 health not SERVING, 64 + gRPC status code
+(NOT_FOUND = 69), 130 interrupted.";
 
 /// Talk to any gRPC server from the shell: list, describe and call its methods with JSON,
 /// using server reflection and no generated code.
@@ -492,6 +494,18 @@ Without DATA, every call reads its requests from stdin when stdin is not a termi
 terminal, unary and server-streaming calls send the empty request and streams read what is
 typed. -d @ (or @-, -) reads stdin explicitly.")]
     Call(CallArgs),
+    /// Ask the server's health (grpc.health.v1), as a probe: exit 0 when SERVING.
+    #[command(after_help = "\
+Examples:
+  grpcx health                                 # the server as a whole
+  grpcx health grpcx.demo.v1.ItemService       # one service
+  grpcx --addr app:443 --cacert ca.pem health  # as a Kubernetes exec probe
+  grpcx health --watch                         # every change, until the server ends it
+
+Exit codes: 0 SERVING, 3 NOT_SERVING, 4 UNKNOWN, 5 SERVICE_UNKNOWN (the server does not know
+the service), 1 no answer (cannot connect), 64 + code when the check fails (76: the server
+has no health service; 68: --max-time passed).")]
+    Health(HealthArgs),
     /// Serve the demo ItemService, with server reflection and health checking.
     #[command(
         after_help = "Examples:\n  grpcx serve-demo\n  grpcx serve-demo --listen 127.0.0.1:6000 --log\n  grpcx serve-demo --listen unix:/tmp/demo.sock\n  grpcx serve-demo --no-reflection\n  grpcx serve-demo --tls-cert server.pem --tls-key server.key --client-ca ca.pem"
@@ -561,6 +575,7 @@ impl Command {
             Command::List(args) => Some(&mut args.global),
             Command::Describe(args) => Some(&mut args.global),
             Command::Call(args) => Some(&mut args.global),
+            Command::Health(args) => Some(&mut args.global),
             _ => None,
         }
     }
@@ -644,6 +659,20 @@ pub struct DescribeArgs {
 
     #[command(flatten)]
     pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The service whose health to ask [default: the server as a whole].
+    pub service: Option<String>,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Print each health the server reports, as it changes, until the server ends the stream
+    /// (or --max-time, or Ctrl-C); the exit code is the last one's. Example: --watch
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Args)]
@@ -754,6 +783,11 @@ pub struct ServeDemoArgs {
     /// Example: --seed-items 100000
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed_items: u32,
+
+    /// Report this service NOT_SERVING in health checks (repeatable; "" is the whole
+    /// server), to try probes. Example: --not-serving grpcx.demo.v1.ItemService
+    #[arg(long, value_name = "SERVICE")]
+    pub not_serving: Vec<String>,
 
     /// Compress responses with gzip for clients that accept it (requests may always be
     /// compressed). Example: --gzip

@@ -8,6 +8,7 @@ pub mod call;
 pub mod completions;
 pub mod demo;
 pub mod describe;
+pub mod health;
 pub mod list;
 pub mod serve_demo;
 pub mod session;
@@ -15,7 +16,8 @@ pub mod session;
 use tokio::time::Instant;
 
 use crate::cli::{
-    CacheAction, CallArgs, Cli, Command, ConfigAction, DescribeArgs, GlobalArgs, ListArgs,
+    CacheAction, CallArgs, Cli, Command, ConfigAction, DescribeArgs, GlobalArgs, HealthArgs,
+    ListArgs,
 };
 use crate::error::{self, Error};
 use crate::invoke::Outcome;
@@ -58,6 +60,9 @@ pub async fn execute(cli: &Cli, printer: &mut Printer) -> Result<Outcome, Error>
         Command::Call(args) => {
             talk_to_server(&cli.global, ServerCommand::Call(args), printer).await
         }
+        Command::Health(args) => {
+            talk_to_server(&cli.global, ServerCommand::Health(args), printer).await
+        }
         Command::ServeDemo(args) => serve_demo::run(args, printer).await,
         // Boxed: the tour runs its steps through `execute`.
         Command::Demo => Box::pin(demo::run(printer)).await,
@@ -81,6 +86,7 @@ enum ServerCommand<'a> {
     List(&'a ListArgs),
     Describe(&'a DescribeArgs),
     Call(&'a CallArgs),
+    Health(&'a HealthArgs),
 }
 
 /// Runs a command that talks to a server: within `--max-time` when it is set, and until
@@ -98,6 +104,7 @@ async fn talk_to_server(
             ServerCommand::List(args) => list::run(&settings, args, printer).await,
             ServerCommand::Describe(args) => describe::run(&settings, args, printer).await,
             ServerCommand::Call(args) => call::run(&settings, args, deadline, printer).await,
+            ServerCommand::Health(args) => health::run(&settings, args, deadline, printer).await,
         }
     };
     let within_deadline = async {

@@ -54,6 +54,7 @@ pub async fn run(args: &ServeDemoArgs, printer: &mut Printer) -> Result<Outcome,
         }),
         gzip_responses: args.gzip,
         seed_items: args.seed_items,
+        not_serving: args.not_serving.clone(),
         reflected_schema: None,
     };
 

@@ -80,7 +80,8 @@ fn load_files(settings: &Settings) -> Result<Option<DescriptorPool>, Error> {
     Ok(Some(schema::files::load(&settings.files)?))
 }
 
-async fn connect(settings: &Settings, printer: &mut Printer) -> Result<Connection, Error> {
+/// The connection alone, for commands that need no schema (`health`).
+pub async fn connect(settings: &Settings, printer: &mut Printer) -> Result<Connection, Error> {
     if settings
         .connect
         .tls

@@ -119,6 +119,8 @@ pub struct ServeOptions {
     pub log: Option<RequestLog>,
     /// Compress responses with gzip when the client accepts it.
     pub gzip_responses: bool,
+    /// Services whose health is NOT_SERVING (all others served are SERVING), to try probes.
+    pub not_serving: Vec<String>,
     /// Extra generated items after the seed ones (`item 1` …), for benchmarks of long streams.
     pub seed_items: u32,
     /// Reflect this encoded FileDescriptorSet instead of the demo's own schema: a server
@@ -223,6 +225,11 @@ async fn router(options: ServeOptions) -> Result<Router, DemoError> {
     health
         .set_serving::<pb::item_service_server::ItemServiceServer<ItemStore>>()
         .await;
+    for service in &options.not_serving {
+        health
+            .set_service_status(service, tonic_health::ServingStatus::NotServing)
+            .await;
+    }
 
     let mut builder = tonic::transport::Server::builder()
         .initial_connection_window_size(crate::transport::CONNECTION_WINDOW)

@@ -5,6 +5,7 @@
 //! non-OK gRPC status is an outcome, returned as data, not an error.
 
 mod codec;
+pub mod health;
 pub mod input;
 mod numbers;
 
@@ -189,15 +190,25 @@ fn past_deadline(
     timeout: Option<Duration>,
     started: tokio::time::Instant,
 ) -> Outcome {
-    match (outcome, timeout) {
-        (Outcome::Status(status), Some(timeout))
+    match outcome {
+        Outcome::Status(status) => Outcome::Status(deadline_named(status, timeout, started)),
+        outcome => outcome,
+    }
+}
+
+/// `status`, as DEADLINE_EXCEEDED when it is CANCELLED after the deadline passed.
+fn deadline_named(
+    status: Status,
+    timeout: Option<Duration>,
+    started: tokio::time::Instant,
+) -> Status {
+    match timeout {
+        Some(timeout)
             if status.code() == tonic::Code::Cancelled && started.elapsed() >= timeout =>
         {
-            Outcome::Status(Status::deadline_exceeded(
-                "the call's deadline passed before the server answered",
-            ))
+            Status::deadline_exceeded("the call's deadline passed before the server answered")
         }
-        (outcome, _) => outcome,
+        _ => status,
     }
 }
 

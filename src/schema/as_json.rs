@@ -4,8 +4,8 @@
 //! schema defines them.
 
 use prost_reflect::{
-    DynamicMessage, EnumDescriptor, EnumValueDescriptor, FieldDescriptor, Kind,
-    MessageDescriptor, MethodDescriptor, OneofDescriptor, SerializeOptions, ServiceDescriptor,
+    DynamicMessage, EnumDescriptor, EnumValueDescriptor, FieldDescriptor, Kind, MessageDescriptor,
+    MethodDescriptor, OneofDescriptor, SerializeOptions, ServiceDescriptor,
 };
 use serde_json::{Map, Value, json};
 
@@ -101,7 +101,12 @@ pub fn message(message: &MessageDescriptor) -> Value {
             ),
             (
                 "nestedEnums",
-                Value::Array(message.child_enums().map(|e| json!(e.full_name())).collect()),
+                Value::Array(
+                    message
+                        .child_enums()
+                        .map(|e| json!(e.full_name()))
+                        .collect(),
+                ),
             ),
         ],
         options(message.options()),
@@ -127,7 +132,10 @@ pub fn field(field: &FieldDescriptor) -> Value {
     ];
     if let (true, Kind::Message(entry)) = (field.is_map(), field.kind()) {
         entries.push(("keyType", type_json(&entry.map_entry_key_field().kind())));
-        entries.push(("valueType", type_json(&entry.map_entry_value_field().kind())));
+        entries.push((
+            "valueType",
+            type_json(&entry.map_entry_value_field().kind()),
+        ));
     }
     if let Some(oneof) = field.containing_oneof().filter(|o| !o.is_synthetic()) {
         entries.push(("oneof", json!(oneof.name())));
@@ -203,7 +211,9 @@ fn options(options: DynamicMessage) -> Option<Value> {
             &SerializeOptions::new().stringify_64_bit_integers(true),
         )
         .ok()?;
-    json.as_object().is_some_and(|o| !o.is_empty()).then_some(json)
+    json.as_object()
+        .is_some_and(|o| !o.is_empty())
+        .then_some(json)
 }
 
 /// An element: its kind and full name first, then `entries`, its file and its options.

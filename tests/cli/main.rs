@@ -16,6 +16,7 @@ mod errors;
 mod export;
 mod faults;
 mod grpcurl;
+mod health;
 mod hostile;
 mod json;
 mod list;
