@@ -39,8 +39,6 @@ Exit codes: 0 ok, 1 failure outside the call, 2 usage, 3-5 health not SERVING, 6
 #[command(name = "grpcx", version, after_help = MAIN_EXAMPLES, max_term_width = 100)]
 struct Arguments {
     #[command(flatten)]
-    everywhere: EverywhereArgs,
-    #[command(flatten)]
     global: GlobalArgs,
     #[command(subcommand)]
     command: Command,
@@ -58,6 +56,9 @@ impl Cli {
     /// A command line from `words`, the program's name first, in grpcx's form or in grpcurl's
     /// (see `grpcurl`). A grpcurl-style flag inside grpcx's form is pointed to its grpcx name.
     pub fn read(words: Vec<OsString>) -> Result<Cli, clap::Error> {
+        if let Some(complete) = Cli::completion_request(&words) {
+            return Ok(complete);
+        }
         let words = match grpcurl::translate(&words) {
             Ok(Some(translated)) => translated,
             Ok(None) => words,
@@ -73,18 +74,46 @@ impl Cli {
         Ok(cli)
     }
 
-    /// `serve-demo --addr X` listens on X, as a client's `--addr X` would find it, rather
-    /// than on the default while the user thinks otherwise. Only an `--addr` on the command
-    /// line counts: `GRPCX_ADDR` is where clients go.
+    /// `grpcx __complete KIND [--] WORDS…`, what the completion scripts ask.
+    fn completion_request(words: &[OsString]) -> Option<Cli> {
+        let mut rest = words
+            .iter()
+            .skip(1)
+            .map(|word| word.to_string_lossy().into_owned());
+        if rest.next()? != "__complete" {
+            return None;
+        }
+        let kind = rest.next().unwrap_or_default();
+        let words = rest.skip_while(|word| word == "--").collect();
+        Some(Cli {
+            global: GlobalArgs::default(),
+            command: Command::Complete { kind, words },
+        })
+    }
+
+    /// `serve-demo --addr X` (or `grpcx --addr X serve-demo`) listens on X, as a client's
+    /// `--addr X` would find it, rather than on the default while the user thinks otherwise.
+    /// Only an `--addr` on the command line counts: `GRPCX_ADDR` is where clients go.
     fn listen_where_addr_says(&mut self, words: &[OsString]) -> Result<(), clap::Error> {
         let Command::ServeDemo(args) = &mut self.command else {
             return Ok(());
         };
-        let given = words.iter().skip(1).any(|word| {
+        let before = words.iter().skip(1).any(|word| {
             word.to_str()
                 .is_some_and(|word| word == "--addr" || word.starts_with("--addr="))
-        });
-        let Some(target) = self.global.addr.as_ref().filter(|_| given) else {
+        }) && args.addr.is_none();
+        let from_before = match self.global.addr.as_ref().filter(|_| before) {
+            None => None,
+            Some(target) => Some(match &target.route {
+                crate::transport::Route::Unix(path) => ListenAddr::Unix(path.clone()),
+                crate::transport::Route::Tcp { .. } => {
+                    target.authority().parse().map_err(|reason: String| {
+                        Cli::command().error(ErrorKind::ValueValidation, reason)
+                    })?
+                }
+            }),
+        };
+        let Some(addr) = args.addr.take().or(from_before) else {
             return Ok(());
         };
         if args.listen.is_some() {
@@ -93,15 +122,7 @@ impl Cli {
                 "serve-demo listens where --listen says: give --listen or --addr, not both",
             ));
         }
-        let listen = match &target.route {
-            crate::transport::Route::Unix(path) => ListenAddr::Unix(path.clone()),
-            crate::transport::Route::Tcp { .. } => {
-                target.authority().parse().map_err(|reason: String| {
-                    Cli::command().error(ErrorKind::ValueValidation, reason)
-                })?
-            }
-        };
-        args.listen = Some(listen);
+        args.listen = Some(addr);
         Ok(())
     }
 
@@ -121,7 +142,6 @@ impl Cli {
 
     fn from_arguments(arguments: Arguments) -> Result<Cli, clap::Error> {
         let Arguments {
-            everywhere,
             global,
             mut command,
         } = arguments;
@@ -129,8 +149,7 @@ impl Cli {
             Some(after) => global.then(std::mem::take(after)),
             None => global,
         };
-        global.addr = everywhere.addr;
-        global.profile = everywhere.profile;
+        global.fill_from_environment()?;
         global.check().map_err(|message| {
             Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message)
         })?;
@@ -142,6 +161,22 @@ impl Cli {
 /// clap's error for an unknown argument, unless it is one of grpcurl's habits in grpcx's form:
 /// a long option written with one dash (`-plaintext`), or an address where a name goes.
 fn explain(err: clap::Error, words: &[OsString]) -> clap::Error {
+    let texts: Vec<&str> = words
+        .iter()
+        .skip(1)
+        .filter_map(|word| word.to_str())
+        .collect();
+    // `-o text` (call's --output is json, ndjson or envelope): the text format is --format.
+    let output_text = texts
+        .windows(2)
+        .any(|pair| matches!(pair, [flag, "text"] if *flag == "-o" || *flag == "--output"))
+        || texts.contains(&"--output=text");
+    if err.kind() == ErrorKind::InvalidValue && output_text && texts.contains(&"call") {
+        return Cli::command().error(
+            ErrorKind::InvalidValue,
+            "`-o text`: the protobuf text format is `--format text`; -o chooses json, ndjson or envelope",
+        );
+    }
     if err.kind() != ErrorKind::UnknownArgument {
         return err;
     }
@@ -198,48 +233,26 @@ fn address_in_place_of_a_name(address: &str) -> String {
     )
 }
 
-/// The two options that take a value from the environment too. clap propagates them into
-/// every subcommand (`global`), so that a value given before the subcommand wins over the
-/// environment wherever it stands.
-#[derive(Debug, Args)]
-struct EverywhereArgs {
-    /// Server address: HOST:PORT, http://HOST:PORT, https://HOST:PORT or unix:PATH
-    /// [default: 127.0.0.1:50051]. A bare HOST:PORT is plaintext on loopback and TLS elsewhere.
-    /// Example: --addr localhost:8080
-    #[arg(
-        long,
-        global = true,
-        env = "GRPCX_ADDR",
-        value_name = "ADDRESS",
-        value_parser = clap::value_parser!(Target),
-        help_heading = "Connection"
-    )]
-    addr: Option<Target>,
-
-    /// Use a named profile from the config file (`grpcx config path` shows where).
-    /// Example: --profile staging
-    #[arg(
-        long,
-        global = true,
-        env = "GRPCX_PROFILE",
-        value_name = "NAME",
-        help_heading = "Connection"
-    )]
-    profile: Option<String>,
-}
-
 /// Options for every command that talks to a server. They are accepted before the subcommand
 /// and after it (`grpcx -H 'k: v' call …` and `grpcx call … -H 'k: v'`): clap reads them on
 /// both levels and `Cli` puts them together. (clap's `global` would copy all thirty into every
 /// subcommand on every run, work that a short call would pay for each time.)
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {
-    /// `--addr` (see `EverywhereArgs`).
-    #[arg(skip)]
+    /// Server address: HOST:PORT, http://HOST:PORT, https://HOST:PORT or unix:PATH
+    /// [default: 127.0.0.1:50051; env: GRPCX_ADDR]. A bare HOST:PORT is plaintext on loopback
+    /// and TLS elsewhere. Example: --addr localhost:8080
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        value_parser = clap::value_parser!(Target),
+        help_heading = "Connection"
+    )]
     pub addr: Option<Target>,
 
-    /// `--profile` (see `EverywhereArgs`).
-    #[arg(skip)]
+    /// Use a named profile from the config file (`grpcx config path` shows where)
+    /// [env: GRPCX_PROFILE]. Example: --profile staging
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub profile: Option<String>,
 
     /// Use TLS even where the address alone would mean plaintext. Example: --tls
@@ -401,6 +414,28 @@ pub struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    /// `GRPCX_ADDR` and `GRPCX_PROFILE` for what the command line leaves unset. (Read here
+    /// rather than by clap, which would read them on each side of the subcommand, so that the
+    /// environment would win over an option given before it.)
+    fn fill_from_environment(&mut self) -> Result<(), clap::Error> {
+        let variable = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        if self.addr.is_none()
+            && let Some(text) = variable("GRPCX_ADDR")
+        {
+            let target = text.parse::<Target>().map_err(|reason| {
+                Cli::command().error(
+                    ErrorKind::ValueValidation,
+                    format!("invalid value '{text}' in GRPCX_ADDR: {reason}"),
+                )
+            })?;
+            self.addr = Some(target);
+        }
+        if self.profile.is_none() {
+            self.profile = variable("GRPCX_PROFILE");
+        }
+        Ok(())
+    }
+
     /// These options (given before the subcommand) with `later` ones (given after it): a
     /// later value wins, lists and counts add up.
     fn then(self, later: GlobalArgs) -> GlobalArgs {
@@ -530,16 +565,26 @@ has no health service; 68: --max-time passed).")]
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), made from the same definitions as --help.
-    #[command(after_help = "Example:\n  grpcx man > grpcx.1 && man ./grpcx.1")]
-    Man,
-    /// Names for shell completion (used by the completion scripts).
-    #[command(name = "__complete", hide = true)]
+    /// Print the man page (roff) of grpcx or of one subcommand, or write them all into a
+    /// folder; made from the same definitions as --help.
+    #[command(
+        after_help = "Examples:\n  grpcx man > grpcx.1 && man ./grpcx.1\n  grpcx man call | man -l -\n  grpcx man --dir /usr/local/share/man/man1"
+    )]
+    Man {
+        /// The subcommand whose page to print. Example: grpcx man call
+        subcommand: Option<String>,
+        /// Write every page (grpcx.1, grpcx-call.1, …) into DIR instead.
+        /// Example: --dir man1
+        #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
+        dir: Option<PathBuf>,
+    },
+    /// Names for shell completion, asked by the completion scripts as `grpcx __complete KIND
+    /// -- WORDS…` (read by `Cli::read`, not by clap, so that no listing shows it).
+    #[command(skip)]
     Complete {
-        /// What is being completed: call, describe or list.
+        /// What is being completed: call, describe, list or health.
         kind: String,
         /// The words of the command line before the one being completed.
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         words: Vec<String>,
     },
     /// The config file of named profiles.
@@ -554,6 +599,17 @@ impl Command {
     /// Refuses an address where a method, service or symbol is expected, rather than dial
     /// the default address with it as a name.
     fn check_names(&self) -> Result<(), clap::Error> {
+        if let Command::Man {
+            subcommand: Some(name),
+            ..
+        } = self
+            && Cli::command().find_subcommand(name).is_none()
+        {
+            return Err(Cli::command().error(
+                ErrorKind::InvalidValue,
+                format!("`{name}` is no subcommand of grpcx: `grpcx --help` lists them"),
+            ));
+        }
         let word = match self {
             Command::Call(args) => Some(&args.method),
             Command::List(args) => args.service.as_ref(),
@@ -751,6 +807,11 @@ pub struct ServeDemoArgs {
     /// [default: 127.0.0.1:50051]. Example: --listen 127.0.0.1:6000 (port 0 picks a free one)
     #[arg(long, value_name = "ADDRESS")]
     pub listen: Option<ListenAddr>,
+
+    /// The same as --listen, for those who give a server's address as its clients do.
+    /// Example: --addr localhost:6000
+    #[arg(long, value_name = "ADDRESS", conflicts_with = "listen")]
+    pub addr: Option<ListenAddr>,
 
     /// Serve TLS with this certificate chain (PEM); goes with --tls-key.
     /// Example: --tls-cert server.pem

@@ -1,6 +1,7 @@
 //! `grpcx completions SHELL`, `grpcx man`, and the hidden `grpcx __complete` that the scripts
 //! call to complete method and service names from the server (or the cache).
 
+use std::path::Path;
 use std::time::Duration;
 
 use clap_complete::Shell;
@@ -19,12 +20,22 @@ const COMPLETION_LIMIT: Duration = Duration::from_millis(1500);
 /// completion clap generates.
 const BASH_DYNAMIC: &str = r#"
 _grpcx_with_names() {
-    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
+    # The words from the line itself: bash splits COMP_WORDS at ':' too (COMP_WORDBREAKS),
+    # which would cut `--addr HOST:PORT` in three.
+    local line="${COMP_LINE:0:COMP_POINT}"
+    local -a words
+    read -ra words <<< "$line"
+    local cur=""
+    if [[ "$line" != *[[:space:]] ]]; then
+        cur="${words[${#words[@]}-1]}"
+        unset 'words[${#words[@]}-1]'
+    fi
+    local prev="${words[${#words[@]}-1]}"
     case "$prev" in
-        call|describe|list)
+        call|describe|list|health)
             if [[ "$cur" != -* ]]; then
                 local names
-                names="$(grpcx __complete "$prev" -- "${COMP_WORDS[@]:1:COMP_CWORD-1}" 2>/dev/null)"
+                names="$(grpcx __complete "$prev" -- "${words[@]:1}" 2>/dev/null)"
                 COMPREPLY=($(compgen -W "$names" -- "$cur"))
                 return 0
             fi
@@ -40,6 +51,7 @@ const FISH_DYNAMIC: &str = r#"
 complete -c grpcx -n '__fish_seen_subcommand_from call' -f -a '(grpcx __complete call -- (commandline -opc)[2..-1] 2>/dev/null)'
 complete -c grpcx -n '__fish_seen_subcommand_from describe' -f -a '(grpcx __complete describe -- (commandline -opc)[2..-1] 2>/dev/null)'
 complete -c grpcx -n '__fish_seen_subcommand_from list' -f -a '(grpcx __complete list -- (commandline -opc)[2..-1] 2>/dev/null)'
+complete -c grpcx -n '__fish_seen_subcommand_from health' -f -a '(grpcx __complete health -- (commandline -opc)[2..-1] 2>/dev/null)'
 "#;
 
 pub fn script(shell: Shell, out: &mut Printer) -> Result<Outcome, Error> {
@@ -54,13 +66,92 @@ pub fn script(shell: Shell, out: &mut Printer) -> Result<Outcome, Error> {
     Ok(Outcome::Ok)
 }
 
-pub fn man(out: &mut Printer) -> Result<Outcome, Error> {
-    let mut page = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut page)
-        .map_err(OutputError::Write)?;
-    out.text(&String::from_utf8_lossy(&page))?;
+/// The ENVIRONMENT section every page carries, in roff.
+const ENVIRONMENT: &str = r#".SH ENVIRONMENT
+.TP
+\fBGRPCX_ADDR\fR
+The server address when \fB\-\-addr\fR is not given (HOST:PORT, http://..., https://..., unix:PATH).
+.TP
+\fBGRPCX_PROFILE\fR
+The profile of the config file to use when \fB\-\-profile\fR is not given.
+.TP
+\fBGRPCX_CONFIG\fR
+The config file of profiles, instead of grpcx/config.toml in the user's config directory.
+.TP
+\fBGRPCX_CACHE_DIR\fR
+Where the descriptor cache lives, instead of grpcx/ in the user's cache directory.
+.TP
+\fBNO_COLOR\fR, \fBCLICOLOR\fR, \fBCLICOLOR_FORCE\fR, \fBTERM\fR
+Colour: none with NO_COLOR or CLICOLOR=0 or TERM=dumb, always with CLICOLOR_FORCE (see \fB\-\-color\fR).
+"#;
+
+/// `grpcx man [SUBCOMMAND] [--dir DIR]`.
+pub fn man(
+    subcommand: Option<&str>,
+    dir: Option<&Path>,
+    out: &mut Printer,
+) -> Result<Outcome, Error> {
+    let mut command = Cli::command().disable_help_subcommand(true);
+    command.build();
+    let pages: Vec<clap::Command> = match (subcommand, dir) {
+        (_, Some(_)) => std::iter::once(command.clone())
+            .chain(
+                command
+                    .get_subcommands()
+                    .filter(|s| !s.is_hide_set())
+                    .cloned(),
+            )
+            .collect(),
+        (Some(name), None) => vec![command.find_subcommand(name).cloned().ok_or_else(|| {
+            Error::Internal(format!("no subcommand `{name}`: `grpcx --help` lists them"))
+        })?],
+        (None, None) => vec![command],
+    };
+    let Some(dir) = dir else {
+        for page in &pages {
+            out.text(&String::from_utf8_lossy(&render(page)?))?;
+        }
+        return Ok(Outcome::Ok);
+    };
+    std::fs::create_dir_all(dir).map_err(OutputError::Write)?;
+    for page in &pages {
+        let man = clap_mangen::Man::new(page.clone());
+        std::fs::write(dir.join(man.get_filename()), render(page)?).map_err(OutputError::Write)?;
+    }
+    out.note(&format!(
+        "wrote {} pages into {}",
+        pages.len(),
+        dir.display()
+    ));
     Ok(Outcome::Ok)
+}
+
+/// One page: clap_mangen's sections, with ENVIRONMENT before the examples.
+fn render(command: &clap::Command) -> Result<Vec<u8>, OutputError> {
+    let man = clap_mangen::Man::new(command.clone());
+    let mut page = Vec::new();
+    let write = |page: &mut Vec<u8>| -> std::io::Result<()> {
+        man.render_title(page)?;
+        man.render_name_section(page)?;
+        man.render_synopsis_section(page)?;
+        man.render_description_section(page)?;
+        if command.get_arguments().any(|arg| !arg.is_hide_set()) {
+            man.render_options_section(page)?;
+        }
+        if command.has_subcommands() {
+            man.render_subcommands_section(page)?;
+        }
+        page.extend_from_slice(ENVIRONMENT.as_bytes());
+        if command.get_after_help().is_some() {
+            man.render_extra_section(page)?;
+        }
+        if command.get_version().is_some() {
+            man.render_version_section(page)?;
+        }
+        Ok(())
+    };
+    write(&mut page).map_err(OutputError::Write)?;
+    Ok(page)
 }
 
 /// Prints the names that complete `kind`'s first argument, one a line; prints nothing when
@@ -114,7 +205,7 @@ async fn names(kind: &str, words: &[String], quiet: &mut Printer) -> Option<Vec<
                 names.push(short.clone());
             }
         }
-        if kind == "list" {
+        if kind == "list" || kind == "health" {
             continue;
         }
         let Ok(service) = schema.resolve_service(name).await else {

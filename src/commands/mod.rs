@@ -75,7 +75,9 @@ pub async fn execute(cli: &Cli, printer: &mut Printer) -> Result<Outcome, Error>
         }
         Command::Cache { action } => cache(action, printer),
         Command::Completions { shell } => completions::script(*shell, printer),
-        Command::Man => completions::man(printer),
+        Command::Man { subcommand, dir } => {
+            completions::man(subcommand.as_deref(), dir.as_deref(), printer)
+        }
         Command::Complete { kind, words } => completions::complete(kind, words, printer).await,
     }
 }

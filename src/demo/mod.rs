@@ -258,19 +258,9 @@ async fn router(options: ServeOptions) -> Result<Router, DemoError> {
         items = items.send_compressed(CompressionEncoding::Gzip);
     }
     Ok(builder
-        .add_service(log.wrap("grpcx.demo.v1.ItemService", items))
-        .add_service(log.wrap(
-            "grpcx.demo.v1.TypesService",
-            pb::types_service_server::TypesServiceServer::new(TypesEcho),
-        ))
-        .add_optional_service(
-            v1.then(|| log.wrap("grpc.reflection.v1.ServerReflection", reflection_v1)),
-        )
-        .add_optional_service(v1alpha.then(|| {
-            log.wrap(
-                "grpc.reflection.v1alpha.ServerReflection",
-                reflection_v1alpha,
-            )
-        }))
-        .add_service(log.wrap("grpc.health.v1.Health", health_service)))
+        .add_service(log.wrap(items))
+        .add_service(log.wrap(pb::types_service_server::TypesServiceServer::new(TypesEcho)))
+        .add_optional_service(v1.then(|| log.wrap(reflection_v1)))
+        .add_optional_service(v1alpha.then(|| log.wrap(reflection_v1alpha)))
+        .add_service(log.wrap(health_service)))
 }

@@ -4,9 +4,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use tonic::metadata::KeyAndValueRef;
-use tonic::service::interceptor::InterceptedService;
-use tonic::{Request, Status};
+use std::task::{Context, Poll};
+
+use tonic::codegen::http;
+use tonic::metadata::{KeyAndValueRef, MetadataMap};
+use tonic::server::NamedService;
 
 /// Receives each call and event as a line of text, as it happens.
 pub type Reporter = Arc<dyn Fn(String) + Send + Sync>;
@@ -50,6 +52,8 @@ impl Default for RequestLog {
 pub struct LoggedCall {
     /// The service called, e.g. `grpcx.demo.v1.ItemService`.
     pub service: &'static str,
+    /// The method called, e.g. `GetItem`.
+    pub method: String,
     /// Metadata keys and values; binary values in base64.
     pub metadata: Vec<(String, String)>,
 }
@@ -111,7 +115,7 @@ impl RequestLog {
         }
     }
 
-    fn record(&self, service: &'static str, metadata: &tonic::metadata::MetadataMap) {
+    fn record(&self, service: &'static str, method: &str, metadata: &MetadataMap) {
         if self.report.is_none() && !self.keep {
             return;
         }
@@ -129,7 +133,7 @@ impl RequestLog {
             })
             .collect();
         if let Some(report) = &self.report {
-            let mut text = format!("call to {service}");
+            let mut text = format!("call to {service}/{method}");
             for (key, value) in &metadata {
                 text.push_str(&format!("\n  {key}: {value}"));
             }
@@ -139,25 +143,53 @@ impl RequestLog {
             return;
         }
         if let Ok(mut entries) = self.entries.lock() {
-            entries.push(LoggedCall { service, metadata });
+            entries.push(LoggedCall {
+                service,
+                method: method.to_string(),
+                metadata,
+            });
         }
     }
 
-    /// Wraps `service` so that each of its calls is logged.
-    pub(super) fn wrap<S>(
-        &self,
-        name: &'static str,
-        service: S,
-    ) -> InterceptedService<
-        S,
-        impl FnMut(Request<()>) -> Result<Request<()>, Status> + Clone + use<S>,
-    > {
-        let log = self.clone();
-        InterceptedService::new(service, move |request: Request<()>| {
-            log.record(name, request.metadata());
-            Ok(request)
-        })
+    /// Wraps `service` so that each of its calls is logged, with its method.
+    pub(super) fn wrap<S: NamedService>(&self, service: S) -> Logged<S> {
+        Logged {
+            inner: service,
+            log: self.clone(),
+        }
     }
+}
+
+/// A service whose calls go into a [`RequestLog`] as they arrive: a layer that sees the HTTP/2
+/// request, so that the method (the path) is known, which an interceptor is not told.
+#[derive(Clone)]
+pub struct Logged<S> {
+    inner: S,
+    log: RequestLog,
+}
+
+impl<S, B> tower_service::Service<http::Request<B>> for Logged<S>
+where
+    S: tower_service::Service<http::Request<B>> + NamedService,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> S::Future {
+        let method = request.uri().path().rsplit('/').next().unwrap_or_default();
+        let metadata = MetadataMap::from_headers(request.headers().clone());
+        self.log.record(S::NAME, method, &metadata);
+        self.inner.call(request)
+    }
+}
+
+impl<S: NamedService> NamedService for Logged<S> {
+    const NAME: &'static str = S::NAME;
 }
 
 #[cfg(test)]
@@ -168,24 +200,24 @@ mod tests {
     fn only_a_log_made_to_be_read_back_keeps_calls_and_events() {
         let metadata = tonic::metadata::MetadataMap::new();
         let kept = RequestLog::default();
-        kept.record("grpcx.demo.v1.ItemService", &metadata);
+        kept.record("grpcx.demo.v1.ItemService", "GetItem", &metadata);
         kept.note("an event".to_string());
         assert_eq!((kept.calls().len(), kept.events().len()), (1, 1));
 
         // serve-demo's logs: a server that runs for long does not grow with each call.
         let off = RequestLog::off();
-        off.record("grpcx.demo.v1.ItemService", &metadata);
+        off.record("grpcx.demo.v1.ItemService", "GetItem", &metadata);
         off.note("an event".to_string());
         assert_eq!((off.calls().len(), off.events().len()), (0, 0));
 
         let reported = Arc::new(Mutex::new(Vec::new()));
         let sink = reported.clone();
         let reporting = RequestLog::reporting(move |line| sink.lock().unwrap().push(line));
-        reporting.record("grpcx.demo.v1.ItemService", &metadata);
+        reporting.record("grpcx.demo.v1.ItemService", "GetItem", &metadata);
         reporting.note("an event".to_string());
         assert_eq!(
             *reported.lock().unwrap(),
-            ["call to grpcx.demo.v1.ItemService", "an event"]
+            ["call to grpcx.demo.v1.ItemService/GetItem", "an event"]
         );
         assert_eq!(reporting.calls().len() + reporting.events().len(), 0);
     }

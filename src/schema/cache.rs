@@ -302,7 +302,7 @@ impl Cache {
                 .collect(),
             files: cached.files.into_iter().map(|file| file.bytes).collect(),
         };
-        let _ = super::write_atomically(&self.path, &entry.encode_to_vec());
+        let _ = super::write_atomically(&self.path, &entry.encode_to_vec(), false);
     }
 
     /// Drops the entry.

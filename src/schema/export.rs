@@ -54,7 +54,7 @@ pub fn write_proto_sources(
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
-    super::write_atomically(path, bytes).map_err(|source| ExportError {
+    super::write_atomically(path, bytes, true).map_err(|source| ExportError {
         path: path.to_path_buf(),
         source,
     })

@@ -524,15 +524,26 @@ pub fn encode_set(files: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
 
 /// Writes `bytes` to `path` atomically: into a temporary file beside it, then renamed into
 /// place, so that a reader (another grpcx process, a build reading a protoset) never sees half
-/// a file. Missing directories are made.
-pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+/// a file. Missing directories are made. A `shared` file gets the permissions any new file
+/// gets (the umask decides), a private one (the cache) is the user's alone.
+pub(crate) fn write_atomically(
+    path: &std::path::Path,
+    bytes: &[u8],
+    shared: bool,
+) -> std::io::Result<()> {
     use std::io::Write as _;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => std::path::Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut temporary = tempfile::NamedTempFile::new_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    #[cfg(unix)]
+    if shared {
+        use std::os::unix::fs::PermissionsExt as _;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut temporary = builder.tempfile_in(dir)?;
     temporary.write_all(bytes)?;
     temporary.persist(path).map_err(|err| err.error)?;
     Ok(())

@@ -155,3 +155,26 @@ fn whole_integers_in_any_spelling_quoted_or_not_in_calls_and_streams() {
         .grpcx(&["call", "TypesService/Echo", r#"{"fInt32": "2.5"}"#])
         .fails(1, &["at .fInt32"]);
 }
+
+#[test]
+fn output_text_points_to_format_text() {
+    let server = TestServer::start();
+    server
+        .grpcx(&["call", "ItemService/GetItem", "-o", "text"])
+        .fails(2, &["`--format text`"]);
+}
+
+#[test]
+fn the_demo_server_logs_each_call_with_its_method() {
+    let server = TestServer::start();
+    server
+        .grpcx(&["call", "ItemService/GetItem", r#"{"id": 1}"#])
+        .ok();
+    let calls = server.log.calls();
+    assert!(
+        calls
+            .iter()
+            .any(|call| call.service == "grpcx.demo.v1.ItemService" && call.method == "GetItem"),
+        "{calls:?}"
+    );
+}

@@ -263,3 +263,29 @@ fn list_long_shows_kinds_and_types() {
     let names: Vec<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
     assert_eq!(short.ok().lines().collect::<Vec<_>>(), names);
 }
+
+#[test]
+fn exported_files_get_the_permissions_any_new_file_gets() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let protoset = dir.path().join("items.protoset");
+    let sources = dir.path().join("sources");
+    server
+        .grpcx(&[
+            "describe",
+            "ItemService",
+            "--protoset-out",
+            protoset.to_str().unwrap(),
+            "--proto-out-dir",
+            sources.to_str().unwrap(),
+        ])
+        .ok();
+    // What the umask gives a file made the usual way, beside them.
+    let usual = dir.path().join("usual");
+    std::fs::write(&usual, b"").unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&protoset), mode(&usual));
+    assert_eq!(mode(&sources.join("item_service.proto")), mode(&usual));
+}

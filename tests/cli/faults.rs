@@ -256,5 +256,5 @@ fn serve_demo_listens_where_addr_or_a_host_name_says() {
         ],
         None,
     )
-    .fails(2, &["--listen or --addr, not both"]);
+    .fails(2, &["cannot be used with"]);
 }

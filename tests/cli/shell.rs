@@ -12,12 +12,27 @@ use crate::support::{RUN_LIMIT, TestServer, run};
 fn complete_in_bash(words: &[&str], home: &std::path::Path) -> Vec<String> {
     let binary = assert_cmd::cargo::cargo_bin("grpcx");
     let dir = binary.parent().unwrap().display().to_string();
-    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
-    let cword = words.len() - 1;
-    let (cur, prev) = (words[cword], words[cword - 1]);
+    // As bash sets them: the line up to the cursor, and its words split at ':' too.
+    let line = words.join(" ");
+    let mut split: Vec<String> = Vec::new();
+    for word in words {
+        let mut pieces = word.split(':').peekable();
+        while let Some(piece) = pieces.next() {
+            if !piece.is_empty() || pieces.peek().is_none() {
+                split.push(piece.to_string());
+            }
+            if pieces.peek().is_some() {
+                split.push(":".to_string());
+            }
+        }
+    }
+    let quoted: Vec<String> = split.iter().map(|w| format!("'{w}'")).collect();
+    let cword = split.len() - 1;
+    let (cur, prev) = (&split[cword], &split[cword - 1]);
     let script = format!(
         r#"export PATH="{dir}:$PATH"
 source <(grpcx completions bash)
+COMP_LINE='{line}'; COMP_POINT=${{#COMP_LINE}}
 COMP_WORDS=({words}); COMP_CWORD={cword}
 _grpcx_with_names grpcx '{cur}' '{prev}'
 printf '%s\n' "${{COMPREPLY[@]}}"
@@ -84,9 +99,17 @@ fn bash_completes_methods_and_services_from_the_server() {
         server.cache_dir(),
     );
     assert_eq!(services, ["grpc.health.v1.Health"]);
-    // Subcommands come from the definitions.
+    let health = complete_in_bash(
+        &["grpcx", "--addr", &server.addr, "health", "grpc.h"],
+        server.cache_dir(),
+    );
+    assert_eq!(health, ["grpc.health.v1.Health"]);
+    // Subcommands come from the definitions, and the hidden one is not among them.
     let subcommands = complete_in_bash(&["grpcx", "ca"], server.cache_dir());
     assert_eq!(subcommands, ["call", "cache"]);
+    let every = complete_in_bash(&["grpcx", ""], server.cache_dir());
+    assert!(every.contains(&"health".to_string()), "{every:?}");
+    assert!(!every.iter().any(|w| w.starts_with("__")), "{every:?}");
 }
 
 #[test]
@@ -141,4 +164,39 @@ fn scripts_for_every_shell_and_a_man_page() {
         page.contains("call") && page.contains("\\-\\-addr"),
         "{page}"
     );
+}
+
+#[test]
+fn a_man_page_for_each_subcommand_with_the_environment() {
+    let call = run(&["man", "call"], None);
+    let page = call.ok();
+    assert!(page.contains(".TH grpcx-call 1"), "{page}");
+    assert!(
+        page.contains(".SH ENVIRONMENT") && page.contains("GRPCX_CACHE_DIR"),
+        "{page}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    run(&["man", "--dir", dir.path().to_str().unwrap()], None).ok();
+    for name in [
+        "grpcx.1",
+        "grpcx-call.1",
+        "grpcx-health.1",
+        "grpcx-serve-demo.1",
+    ] {
+        assert!(dir.path().join(name).is_file(), "{name}");
+    }
+    run(&["man", "nope"], None).fails(2, &["`nope` is no subcommand"]);
+}
+
+#[test]
+fn commands_that_talk_to_no_server_list_no_server_options() {
+    for words in [
+        &["demo", "--help"][..],
+        &["config", "path", "--help"],
+        &["man", "--help"],
+    ] {
+        let help = run(words, None);
+        assert!(!help.ok().contains("--addr"), "{words:?}: {}", help.stdout);
+    }
+    assert!(run(&["call", "--help"], None).ok().contains("--addr"));
 }
