@@ -745,3 +745,23 @@ pub fn rich_error(peer: &Peer) {
         "{formatted:#?}"
     );
 }
+
+/// The descriptor cache never changes an answer against this stack's reflection either: every
+/// method of the interop service, in every spelling, after every other (see the property in
+/// `support`).
+pub fn cache_changes_no_answer(peer: &Peer) {
+    let methods: Vec<String> = peer
+        .grpcx(&["list", SERVICE])
+        .ok()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(methods.len() >= 4, "{methods:?}");
+    crate::support::assert_the_cache_changes_no_answer(&methods, |words, home| {
+        crate::support::run_in(
+            &[&["--addr", peer.addr.as_str()][..], words].concat(),
+            None,
+            home,
+        )
+    });
+}

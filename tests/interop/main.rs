@@ -35,6 +35,12 @@ macro_rules! interop_suite {
 
             #[test]
             #[ignore = "needs python3, node and npm, and their package registries: cargo test -- --include-ignored"]
+            fn a_warm_cache_never_changes_an_answer() {
+                with_peer(checks::cache_changes_no_answer);
+            }
+
+            #[test]
+            #[ignore = "needs python3, node and npm, and their package registries: cargo test -- --include-ignored"]
             fn list_matches_the_schema() {
                 with_peer(checks::list);
             }
