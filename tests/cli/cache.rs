@@ -210,13 +210,7 @@ fn a_warm_cache_never_changes_an_answer_whatever_the_order_of_calls() {
     let server = TestServer::start();
     let methods = every_method(&server.addr);
     assert!(methods.len() >= 9, "{methods:?}");
-    assert_the_cache_changes_no_answer(&methods, |words, home| {
-        run_in(
-            &[&["--addr", server.addr.as_str()][..], words].concat(),
-            None,
-            home,
-        )
-    });
+    assert_the_cache_changes_no_answer(&server.addr, &methods);
 }
 
 #[test]
@@ -234,13 +228,7 @@ fn a_warm_cache_of_a_schema_split_over_files_never_changes_an_answer() {
         methods.iter().any(|m| m.ends_with("ItemService.GetItem")),
         "{methods:?}"
     );
-    assert_the_cache_changes_no_answer(&methods, |words, home| {
-        run_in(
-            &[&["--addr", server.addr.as_str()][..], words].concat(),
-            None,
-            home,
-        )
-    });
+    assert_the_cache_changes_no_answer(&server.addr, &methods);
 }
 
 #[test]

@@ -757,11 +757,5 @@ pub fn cache_changes_no_answer(peer: &Peer) {
         .map(str::to_string)
         .collect();
     assert!(methods.len() >= 4, "{methods:?}");
-    crate::support::assert_the_cache_changes_no_answer(&methods, |words, home| {
-        crate::support::run_in(
-            &[&["--addr", peer.addr.as_str()][..], words].concat(),
-            None,
-            home,
-        )
-    });
+    crate::support::assert_the_cache_changes_no_answer(&peer.addr, &methods);
 }

@@ -298,11 +298,10 @@ pub fn signal(pid: u32, name: &str) {
 /// `Service/Method`, `Method`) with the empty request (no DATA, an empty stdin). Each call, made
 /// right after any one method was called (from a cold cache, so that the cache holds exactly
 /// what that call kept), answers exactly (exit code and stdout) as the same call with
-/// `--no-cache`. `grpcx` runs grpcx with the given words in the given home.
-pub fn assert_the_cache_changes_no_answer(
-    methods: &[String],
-    grpcx: impl Fn(&[&str], &Path) -> Run + Sync,
-) {
+/// `--no-cache`, against the server at `addr`.
+pub fn assert_the_cache_changes_no_answer(addr: &str, methods: &[String]) {
+    let grpcx =
+        |words: &[&str], home: &Path| run_in(&[&["--addr", addr][..], words].concat(), None, home);
     let mut calls = Vec::new();
     for method in methods {
         let (service, name) = method.rsplit_once('.').unwrap();

@@ -139,6 +139,24 @@ impl Drop for TestServer {
     }
 }
 
+/// A runtime of its own for a test server, and a listener on a free loopback port.
+fn loopback_runtime() -> (
+    tokio::runtime::Runtime,
+    tokio::net::TcpListener,
+    std::net::SocketAddr,
+) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    (runtime, listener, addr)
+}
+
 /// Any tonic services on a loopback port, on a runtime of their own; stopped on drop.
 pub struct LoopbackServer {
     runtime: Option<tokio::runtime::Runtime>,
@@ -148,15 +166,7 @@ pub struct LoopbackServer {
 
 impl LoopbackServer {
     pub fn start(routes: tonic::service::Routes) -> LoopbackServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (runtime, listener, addr) = loopback_runtime();
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         runtime.spawn(async move {
             let _ = tonic::transport::Server::builder()
@@ -317,15 +327,7 @@ pub struct IgnoringServer {
 
 impl IgnoringServer {
     pub fn start() -> IgnoringServer {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
+        let (runtime, listener, addr) = loopback_runtime();
         runtime.spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 tokio::spawn(async move {
