@@ -12,6 +12,7 @@ use rcgen::{
 };
 
 use crate::support::{TestServer, run};
+use rustls::pki_types::pem::PemObject as _;
 
 /// A CA that signs server and client certificates, written to a temporary directory.
 struct Pki {
@@ -65,6 +66,84 @@ impl Pki {
     fn path(&self, file: &str) -> String {
         self.dir.path().join(file).display().to_string()
     }
+
+    /// Issues a client certificate as `openssl x509 -req` makes one without `-extfile`:
+    /// X.509 version 1, no extensions. It is an issued version 3 certificate with its version
+    /// and extensions taken out of the signed part, signed again. Written as NAME.pem and
+    /// NAME.key.
+    fn issue_version_1(&self, file: &str) {
+        let (cert_pem, _) = self.issue(file, &["client"], ExtendedKeyUsagePurpose::ClientAuth);
+        let der = rustls::pki_types::CertificateDer::from_pem_slice(&cert_pem).unwrap();
+        let (certificate, _) = der_element(&der);
+        let (tbs, rest) = der_element(certificate);
+        let (algorithm, _) = der_element(rest);
+        // TBSCertificate without `[0] version` and `[3] extensions`.
+        let mut fields = Vec::new();
+        let mut rest = tbs;
+        while !rest.is_empty() {
+            let (content, after) = der_element(rest);
+            let whole = &rest[..rest.len() - after.len()];
+            if !matches!(rest[0], 0xa0 | 0xa3) {
+                fields.extend_from_slice(whole);
+            }
+            let _ = content;
+            rest = after;
+        }
+        let tbs = der_wrap(0x30, &fields);
+        let signature = rcgen::SigningKey::sign(self.issuer.key(), &tbs).unwrap();
+        let bits = der_wrap(0x03, &[&[0_u8][..], &signature].concat());
+        let algorithm = der_wrap(0x30, algorithm);
+        let v1 = der_wrap(0x30, &[tbs, algorithm, bits].concat());
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            base64_lines(&v1)
+        );
+        std::fs::write(self.dir.path().join(format!("{file}.pem")), pem).unwrap();
+    }
+}
+
+/// The contents of the DER element `bytes` starts with, and what follows it.
+fn der_element(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let length = bytes[1];
+    let (length, header) = if length < 0x80 {
+        (usize::from(length), 2)
+    } else {
+        let count = usize::from(length & 0x7f);
+        let length = bytes[2..2 + count]
+            .iter()
+            .fold(0_usize, |sum, b| sum * 256 + usize::from(*b));
+        (length, 2 + count)
+    };
+    (&bytes[header..header + length], &bytes[header + length..])
+}
+
+/// A DER element of `tag` holding `contents`.
+fn der_wrap(tag: u8, contents: &[u8]) -> Vec<u8> {
+    let length = contents.len();
+    let mut element = vec![tag];
+    if length < 0x80 {
+        element.push(u8::try_from(length).unwrap());
+    } else {
+        let digits: Vec<u8> = length
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        element.push(0x80 | u8::try_from(digits.len()).unwrap());
+        element.extend(digits);
+    }
+    element.extend_from_slice(contents);
+    element
+}
+
+fn base64_lines(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+    text.as_bytes()
+        .chunks(64)
+        .map(|line| std::str::from_utf8(line).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn tls_server(pki: &Pki, names: &[&str], client_ca: Option<&Path>) -> TestServer {
@@ -344,22 +423,29 @@ fn a_web_server_on_the_port_is_named_as_such_whatever_the_tls_flags() {
 
 #[test]
 fn a_version_1_client_certificate_is_sent_and_a_refusal_says_what_it_is() {
-    let fixture = |name: &str| format!("{}/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"));
     let pki = Pki::new("grpcx test CA");
-    // The server trusts the v1 certificate's CA, but its TLS stack (rustls) refuses v1.
-    let server = tls_server(&pki, &["127.0.0.1"], Some(Path::new(&fixture("v1-ca.pem"))));
+    pki.issue_version_1("client-v1");
+    let v1 = pki.path("client-v1.pem");
+    assert!(grpcx::transport::tls::is_version_1_file(Path::new(&v1)));
+    // A server whose TLS stack (rustls) refuses version 1 client certificates.
+    let server = tls_server(&pki, &["127.0.0.1"], Some(&pki.ca()));
+    let client = [
+        "--cacert",
+        &pki.ca().display().to_string(),
+        "--cert",
+        &v1,
+        "--key",
+        &pki.path("client-v1.key"),
+    ]
+    .map(String::from);
+    let https = format!("https://{}", server.addr);
     let got = run(
         &[
-            "--addr",
-            &format!("https://{}", server.addr),
-            "--cacert",
-            &pki.ca().display().to_string(),
-            "--cert",
-            &fixture("v1-client.pem"),
-            "--key",
-            &fixture("v1-client.key"),
-            "list",
-        ],
+            &["--addr", https.as_str()][..],
+            &client.each_ref().map(String::as_str),
+            &["list"],
+        ]
+        .concat(),
         None,
     );
     got.fails(1, &["X.509 version 1", "make a version 3 certificate"]);
@@ -367,5 +453,29 @@ fn a_version_1_client_certificate_is_sent_and_a_refusal_says_what_it_is() {
     assert!(
         !got.stderr.contains("Inconsistent"),
         "no Rust debug text: {got:#?}"
+    );
+
+    // A server that takes any client certificate (as Go's or OpenSSL's may take a v1 one)
+    // gets this one.
+    let accepting = crate::support::AnyClientCertificate::start(
+        &pki.path("server.pem"),
+        &pki.path("server.key"),
+    );
+    let https = format!("https://127.0.0.1:{}", accepting.port);
+    let _ = run(
+        &[
+            &["--addr", https.as_str(), "--connect-timeout", "2s"][..],
+            &client.each_ref().map(String::as_str),
+            &["list"],
+        ]
+        .concat(),
+        None,
+    );
+    let received = accepting.received();
+    let sent = rustls::pki_types::CertificateDer::from_pem_file(&v1).unwrap();
+    assert_eq!(
+        received.as_deref(),
+        Some(sent.as_ref()),
+        "the server got the v1 certificate"
     );
 }

@@ -24,7 +24,9 @@ use std::time::{Duration, Instant};
 use assert_cmd::cargo::CommandCargoExt;
 
 pub use proxy::PingCounter;
-pub use servers::{DemoProcess, Http1Server, IgnoringServer, LoopbackServer, TestServer};
+pub use servers::{
+    AnyClientCertificate, DemoProcess, Http1Server, IgnoringServer, LoopbackServer, TestServer,
+};
 pub use terminal::{TerminalSession, run_on_terminal};
 
 /// The longest any one grpcx run may take in a test.

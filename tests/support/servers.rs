@@ -392,3 +392,119 @@ impl Drop for Http1Server {
         let _ = std::net::TcpStream::connect(self.addr);
     }
 }
+
+/// A TLS server that asks for a client certificate and takes any, keeping the one it got,
+/// as a server whose TLS stack accepts what rustls cannot read (a version 1 certificate)
+/// would; it speaks no HTTP/2 after the handshake. Stopped on drop.
+pub struct AnyClientCertificate {
+    pub port: u16,
+    received: std::sync::Arc<std::sync::Mutex<Option<Vec<u8>>>>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl AnyClientCertificate {
+    /// On a free loopback port, with the server certificate and key in these PEM files.
+    pub fn start(cert: &str, key: &str) -> AnyClientCertificate {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain = CertificateDer::pem_file_iter(cert)
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key = PrivateKeyDer::from_pem_file(key).unwrap();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let verifier = std::sync::Arc::new(TakesAny(provider.clone()));
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .unwrap();
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let (runtime, listener, addr) = loopback_runtime();
+        let received = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let keep = received.clone();
+        runtime.spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                if let Ok(stream) = acceptor.accept(socket).await {
+                    let (_, session) = stream.get_ref();
+                    let certificate = session
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .map(|certificate| certificate.to_vec());
+                    *keep.lock().unwrap() = certificate;
+                }
+            }
+        });
+        AnyClientCertificate {
+            port: addr.port(),
+            received,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// The client certificate the last handshake brought, DER; waits up to two seconds for
+    /// a handshake to finish on the server's side.
+    pub fn received(&self) -> Option<Vec<u8>> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let received = self.received.lock().unwrap().clone();
+            if received.is_some() || std::time::Instant::now() >= deadline {
+                return received;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for AnyClientCertificate {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_secs(1));
+        }
+    }
+}
+
+/// Takes any client certificate and any handshake signature: rustls's own signature check
+/// parses the certificate with webpki, which refuses version 1, and this server stands for
+/// the stacks (Go's, OpenSSL's) that do not.
+#[derive(Debug)]
+struct TakesAny(std::sync::Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::server::danger::ClientCertVerifier for TakesAny {
+    fn root_hint_subjects(&self) -> &[rustls::DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::server::danger::ClientCertVerified, rustls::Error> {
+        Ok(rustls::server::danger::ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &rustls::pki_types::CertificateDer<'_>,
+        _dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        _message: &[u8],
+        _cert: &rustls::pki_types::CertificateDer<'_>,
+        _dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        Ok(rustls::client::danger::HandshakeSignatureValid::assertion())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
