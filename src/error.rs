@@ -6,6 +6,7 @@
 //! command that made the call; here it only becomes the exit code (see `status`).
 
 use crate::demo::DemoError;
+use crate::invoke::health::Health;
 use crate::invoke::{InputError, InvokeError, Outcome};
 use crate::output::{OutputError, Printer};
 use crate::profiles::ProfileError;
@@ -33,8 +34,8 @@ pub enum Error {
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     /// `health`: the server answered, with a health other than SERVING.
-    #[error("{what} is {health}, says the server")]
-    Unhealthy { what: String, health: &'static str },
+    #[error("{what} is {}, says the server", .health.name())]
+    Unhealthy { what: String, health: Health },
     /// Something grpcx itself got wrong.
     #[error("grpcx failed inside: {0}")]
     Internal(String),
@@ -52,10 +53,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Settings(err) if err.is_usage() => EXIT_USAGE,
-            Error::Unhealthy { health, .. } => match *health {
-                "NOT_SERVING" => status::EXIT_NOT_SERVING,
-                "SERVICE_UNKNOWN" => status::EXIT_SERVICE_UNKNOWN,
-                _ => status::EXIT_HEALTH_UNKNOWN,
+            Error::Unhealthy { health, .. } => match health {
+                Health::NotServing => status::EXIT_NOT_SERVING,
+                Health::ServiceUnknown => status::EXIT_SERVICE_UNKNOWN,
+                Health::Unknown | Health::Serving => status::EXIT_HEALTH_UNKNOWN,
             },
             Error::Interrupted => EXIT_INTERRUPTED,
             _ => EXIT_FAILURE,

@@ -50,12 +50,12 @@ pub async fn run(
                 "" => "the server".to_string(),
                 service => format!("`{service}`"),
             },
-            health: other.name(),
+            health: other,
         }),
         // A watch the server ended before saying anything.
         Ok(None) => Err(Error::Unhealthy {
             what: "the server".to_string(),
-            health: Health::Unknown.name(),
+            health: Health::Unknown,
         }),
         Err(status) => match connection.diagnose(&status).await {
             Some(problem) => Err(problem.into()),
