@@ -141,7 +141,7 @@ pub struct JsonInput {
 }
 
 impl JsonInput {
-    fn options(self) -> DeserializeOptions {
+    pub(super) fn options(self) -> DeserializeOptions {
         DeserializeOptions::new().deny_unknown_fields(!self.allow_unknown_fields)
     }
 }
@@ -604,7 +604,7 @@ impl<R: Read> Read for HandOverBeforeWaiting<R> {
 /// A message from its JSON text: read straight into the message (no intermediate JSON value)
 /// when that works; else through a JSON value, where integers in any whole spelling are made
 /// plain (see `numbers`) and a mistake is named by its path.
-fn from_raw(
+pub(super) fn from_raw(
     descriptor: &MessageDescriptor,
     raw: &str,
     index: usize,

@@ -5,6 +5,7 @@
 //! non-OK gRPC status is an outcome, returned as data, not an error.
 
 mod codec;
+pub mod encode;
 pub mod health;
 pub mod input;
 mod numbers;

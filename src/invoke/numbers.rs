@@ -96,7 +96,7 @@ fn plain(value: &mut Value) -> bool {
 
 /// The plain digits of `text` (`[-]DIGITS[.DIGITS][(e|E)[+-]DIGITS]`) when its value is whole;
 /// `None` when it is not such a number, not whole, or too long to be any field's value.
-fn whole_decimal(text: &str) -> Option<String> {
+pub(super) fn whole_decimal(text: &str) -> Option<String> {
     let (negative, unsigned) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, text),
