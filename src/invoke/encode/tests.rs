@@ -87,8 +87,15 @@ fn pool(files: &[(&str, &str)]) -> DescriptorPool {
     compiler.descriptor_pool()
 }
 
+/// The demo schema, from its sources.
 fn demo_pool() -> DescriptorPool {
-    crate::fuzzing::demo_pool().unwrap()
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("proto");
+    let mut compiler = protox::Compiler::new([root]).unwrap();
+    compiler.include_imports(true);
+    for file in ["item_service.proto", "types.proto"] {
+        compiler.open_file(file).unwrap();
+    }
+    compiler.descriptor_pool()
 }
 
 fn all_types() -> MessageDescriptor {
