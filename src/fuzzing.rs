@@ -22,13 +22,21 @@ pub fn demo_pool() -> Result<DescriptorPool, prost_reflect::DescriptorError> {
     Ok(pool)
 }
 
-/// How `call` reads a unary request: JSON (strict or not) or text format.
+/// How `call` reads a unary request: JSON (strict or not) or text format; the message it
+/// sends, decoded.
 pub fn read_request(
     descriptor: &MessageDescriptor,
     data: &[u8],
     format: InputFormat,
 ) -> Result<DynamicMessage, InputError> {
-    input::read_single(data, descriptor, "Fuzz/Call", format)
+    let bytes = input::read_single(data, descriptor, "Fuzz/Call", format)?;
+    Ok(decode_request(descriptor, &bytes))
+}
+
+/// A request as grpcx encoded it, decoded; grpcx must never encode what does not decode.
+fn decode_request(descriptor: &MessageDescriptor, bytes: &[u8]) -> DynamicMessage {
+    DynamicMessage::decode(descriptor.clone(), bytes)
+        .unwrap_or_else(|err| panic!("grpcx encoded a request that does not decode: {err}"))
 }
 
 /// How a streaming `call` reads its requests: every message read, then the error that ended
@@ -46,7 +54,9 @@ pub fn read_request_stream(
     let mut messages = Vec::new();
     while let Some(batch) = receiver.blocking_recv() {
         match batch {
-            Ok(batch) => messages.extend(batch),
+            Ok(batch) => {
+                messages.extend(batch.iter().map(|bytes| decode_request(descriptor, bytes)))
+            }
             Err(err) => return (messages, Some(err)),
         }
     }

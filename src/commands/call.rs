@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use prost_reflect::{DynamicMessage, MethodDescriptor};
+use prost_reflect::MethodDescriptor;
 use tonic::Code;
 
 use super::session::{self, CallSession};
@@ -216,7 +216,7 @@ impl Call<'_> {
             None => Some(DataSource::Stdin),
         };
         let message = match source {
-            None => DynamicMessage::new(method.input()),
+            None => bytes::Bytes::new(),
             Some(source) => input::read_single(
                 source.open()?,
                 &method.input(),

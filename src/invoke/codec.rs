@@ -1,10 +1,10 @@
-//! A tonic codec for messages built at run time, after tonic's json-codec example: requests are
-//! encoded from whatever `DynamicMessage` they hold; responses are kept as their encoded bytes,
-//! so that the output can write JSON straight from the wire (see `output::transcode`) and
-//! decode into a `DynamicMessage` only when it needs one.
+//! A tonic codec for messages known at run time, after tonic's json-codec example, that moves
+//! encoded bytes both ways: requests come encoded already (straight from JSON, see `encode`),
+//! and responses are kept as their encoded bytes, so that the output can write JSON straight
+//! from the wire (see `output::transcode`) and decode into a `DynamicMessage` only when it
+//! needs one.
 
-use bytes::{Buf as _, Bytes};
-use prost::Message as _;
+use bytes::{Buf as _, BufMut as _, Bytes};
 use prost_reflect::{DynamicMessage, MessageDescriptor};
 use tonic::Status;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
@@ -13,13 +13,13 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 pub struct DynamicCodec;
 
 impl Codec for DynamicCodec {
-    type Encode = DynamicMessage;
+    type Encode = Bytes;
     type Decode = Bytes;
-    type Encoder = DynamicEncoder;
+    type Encoder = RawEncoder;
     type Decoder = RawDecoder;
 
     fn encoder(&mut self) -> Self::Encoder {
-        DynamicEncoder
+        RawEncoder
     }
 
     fn decoder(&mut self) -> Self::Decoder {
@@ -27,15 +27,15 @@ impl Codec for DynamicCodec {
     }
 }
 
-pub struct DynamicEncoder;
+pub struct RawEncoder;
 
-impl Encoder for DynamicEncoder {
-    type Item = DynamicMessage;
+impl Encoder for RawEncoder {
+    type Item = Bytes;
     type Error = Status;
 
-    fn encode(&mut self, item: DynamicMessage, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        item.encode(dst)
-            .map_err(|err| Status::internal(format!("cannot encode the request: {err}")))
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        dst.put_slice(&item);
+        Ok(())
     }
 }
 

@@ -14,8 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::FutureExt as _;
-use prost_reflect::{DynamicMessage, MessageDescriptor, MethodDescriptor};
+use prost_reflect::{MessageDescriptor, MethodDescriptor};
 use tokio::sync::{mpsc, oneshot};
 use tonic::codec::CompressionEncoding;
 use tonic::codegen::http::uri::PathAndQuery;
@@ -25,7 +26,7 @@ use tonic::{Status, Streaming};
 
 use crate::transport::Header;
 pub use codec::{DynamicCodec, Response};
-pub use input::InputError;
+pub use input::{InputError, RequestBatches};
 
 /// The four kinds of RPC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,17 +65,14 @@ impl RpcKind {
 
 /// What the invoker sends.
 pub enum Requests {
-    /// The one request of a unary or server-streaming call.
-    One(DynamicMessage),
-    /// Requests as they are read, in batches of what was ready together; an error cancels
-    /// the call.
-    Stream(mpsc::Receiver<Result<Vec<DynamicMessage>, InputError>>),
+    /// The one request of a unary or server-streaming call, encoded.
+    One(Bytes),
+    /// Requests as they are read, encoded, in batches of what was ready together; an error
+    /// cancels the call.
+    Stream(RequestBatches),
     /// Requests a person types: as `Stream`, but a line that is not a valid message is
     /// skipped, its error reported to the observer, and the call goes on.
-    Typed(
-        mpsc::Receiver<Result<Vec<DynamicMessage>, InputError>>,
-        mpsc::UnboundedReceiver<InputError>,
-    ),
+    Typed(RequestBatches, mpsc::UnboundedReceiver<InputError>),
 }
 
 /// Receives what happens during a call, in order.
@@ -272,7 +270,7 @@ async fn stream_call(
     mut grpc: tonic::client::Grpc<Channel>,
     path: PathAndQuery,
     codec: DynamicCodec,
-    receiver: mpsc::Receiver<Result<Vec<DynamicMessage>, InputError>>,
+    receiver: RequestBatches,
     mut skipped: Option<mpsc::UnboundedReceiver<InputError>>,
     options: &CallOptions<'_>,
     output: &MessageDescriptor,
@@ -460,20 +458,20 @@ async fn read_stream(
 /// one small frame each: a frame per message makes a long stream slow, and a peer's h2 may
 /// close the connection when too many small frames wait unread.
 struct RequestStream {
-    receiver: mpsc::Receiver<Result<Vec<DynamicMessage>, InputError>>,
-    batch: std::vec::IntoIter<DynamicMessage>,
+    receiver: RequestBatches,
+    batch: std::vec::IntoIter<Bytes>,
     failed: Option<oneshot::Sender<InputError>>,
     /// How many messages went to tonic to send.
     sent: Arc<AtomicU64>,
 }
 
 impl tokio_stream::Stream for RequestStream {
-    type Item = DynamicMessage;
+    type Item = Bytes;
 
     fn poll_next(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<DynamicMessage>> {
+    ) -> std::task::Poll<Option<Bytes>> {
         use std::task::Poll;
         loop {
             if let Some(message) = self.batch.next() {
