@@ -14,7 +14,7 @@ set -euo pipefail
 seconds="${1:-60}"
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
-targets="${FUZZ_TARGETS:-json_to_message wire_to_json reflection_to_pool}"
+targets="${FUZZ_TARGETS:-json_to_message json_to_wire wire_to_json reflection_to_pool}"
 jobs="${FUZZ_JOBS:-1}"
 
 # The seeds, written by a unit test of the main crate that also checks each is accepted.

@@ -9,6 +9,7 @@ use futures_util::FutureExt as _;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, SerializeOptions};
 
 use crate::invoke::Response;
+use crate::invoke::encode::{Encoder, Stop};
 use crate::invoke::input::{self, InputError, InputFormat, JsonInput};
 use crate::output::OutputError;
 use crate::output::transcode::Transcoder;
@@ -61,6 +62,44 @@ pub fn read_request_stream(
         }
     }
     (messages, None)
+}
+
+/// The first JSON value of `data` as a request of type `descriptor`, through the encoder's
+/// fast path: its encoding and how much of `data` it read, or why the fast path stopped
+/// (`None`: the type has no plan).
+pub fn encode_json_fast(
+    descriptor: &MessageDescriptor,
+    data: &[u8],
+    allow_unknown_fields: bool,
+) -> Option<Result<(Vec<u8>, usize), Stop>> {
+    let json = JsonInput {
+        allow_unknown_fields,
+    };
+    let encoder = Encoder::new(descriptor, json)?;
+    let mut out = Vec::new();
+    Some(encoder.encode(data, &mut out).map(|read| (out, read)))
+}
+
+/// The first JSON value of `data` as a request of type `descriptor`, through the reference
+/// path as a stream reads it (serde_json finds the value, prost-reflect reads it): the
+/// message and how much of `data` it read, or the error.
+pub fn read_json_reference(
+    descriptor: &MessageDescriptor,
+    data: &[u8],
+    allow_unknown_fields: bool,
+) -> Result<(DynamicMessage, usize), String> {
+    let json = JsonInput {
+        allow_unknown_fields,
+    };
+    let mut values =
+        serde_json::Deserializer::from_slice(data).into_iter::<&serde_json::value::RawValue>();
+    let raw = match values.next() {
+        None => return Err("no value".to_string()),
+        Some(raw) => raw.map_err(|err| err.to_string())?,
+    };
+    input::from_raw(descriptor, raw.get(), 1, json, &json.options())
+        .map(|message| (message, values.byte_offset()))
+        .map_err(|err| err.to_string())
 }
 
 /// JSON input, strict (the default) or with `--allow-unknown-fields`.
@@ -174,6 +213,14 @@ mod seeds {
                 "json_to_message",
                 format!("template_{name}"),
                 with(selector, json.as_bytes()),
+            ));
+        }
+        // json_to_wire: AllTypes as JSON (strict and lenient), and its fast-path twin.
+        for selector in [0x00, 0x80, 0x01] {
+            seeds.push((
+                "json_to_wire",
+                format!("all_types_{selector:02x}"),
+                with(selector, &all_types),
             ));
         }
         // wire_to_json: AllTypes encoded, for the fast path (JSON and .proto names), the

@@ -188,7 +188,7 @@ pub struct JsonInput {
 }
 
 impl JsonInput {
-    pub(super) fn options(self) -> DeserializeOptions {
+    pub(crate) fn options(self) -> DeserializeOptions {
         DeserializeOptions::new().deny_unknown_fields(!self.allow_unknown_fields)
     }
 }
@@ -636,7 +636,7 @@ pub fn spawn_interactive_reader(
 /// when that works; else through a JSON value, where integers in any whole spelling are made
 /// plain (see `numbers`) and a mistake is named by its path. The reference path: the
 /// encoder's fast path must read what this reads.
-pub(super) fn from_raw(
+pub(crate) fn from_raw(
     descriptor: &MessageDescriptor,
     raw: &str,
     index: usize,
