@@ -711,7 +711,7 @@ impl Arriving {
         let taken = self.buffer.get(..self.at).unwrap_or_default();
         match taken.iter().rposition(|&b| b == b'\n') {
             Some(last) => {
-                self.lines_before += taken.iter().filter(|&&b| b == b'\n').count();
+                self.lines_before += newlines(taken);
                 self.column_before = taken.len() - last - 1;
             }
             None => self.column_before += taken.len(),
@@ -743,12 +743,17 @@ impl Arriving {
         let before = self.buffer.get(..self.at).unwrap_or_default();
         match before.iter().rposition(|&b| b == b'\n') {
             Some(last) => (
-                1 + self.lines_before + before.iter().filter(|&&b| b == b'\n').count(),
+                1 + self.lines_before + newlines(before),
                 before.len() - last - 1,
             ),
             None => (1 + self.lines_before, self.column_before + before.len()),
         }
     }
+}
+
+/// How many lines end in `bytes` (written so that it compiles to vector instructions).
+fn newlines(bytes: &[u8]) -> usize {
+    bytes.iter().map(|&b| usize::from(b == b'\n')).sum()
 }
 
 /// Encoded messages read but not yet handed over, in one buffer.

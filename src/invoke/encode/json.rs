@@ -108,11 +108,11 @@ impl<'a> Reader<'a> {
     }
 
     /// The key of an object member, and the `:` after it.
-    pub(super) fn key(&mut self) -> Result<Cow<'a, str>, Stop> {
+    pub(super) fn key(&mut self) -> Result<Cow<'a, [u8]>, Stop> {
         if self.peek_byte()? != b'"' {
             return Err(Stop::Fallback);
         }
-        let key = self.string()?;
+        let key = self.text()?;
         self.expect(b':')?;
         Ok(key)
     }
@@ -144,39 +144,62 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A string, unescaped: borrowed from the input when it holds no escape.
+    /// A string, unescaped, as `str`.
     pub(super) fn string(&mut self) -> Result<Cow<'a, str>, Stop> {
+        Ok(match self.text()? {
+            Cow::Borrowed(bytes) => {
+                Cow::Borrowed(std::str::from_utf8(bytes).map_err(|_| Stop::Fallback)?)
+            }
+            Cow::Owned(bytes) => Cow::Owned(String::from_utf8(bytes).map_err(|_| Stop::Fallback)?),
+        })
+    }
+
+    /// A string, unescaped, as UTF-8 bytes (checked, but only when they are not all ASCII):
+    /// borrowed from the input when it holds no escape.
+    pub(super) fn text(&mut self) -> Result<Cow<'a, [u8]>, Stop> {
         if self.peek_byte()? != b'"' {
             return Err(Stop::Fallback);
         }
         let start = self.at + 1;
-        let mut at = start;
-        loop {
-            match self.bytes.get(at) {
-                None => return Err(Stop::Incomplete),
-                Some(b'"') => {
-                    let raw = self.bytes.get(start..at).unwrap_or_default();
-                    self.at = at + 1;
-                    return std::str::from_utf8(raw)
-                        .map(Cow::Borrowed)
-                        .map_err(|_| Stop::Fallback);
+        let rest = self.bytes.get(start..).unwrap_or_default();
+        let mut ascii = true;
+        let mut plain = None;
+        for (offset, &byte) in rest.iter().enumerate() {
+            match byte {
+                b'"' => {
+                    plain = Some(offset);
+                    break;
                 }
-                Some(b'\\') => break,
-                Some(&byte) if byte < 0x20 => return Err(Stop::Fallback),
-                Some(_) => at += 1,
+                b'\\' => break,
+                0..=0x1f => return Err(Stop::Fallback),
+                0x80.. => ascii = false,
+                _ => {}
             }
         }
-        // Escapes: unescape into a new string.
-        let mut text = Vec::with_capacity(at - start + 16);
-        text.extend_from_slice(self.bytes.get(start..at).unwrap_or_default());
+        if let Some(length) = plain {
+            let raw = rest.get(..length).unwrap_or_default();
+            if !ascii && std::str::from_utf8(raw).is_err() {
+                return Err(Stop::Fallback);
+            }
+            self.at = start + length + 1;
+            return Ok(Cow::Borrowed(raw));
+        }
+        self.escaped(start).map(Cow::Owned)
+    }
+
+    /// A string with escapes, from its first byte at `start`: unescaped into new bytes.
+    fn escaped(&mut self, start: usize) -> Result<Vec<u8>, Stop> {
+        let mut at = start;
+        let mut text = Vec::new();
         loop {
             match self.bytes.get(at) {
                 None => return Err(Stop::Incomplete),
                 Some(b'"') => {
                     self.at = at + 1;
-                    return String::from_utf8(text)
-                        .map(Cow::Owned)
-                        .map_err(|_| Stop::Fallback);
+                    return match std::str::from_utf8(&text) {
+                        Ok(_) => Ok(text),
+                        Err(_) => Err(Stop::Fallback),
+                    };
                 }
                 Some(b'\\') => {
                     let escape = *self.bytes.get(at + 1).ok_or(Stop::Incomplete)?;
@@ -334,7 +357,7 @@ impl<'a> Reader<'a> {
                 }
                 Ok(())
             }
-            Next::String => self.string().map(drop),
+            Next::String => self.text().map(drop),
             Next::Number => self.number().map(drop),
             Next::True => self.literal(b"true"),
             Next::False => self.literal(b"false"),

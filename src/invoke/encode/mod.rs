@@ -73,7 +73,6 @@ impl Encoder {
             encoder: self,
             reader: Reader::new(input),
             out,
-            segments: Vec::new(),
         };
         match run.object(0, 0) {
             Ok(()) => Ok(run.reader.position()),
@@ -90,9 +89,40 @@ struct Run<'e, 'a, 'o> {
     encoder: &'e Encoder,
     reader: Reader<'a>,
     out: &'o mut Vec<u8>,
-    /// Where each field of the messages being written starts (number, offset), so that fields
-    /// given out of number order can be put in order.
-    segments: Vec<(u32, usize)>,
+}
+
+/// Where each field of a message being written starts (number, offset), so that fields given
+/// out of number order can be put in order: on the stack for the usual few.
+struct Segments {
+    few: [(u32, usize); 8],
+    count: usize,
+    more: Vec<(u32, usize)>,
+}
+
+impl Segments {
+    fn new() -> Segments {
+        Segments {
+            few: [(0, 0); 8],
+            count: 0,
+            more: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, segment: (u32, usize)) {
+        match self.few.get_mut(self.count) {
+            Some(slot) => *slot = segment,
+            None => self.more.push(segment),
+        }
+        self.count += 1;
+    }
+
+    fn all(&self) -> impl Iterator<Item = (u32, usize)> + '_ {
+        self.few
+            .iter()
+            .take(self.count)
+            .chain(self.more.iter())
+            .copied()
+    }
 }
 
 /// Which of a message's fields (or oneofs) have been given.
@@ -140,7 +170,7 @@ impl<'a> Run<'_, 'a, '_> {
         let encoder = self.encoder;
         let plan = encoder.messages.get(plan).ok_or(Stop::Fallback)?;
         let body = self.out.len();
-        let base = self.segments.len();
+        let mut segments = Segments::new();
         let mut given = Seen::new(plan.fields.len());
         let mut oneofs = Seen::new(plan.oneofs);
         let (mut last, mut in_order) = (0, true);
@@ -172,26 +202,24 @@ impl<'a> Run<'_, 'a, '_> {
             }
             in_order &= field.number > last;
             last = field.number;
-            self.segments.push((field.number, self.out.len()));
+            segments.push((field.number, self.out.len()));
             self.field(field, depth)?;
         }
         if !in_order {
-            self.put_in_order(base, body);
+            self.put_in_order(&segments, body);
         }
-        self.segments.truncate(base);
         Ok(())
     }
 
-    /// Reorders the fields written since `body` (their starts from `segments[base..]`) by
-    /// number, as the reference path writes them.
-    fn put_in_order(&mut self, base: usize, body: usize) {
-        let segments = self.segments.get(base..).unwrap_or_default();
+    /// Reorders the fields written since `body` by number, as the reference path writes them.
+    fn put_in_order(&mut self, segments: &Segments, body: usize) {
         let end = self.out.len();
-        let mut ranges: Vec<(u32, usize, usize)> = segments
+        let starts: Vec<(u32, usize)> = segments.all().collect();
+        let mut ranges: Vec<(u32, usize, usize)> = starts
             .iter()
             .enumerate()
             .map(|(i, &(number, start))| {
-                let stop = segments.get(i + 1).map_or(end, |&(_, next)| next);
+                let stop = starts.get(i + 1).map_or(end, |&(_, next)| next);
                 (number, start, stop)
             })
             .collect();

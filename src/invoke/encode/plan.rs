@@ -105,15 +105,15 @@ pub(super) struct MessagePlan {
 #[derive(Debug, Default)]
 pub(super) struct Names {
     /// For few fields a scan is quicker than hashing.
-    few: Vec<(Box<str>, usize)>,
-    many: HashMap<Box<str>, usize>,
+    few: Vec<(Box<[u8]>, usize)>,
+    many: HashMap<Box<[u8]>, usize>,
 }
 
 /// Below this many names, a scan.
 const FEW: usize = 16;
 
 impl Names {
-    fn new(names: Vec<(Box<str>, usize)>) -> Names {
+    fn new(names: Vec<(Box<[u8]>, usize)>) -> Names {
         if names.len() <= FEW {
             return Names {
                 few: names,
@@ -126,7 +126,7 @@ impl Names {
         }
     }
 
-    pub(super) fn get(&self, name: &str) -> Option<usize> {
+    pub(super) fn get(&self, name: &[u8]) -> Option<usize> {
         if self.many.is_empty() {
             self.few
                 .iter()
@@ -140,7 +140,7 @@ impl Names {
 
 #[derive(Debug)]
 pub(super) struct EnumPlan {
-    pub(super) numbers: HashMap<Box<str>, i32>,
+    pub(super) numbers: HashMap<Box<[u8]>, i32>,
     /// google.protobuf.NullValue: `null` and `"NULL_VALUE"` are its value.
     pub(super) null: bool,
 }
@@ -203,13 +203,13 @@ impl Builder {
             .map(|field| self.field(&field, &oneofs))
             .collect::<Option<Vec<_>>>()?;
         // The .proto names first, so that a JSON name given to another field wins.
-        let mut names: Vec<(Box<str>, usize)> = Vec::new();
+        let mut names: Vec<(Box<[u8]>, usize)> = Vec::new();
         let mut add = |name: &str, index: usize| match names
             .iter_mut()
-            .find(|(known, _)| known.as_ref() == name)
+            .find(|(known, _)| known.as_ref() == name.as_bytes())
         {
             Some(entry) => entry.1 = index,
-            None => names.push((name.into(), index)),
+            None => names.push((name.as_bytes().into(), index)),
         };
         for (index, field) in message.fields().enumerate() {
             add(field.name(), index);
@@ -309,7 +309,7 @@ impl Builder {
         // prost-reflect finds a name among all values, aliases included.
         let numbers = enumeration
             .values()
-            .map(|value| (value.name().into(), value.number()))
+            .map(|value| (value.name().as_bytes().into(), value.number()))
             .collect();
         let index = self.enums.len();
         self.enums.push(EnumPlan {

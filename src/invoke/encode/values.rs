@@ -23,7 +23,8 @@ pub(super) enum Wire<'a> {
     Varint(u64),
     Fixed32(u32),
     Fixed64(u64),
-    Text(Cow<'a, str>),
+    /// UTF-8, checked.
+    Text(Cow<'a, [u8]>),
     Bytes(Vec<u8>),
 }
 
@@ -164,9 +165,9 @@ fn enumeration(reader: &mut Reader<'_>, plan: &EnumPlan) -> Result<i32, Stop> {
         // An unknown name is an error, or (with unknown fields allowed) a value left out:
         // either way the reference path's to decide.
         Next::String => {
-            let name = reader.string()?;
+            let name = reader.text()?;
             if plan.null {
-                return if name == "NULL_VALUE" {
+                return if name.as_ref() == b"NULL_VALUE" {
                     Ok(0)
                 } else {
                     Err(Stop::Fallback)
@@ -188,7 +189,7 @@ fn enumeration(reader: &mut Reader<'_>, plan: &EnumPlan) -> Result<i32, Stop> {
 }
 
 /// Standard or URL-safe base64, padded or not, as prost-reflect decodes it.
-fn base64(text: &str) -> Result<Vec<u8>, Stop> {
+fn base64(text: &[u8]) -> Result<Vec<u8>, Stop> {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     use base64::{DecodeError, Engine as _, alphabet};
     const CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
@@ -285,7 +286,7 @@ pub(super) fn read<'a>(
             if reader.peek()? != Next::String {
                 return Err(Stop::Fallback);
             }
-            let text = reader.string()?;
+            let text = reader.text()?;
             ScalarValue {
                 default: text.is_empty(),
                 wire: Wire::Text(text),
@@ -295,7 +296,7 @@ pub(super) fn read<'a>(
             if reader.peek()? != Next::String {
                 return Err(Stop::Fallback);
             }
-            let bytes = base64(&reader.string()?)?;
+            let bytes = base64(&reader.text()?)?;
             ScalarValue {
                 default: bytes.is_empty(),
                 wire: Wire::Bytes(bytes),
@@ -314,9 +315,12 @@ pub(super) fn read<'a>(
 
 /// A map key, from the JSON text of an object's key, as prost-reflect reads it (`FromStr`:
 /// plain digits, `true`/`false`).
-pub(super) fn map_key<'a>(key: Cow<'a, str>, scalar: Scalar) -> Result<ScalarValue<'a>, Stop> {
-    fn parse<T: FromStr>(key: &str) -> Result<T, Stop> {
-        key.parse().map_err(|_| Stop::Fallback)
+pub(super) fn map_key<'a>(key: Cow<'a, [u8]>, scalar: Scalar) -> Result<ScalarValue<'a>, Stop> {
+    fn parse<T: FromStr>(key: &[u8]) -> Result<T, Stop> {
+        std::str::from_utf8(key)
+            .ok()
+            .and_then(|key| key.parse().ok())
+            .ok_or(Stop::Fallback)
     }
     let varint = |value: u64| ScalarValue {
         wire: Wire::Varint(value),

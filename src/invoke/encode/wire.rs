@@ -30,7 +30,7 @@ pub(super) fn put_scalar(out: &mut Vec<u8>, value: Wire<'_>) {
         Wire::Fixed64(value) => out.extend_from_slice(&value.to_le_bytes()),
         Wire::Text(text) => {
             put_varint(out, text.len() as u64);
-            out.extend_from_slice(text.as_bytes());
+            out.extend_from_slice(&text);
         }
         Wire::Bytes(bytes) => {
             put_varint(out, bytes.len() as u64);
