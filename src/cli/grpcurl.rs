@@ -195,10 +195,21 @@ fn is_grpcurl_form(words: &[&str]) -> bool {
     false
 }
 
-/// Whether grpcx's option `--name` (or `-n`) takes a value.
+/// Whether grpcx's option `--name` (or `-n`) takes a value: looked up among the server
+/// options first (those that come before a subcommand), and only then in the whole command
+/// line's tree, which takes long to build.
 fn grpcx_option_takes_value(name: &str) -> bool {
-    let command = super::Cli::command();
+    let named = |arg: &&clap::Arg| {
+        arg.get_long() == Some(name)
+            || (name.chars().count() == 1 && arg.get_short() == name.chars().next())
+    };
     let takes = |arg: &clap::Arg| arg.get_action().takes_values();
+    let server_options =
+        <super::GlobalArgs as clap::Args>::augment_args(clap::Command::new("grpcx"));
+    if let Some(arg) = server_options.get_arguments().find(named) {
+        return takes(arg);
+    }
+    let command = super::Cli::command();
     command
         .get_arguments()
         .chain(
@@ -206,10 +217,7 @@ fn grpcx_option_takes_value(name: &str) -> bool {
                 .get_subcommands()
                 .flat_map(|sub| sub.get_arguments()),
         )
-        .find(|arg| {
-            arg.get_long() == Some(name)
-                || (name.chars().count() == 1 && arg.get_short() == name.chars().next())
-        })
+        .find(named)
         .is_some_and(takes)
 }
 
