@@ -162,29 +162,38 @@ impl<'a> Reader<'a> {
         }
         let start = self.at + 1;
         let rest = self.bytes.get(start..).unwrap_or_default();
+        // The end of the string, or the first byte that is not plain ASCII text.
+        let stop = rest
+            .iter()
+            .position(|&byte| byte == b'"' || byte == b'\\' || !(0x20..0x80).contains(&byte));
+        let Some(mut length) = stop else {
+            return Err(Stop::Incomplete);
+        };
         let mut ascii = true;
-        let mut plain = None;
-        for (offset, &byte) in rest.iter().enumerate() {
-            match byte {
-                b'"' => {
-                    plain = Some(offset);
-                    break;
-                }
-                b'\\' => break,
-                0..=0x1f => return Err(Stop::Fallback),
-                0x80.. => ascii = false,
-                _ => {}
+        if rest.get(length).is_some_and(|&byte| byte >= 0x80) {
+            // Text beyond ASCII: find the end, then check it is UTF-8.
+            ascii = false;
+            let more = rest
+                .get(length..)
+                .unwrap_or_default()
+                .iter()
+                .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20);
+            match more {
+                Some(offset) => length += offset,
+                None => return Err(Stop::Incomplete),
             }
         }
-        if let Some(length) = plain {
-            let raw = rest.get(..length).unwrap_or_default();
-            if !ascii && std::str::from_utf8(raw).is_err() {
-                return Err(Stop::Fallback);
-            }
-            self.at = start + length + 1;
-            return Ok(Cow::Borrowed(raw));
+        match rest.get(length) {
+            Some(b'"') => {}
+            Some(b'\\') => return self.escaped(start).map(Cow::Owned),
+            _ => return Err(Stop::Fallback),
         }
-        self.escaped(start).map(Cow::Owned)
+        let raw = rest.get(..length).unwrap_or_default();
+        if !ascii && std::str::from_utf8(raw).is_err() {
+            return Err(Stop::Fallback);
+        }
+        self.at = start + length + 1;
+        Ok(Cow::Borrowed(raw))
     }
 
     /// A string with escapes, from its first byte at `start`: unescaped into new bytes.
