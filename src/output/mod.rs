@@ -128,21 +128,77 @@ pub struct Console {
 }
 
 impl Console {
-    /// This process's streams. Color follows `choice`; `auto` follows the conventions that
-    /// clap's own errors follow (anstream's): `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE`, a
-    /// terminal and a `TERM` other than `dumb`.
+    /// This process's streams. Color follows `choice`; `auto` follows the usual conventions, in
+    /// this order: `NO_COLOR` (set and not empty) turns it off, `CLICOLOR_FORCE` (other than
+    /// `0`) on, `CLICOLOR=0` off; otherwise a stream is colored when it is a terminal and `TERM`
+    /// is set and not `dumb`. Unlike anstream's rule, a `CI` variable does not turn color on: a
+    /// dumb terminal in a CI job stays plain.
     pub fn detect(choice: ColorChoice) -> Console {
-        colorchoice::ColorChoice::write_global(match choice {
-            ColorChoice::Auto => colorchoice::ColorChoice::Auto,
-            ColorChoice::Always => colorchoice::ColorChoice::Always,
-            ColorChoice::Never => colorchoice::ColorChoice::Never,
+        let stdout_terminal = io::stdout().is_terminal();
+        let stderr_terminal = io::stderr().is_terminal();
+        let environment = ColorEnvironment::read();
+        let stdout_color = environment.colors(choice, stdout_terminal);
+        let stderr_color = environment.colors(choice, stderr_terminal);
+        // clap prints its own errors and help through anstream: tell it what was decided for
+        // stderr, so that a usage error and grpcx's own lines agree.
+        colorchoice::ColorChoice::write_global(if stderr_color {
+            colorchoice::ColorChoice::Always
+        } else {
+            colorchoice::ColorChoice::Never
         });
-        let colored = |choice| choice != anstream::ColorChoice::Never;
         Console {
             stdin_terminal: io::stdin().is_terminal(),
-            stdout_terminal: io::stdout().is_terminal(),
-            stdout_color: colored(anstream::AutoStream::choice(&io::stdout())),
-            stderr_color: colored(anstream::AutoStream::choice(&io::stderr())),
+            stdout_terminal,
+            stdout_color,
+            stderr_color,
+        }
+    }
+}
+
+/// The environment variables that decide `--color auto`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct ColorEnvironment {
+    no_color: Option<String>,
+    clicolor: Option<String>,
+    clicolor_force: Option<String>,
+    term: Option<String>,
+}
+
+impl ColorEnvironment {
+    fn read() -> ColorEnvironment {
+        let var = |name| std::env::var_os(name).map(|value| value.to_string_lossy().into_owned());
+        ColorEnvironment {
+            no_color: var("NO_COLOR"),
+            clicolor: var("CLICOLOR"),
+            clicolor_force: var("CLICOLOR_FORCE"),
+            term: var("TERM"),
+        }
+    }
+
+    /// Whether a stream gets color under `choice`.
+    fn colors(&self, choice: ColorChoice, terminal: bool) -> bool {
+        match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                if self
+                    .no_color
+                    .as_deref()
+                    .is_some_and(|value| !value.is_empty())
+                {
+                    false
+                } else if self
+                    .clicolor_force
+                    .as_deref()
+                    .is_some_and(|value| !value.is_empty() && value != "0")
+                {
+                    true
+                } else if self.clicolor.as_deref() == Some("0") {
+                    false
+                } else {
+                    terminal && self.term.as_deref().is_some_and(|term| term != "dumb")
+                }
+            }
         }
     }
 }
@@ -675,6 +731,47 @@ mod tests {
         let mut printer = Printer::new(Vec::new(), Vec::new(), console);
         printer.configure(options);
         printer
+    }
+
+    #[test]
+    fn auto_color_follows_the_environment_conventions_in_order() {
+        let environment = |no_color: Option<&str>,
+                           clicolor: Option<&str>,
+                           force: Option<&str>,
+                           term: Option<&str>| {
+            ColorEnvironment {
+                no_color: no_color.map(str::to_owned),
+                clicolor: clicolor.map(str::to_owned),
+                clicolor_force: force.map(str::to_owned),
+                term: term.map(str::to_owned),
+            }
+        };
+        let xterm = environment(None, None, None, Some("xterm"));
+        assert!(xterm.colors(ColorChoice::Auto, true));
+        assert!(
+            !xterm.colors(ColorChoice::Auto, false),
+            "a pipe stays plain"
+        );
+        assert!(!xterm.colors(ColorChoice::Never, true));
+        assert!(xterm.colors(ColorChoice::Always, false));
+        // A dumb or unknown terminal stays plain, whatever else the environment says (a CI
+        // job's `CI=true` is not read at all).
+        assert!(!environment(None, None, None, Some("dumb")).colors(ColorChoice::Auto, true));
+        assert!(!environment(None, None, None, None).colors(ColorChoice::Auto, true));
+        assert!(!environment(Some("1"), None, None, Some("xterm")).colors(ColorChoice::Auto, true));
+        assert!(
+            environment(Some(""), None, None, Some("xterm")).colors(ColorChoice::Auto, true),
+            "an empty NO_COLOR is not set"
+        );
+        assert!(!environment(None, Some("0"), None, Some("xterm")).colors(ColorChoice::Auto, true));
+        assert!(environment(None, Some("1"), None, Some("xterm")).colors(ColorChoice::Auto, true));
+        assert!(environment(None, None, Some("1"), Some("dumb")).colors(ColorChoice::Auto, false));
+        assert!(environment(None, Some("0"), Some("1"), None).colors(ColorChoice::Auto, false));
+        assert!(!environment(None, None, Some("0"), None).colors(ColorChoice::Auto, false));
+        assert!(
+            !environment(Some("1"), None, Some("1"), Some("xterm")).colors(ColorChoice::Auto, true),
+            "NO_COLOR wins over CLICOLOR_FORCE"
+        );
     }
 
     fn written(printer: Printer<Vec<u8>, Vec<u8>>) -> (String, String) {
