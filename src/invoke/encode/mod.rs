@@ -9,17 +9,20 @@
 //! path for that message, which also words every error: a request type that is a well-known
 //! type or has extensions; in the text, anything that is not plain and valid (a key given
 //! twice, two members of a oneof, an unknown field or enum name, a null inside a list or map,
-//! a lone surrogate, nesting beyond `json::MAX_DEPTH`). The well-known types with a JSON form
-//! of their own (Timestamp, Duration, FieldMask, Struct, Value, ListValue, Any) are read by
-//! prost-reflect itself from their text and encoded in place. Map entries are encoded in the
+//! a lone surrogate, nesting beyond `json::MAX_DEPTH`). Timestamp and Duration are read as
+//! prost-reflect reads them (`well_known`); the other well-known types with a JSON form of
+//! their own (FieldMask, Struct, Value, ListValue, Any) are read by prost-reflect itself from
+//! their text and encoded in place. Map entries are encoded in the
 //! order they are written (the reference path's order is a hash map's).
 //!
 //! By concern: `plan` (what to read for each type, built once), `json` (the JSON text),
-//! `values` (one scalar, by prost-reflect's rules) and `wire` (the protobuf encoding).
+//! `values` (one scalar, by prost-reflect's rules), `well_known` (Timestamp and Duration) and
+//! `wire` (the protobuf encoding).
 
 mod json;
 mod plan;
 mod values;
+mod well_known;
 mod wire;
 
 #[cfg(test)]
@@ -288,10 +291,35 @@ impl<'a> Run<'_, 'a, '_> {
                     true => Err(Stop::Fallback),
                 }
             }
+            MessageKind::Timestamp => {
+                let text = self.reader.string()?;
+                let (seconds, nanos) = well_known::timestamp(&text)?;
+                self.seconds_and_nanos(seconds, nanos);
+                Ok(())
+            }
+            MessageKind::Duration => {
+                let text = self.reader.string()?;
+                let (seconds, nanos) = well_known::duration(&text)?;
+                self.seconds_and_nanos(seconds, nanos);
+                Ok(())
+            }
             MessageKind::Delegated(descriptor) => {
                 let descriptor = descriptor.clone();
                 self.delegated(&descriptor, depth)
             }
+        }
+    }
+
+    /// The fields of a Timestamp or a Duration (seconds, nanos), as a message without
+    /// presence writes them.
+    fn seconds_and_nanos(&mut self, seconds: i64, nanos: i32) {
+        if seconds != 0 {
+            wire::put_key(self.out, 1, 0);
+            wire::put_varint(self.out, seconds as u64);
+        }
+        if nanos != 0 {
+            wire::put_key(self.out, 2, 0);
+            wire::put_varint(self.out, nanos as i64 as u64);
         }
     }
 

@@ -88,8 +88,12 @@ pub(super) enum MessageKind {
     Wrapper(Scalar),
     /// `google.protobuf.Empty`: `{}`.
     Empty,
-    /// A well-known type with a JSON form of its own (Timestamp, Duration, FieldMask, Struct,
-    /// Value, ListValue, Any): read by prost-reflect from its JSON text, then encoded.
+    /// `google.protobuf.Timestamp`: an RFC 3339 string.
+    Timestamp,
+    /// `google.protobuf.Duration`: a string of seconds, `"1.5s"`.
+    Duration,
+    /// A well-known type with a JSON form of its own that this path leaves to prost-reflect
+    /// (FieldMask, Struct, Value, ListValue, Any): read by it from its JSON text, then encoded.
     Delegated(MessageDescriptor),
 }
 
@@ -327,6 +331,8 @@ fn message_kind(message: &MessageDescriptor) -> MessageKind {
     match WellKnown::of(message.full_name()) {
         None => MessageKind::Plain,
         Some(WellKnown::Empty) => MessageKind::Empty,
+        Some(WellKnown::Timestamp) => MessageKind::Timestamp,
+        Some(WellKnown::Duration) => MessageKind::Duration,
         Some(WellKnown::Wrapper(wrapped)) => MessageKind::Wrapper(match wrapped {
             Wrapped::Double => Scalar::Double,
             Wrapped::Float => Scalar::Float,
@@ -339,9 +345,7 @@ fn message_kind(message: &MessageDescriptor) -> MessageKind {
             Wrapped::Bytes => Scalar::Bytes,
         }),
         Some(
-            WellKnown::Timestamp
-            | WellKnown::Duration
-            | WellKnown::FieldMask
+            WellKnown::FieldMask
             | WellKnown::Struct
             | WellKnown::Value
             | WellKnown::ListValue
