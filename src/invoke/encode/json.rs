@@ -287,6 +287,18 @@ impl<'a> Reader<'a> {
         let start = self.at;
         let mut at = start;
         let byte = |at: usize| self.bytes.get(at).copied();
+        // One or more digits from `at`: where they end.
+        let digits_from = |from: usize| {
+            let mut at = from;
+            while let Some(b'0'..=b'9') = byte(at) {
+                at += 1;
+            }
+            match (at == from, byte(at)) {
+                (false, _) => Ok(at),
+                (true, None) => Err(Stop::Incomplete),
+                (true, Some(_)) => Err(Stop::Fallback),
+            }
+        };
         if byte(at) == Some(b'-') {
             at += 1;
         }
@@ -304,17 +316,7 @@ impl<'a> Reader<'a> {
         if byte(at) == Some(b'.') {
             integer = false;
             at += 1;
-            let digits = at;
-            while let Some(b'0'..=b'9') = byte(at) {
-                at += 1;
-            }
-            if at == digits {
-                return Err(if byte(at).is_none() {
-                    Stop::Incomplete
-                } else {
-                    Stop::Fallback
-                });
-            }
+            at = digits_from(at)?;
         }
         if let Some(b'e' | b'E') = byte(at) {
             integer = false;
@@ -322,17 +324,7 @@ impl<'a> Reader<'a> {
             if let Some(b'+' | b'-') = byte(at) {
                 at += 1;
             }
-            let digits = at;
-            while let Some(b'0'..=b'9') = byte(at) {
-                at += 1;
-            }
-            if at == digits {
-                return Err(if byte(at).is_none() {
-                    Stop::Incomplete
-                } else {
-                    Stop::Fallback
-                });
-            }
+            at = digits_from(at)?;
         }
         self.at = at;
         self.after_token()?;
