@@ -11,6 +11,7 @@ const LAYERS: &[&[&str]] = &[
     &["transport"],
     &["schema", "invoke", "demo"],
     &["output"],
+    &["http"],
     &["profiles", "cli"],
     &["settings"],
     &["error"],

@@ -21,6 +21,7 @@ pub mod error;
 #[cfg(any(test, fuzzing))]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
 pub mod invoke;
 #[cfg(test)]
 mod layers;

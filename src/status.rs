@@ -29,6 +29,31 @@ pub fn exit_code(code: Code) -> u8 {
     }
 }
 
+/// The HTTP status of a call that ended with `code`: the mapping of `google/rpc/code.proto`,
+/// as grpc-gateway and Envoy's transcoder apply it (CANCELLED is nginx's 499, "client closed
+/// request").
+pub fn http_status(code: Code) -> u16 {
+    match code {
+        Code::Ok => 200,
+        Code::Cancelled => 499,
+        Code::Unknown => 500,
+        Code::InvalidArgument => 400,
+        Code::DeadlineExceeded => 504,
+        Code::NotFound => 404,
+        Code::AlreadyExists => 409,
+        Code::PermissionDenied => 403,
+        Code::ResourceExhausted => 429,
+        Code::FailedPrecondition => 400,
+        Code::Aborted => 409,
+        Code::OutOfRange => 400,
+        Code::Unimplemented => 501,
+        Code::Internal => 500,
+        Code::Unavailable => 503,
+        Code::DataLoss => 500,
+        Code::Unauthenticated => 401,
+    }
+}
+
 /// The canonical name of a status code, as the gRPC spec writes it.
 pub fn code_name(code: Code) -> &'static str {
     match code {

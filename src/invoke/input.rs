@@ -547,6 +547,17 @@ pub fn read_single(
     to_message(descriptor, first, 1, json).map(|message| message.encode_to_vec().into())
 }
 
+/// Encodes one JSON value as a request message by the reference path: the errors are
+/// `read_single`'s (the gateway puts a request together from a path, a query string and a
+/// body, then reads it here).
+pub fn encode_value(
+    descriptor: &MessageDescriptor,
+    value: serde_json::Value,
+    json: JsonInput,
+) -> Result<Bytes, InputError> {
+    to_message(descriptor, value, 1, json).map(|message| message.encode_to_vec().into())
+}
+
 /// Request messages, encoded, in batches of what was read together; an error ends them.
 pub type RequestBatches = mpsc::Receiver<Result<Vec<Bytes>, InputError>>;
 

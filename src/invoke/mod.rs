@@ -89,6 +89,25 @@ pub trait CallObserver {
     fn on_requests_sent(&mut self, _count: u64) {}
     /// A typed request was not valid, so it was not sent; the call goes on.
     fn on_request_skipped(&mut self, _error: &InputError) {}
+    /// Called after `on_message` and `on_idle`: an observer that hands messages on to
+    /// something asynchronous (the gateway's HTTP body) returns a wait here, until what it
+    /// holds is taken, so that a slow reader slows the call instead of filling memory.
+    /// The wait ending in `Err(Stop)` cancels the call (the reader went away).
+    fn flush(&mut self) -> Option<Flush<'_>> {
+        None
+    }
+}
+
+/// A wait returned by [`CallObserver::flush`].
+pub type Flush<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Stop>> + Send + 'a>>;
+
+/// Runs the observer's flush, if it has one.
+async fn flushed(observer: &mut (dyn CallObserver + Send)) -> Result<(), Stop> {
+    match observer.flush() {
+        Some(wait) => wait.await,
+        None => Ok(()),
+    }
 }
 
 /// An observer's request to stop the call.
@@ -166,7 +185,7 @@ pub async fn invoke(
     method: &MethodDescriptor,
     requests: Requests,
     options: CallOptions<'_>,
-    observer: &mut dyn CallObserver,
+    observer: &mut (dyn CallObserver + Send),
 ) -> Result<Outcome, InvokeError> {
     let mut grpc = tonic::client::Grpc::new(channel)
         .max_decoding_message_size(options.max_message_size)
@@ -217,7 +236,7 @@ async fn call(
     method: &MethodDescriptor,
     requests: Requests,
     options: &CallOptions<'_>,
-    observer: &mut dyn CallObserver,
+    observer: &mut (dyn CallObserver + Send),
 ) -> Result<Outcome, InvokeError> {
     let path = path_of(method)?;
     let codec = DynamicCodec;
@@ -275,7 +294,7 @@ async fn stream_call(
     options: &CallOptions<'_>,
     output: &MessageDescriptor,
     expected: Responses,
-    observer: &mut dyn CallObserver,
+    observer: &mut (dyn CallObserver + Send),
 ) -> Result<Outcome, InvokeError> {
     let (failed_tx, failed_rx) = oneshot::channel();
     let sent = Arc::new(AtomicU64::new(0));
@@ -313,7 +332,7 @@ async fn stream_call(
 async fn telling_skipped<T>(
     work: impl std::future::Future<Output = T>,
     skipped: &mut Option<mpsc::UnboundedReceiver<InputError>>,
-    observer: &mut dyn CallObserver,
+    observer: &mut (dyn CallObserver + Send),
 ) -> T {
     let Some(skipped) = skipped else {
         return work.await;
@@ -329,7 +348,7 @@ async fn telling_skipped<T>(
 
 /// A call the server ended before any response: its status, whose metadata are the answer's
 /// only headers, shown as the trailers they are.
-fn trailers_only(status: Status, observer: &mut dyn CallObserver) -> Outcome {
+fn trailers_only(status: Status, observer: &mut (dyn CallObserver + Send)) -> Outcome {
     if !status.metadata().is_empty() {
         observer.on_trailers(status.metadata());
     }
@@ -392,7 +411,7 @@ async fn read_stream(
     expected: Responses,
     limit: usize,
     skipped: &mut Option<mpsc::UnboundedReceiver<InputError>>,
-    observer: &mut dyn CallObserver,
+    observer: &mut (dyn CallObserver + Send),
 ) -> Outcome {
     let (metadata, mut stream, _) = response.into_parts();
     observer.on_headers(&metadata);
@@ -403,7 +422,7 @@ async fn read_stream(
         let next = match stream.message().now_or_never() {
             Some(next) => next,
             None => {
-                if observer.on_idle().is_err() {
+                if observer.on_idle().is_err() || flushed(observer).await.is_err() {
                     return Outcome::Stopped;
                 }
                 telling_skipped(stream.message(), skipped, observer).await
@@ -422,7 +441,7 @@ async fn read_stream(
                     descriptor,
                     bytes: &message,
                 };
-                if observer.on_message(message).is_err() {
+                if observer.on_message(message).is_err() || flushed(observer).await.is_err() {
                     return Outcome::Stopped;
                 }
             }
@@ -441,7 +460,7 @@ async fn read_stream(
             }
         }
     }
-    if observer.on_idle().is_err() {
+    if observer.on_idle().is_err() || flushed(observer).await.is_err() {
         return Outcome::Stopped;
     }
     if let Ok(Some(trailers)) = stream.trailers().await {

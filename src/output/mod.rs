@@ -232,7 +232,7 @@ pub struct CallEnd<'a> {
 }
 
 /// The printer of one grpcx process (or of a test): results on `O`, the rest on `E`.
-pub struct Printer<O: Write = Box<dyn Write>, E: Write = Box<dyn Write>> {
+pub struct Printer<O: Write = Box<dyn Write + Send>, E: Write = Box<dyn Write + Send>> {
     out: BufWriter<O>,
     err: E,
     console: Console,
@@ -645,6 +645,44 @@ fn decode(response: Response<'_>) -> Result<DynamicMessage, OutputError> {
         message: response.descriptor.full_name().to_string(),
         reason: err.to_string(),
     })
+}
+
+/// Responses of one type as compact JSON, for front ends other than the command line's (the
+/// gateway): the fast path where it covers the options, prost-reflect's serde otherwise.
+#[derive(Debug)]
+pub struct MessageJson {
+    transcoder: Option<transcode::Transcoder>,
+    options: SerializeOptions,
+}
+
+impl MessageJson {
+    pub fn new(descriptor: &MessageDescriptor, emit_defaults: bool, proto_names: bool) -> Self {
+        MessageJson {
+            transcoder: (!emit_defaults)
+                .then(|| transcode::Transcoder::new(descriptor, proto_names))
+                .flatten(),
+            options: SerializeOptions::new()
+                .skip_default_fields(!emit_defaults)
+                .use_proto_field_name(proto_names),
+        }
+    }
+
+    /// Appends `response` as compact JSON to `out`.
+    pub fn write(&self, response: Response<'_>, out: &mut Vec<u8>) -> Result<(), OutputError> {
+        match &self.transcoder {
+            Some(transcoder) => compact_json(transcoder, response, &self.options, out),
+            None => decode(response)?
+                .serialize_with_options(&mut serde_json::Serializer::new(&mut *out), &self.options)
+                .map_err(json_error),
+        }
+    }
+
+    /// `response` as a JSON value.
+    pub fn value(&self, response: Response<'_>) -> Result<Value, OutputError> {
+        decode(response)?
+            .serialize_with_options(serde_json::value::Serializer, &self.options)
+            .map_err(json_error)
+    }
 }
 
 /// One response as compact JSON, appended to `out`: straight from the wire when `transcoder`

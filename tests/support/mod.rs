@@ -12,13 +12,12 @@ mod proxy;
 mod servers;
 mod terminal;
 
-use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::rc::Rc;
-use std::sync::mpsc;
+
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
@@ -159,10 +158,13 @@ pub fn run_in<S: AsRef<OsStr>>(args: &[S], stdin: Option<&str>, home: &Path) -> 
 /// The process's environment is the test's: give `--addr` explicitly.
 pub fn run_in_process(args: &[&str]) -> Run {
     #[derive(Clone, Default)]
-    struct Captured(Rc<RefCell<Vec<u8>>>);
+    struct Captured(Arc<Mutex<Vec<u8>>>);
     impl Write for Captured {
         fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.borrow_mut().extend_from_slice(bytes);
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .extend_from_slice(bytes);
             Ok(bytes.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -174,7 +176,15 @@ pub fn run_in_process(args: &[&str]) -> Run {
     let code = grpcx::run(std::iter::once("grpcx").chain(args.iter().copied()), |_| {
         grpcx::output::Printer::new(Box::new(out), Box::new(err), Default::default())
     });
-    let text = |captured: Captured| String::from_utf8_lossy(&captured.0.borrow()).into_owned();
+    let text = |captured: Captured| {
+        String::from_utf8_lossy(
+            &captured
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+        .into_owned()
+    };
     Run {
         code: i32::from(code),
         stdout: text(stdout),

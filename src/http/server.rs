@@ -1,0 +1,754 @@
+//! The gateway's HTTP server: one handler that finds the route, reads the request, calls the
+//! upstream method and writes its answer as HTTP.
+//!
+//! hyper (through axum's `serve`) speaks HTTP/1.1 and cleartext HTTP/2 on the same port; the
+//! routing is ours (`routes`), because the path-template grammar is not axum's. Every answer
+//! that is not a response message is a `google.rpc.Status` as JSON, with the HTTP status
+//! of its code (`status::http_status`), whether the upstream said it or the gateway did (an
+//! unknown route is NOT_FOUND, a bad body INVALID_ARGUMENT). Nothing here prints: each
+//! request's access-log line goes to the command through `events`.
+
+// Handlers answer `Result<Response, Response>`: the error side is the refusal the client gets,
+// so `?` ends a request early. A response is 128 bytes, once per request: boxing it buys nothing.
+#![allow(clippy::result_large_err)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::StreamExt as _;
+use prost_reflect::DescriptorPool;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+use tonic::Code;
+use tonic::metadata::{KeyAndValueRef, MetadataMap};
+use tonic::transport::Channel;
+
+use super::request::{self, RequestOptions};
+use super::routes::{Found, Route, Routes};
+use crate::invoke::{self, CallObserver, CallOptions, Flush, Outcome, Requests, RpcKind, Stop};
+use crate::output::MessageJson;
+use crate::schema::details;
+use crate::status::{code_name, http_status};
+use crate::transport::{Header, metadata::encode_base64};
+
+/// How the gateway answers, from its command line.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayOptions {
+    pub request: RequestOptions,
+    pub emit_defaults: bool,
+    pub proto_names: bool,
+    /// The largest request body read, in bytes.
+    pub max_body: usize,
+    /// The longest any call may take (`--max-time`); a shorter `Grpc-Timeout` wins.
+    pub max_time: Option<Duration>,
+    /// The largest response message accepted from the upstream.
+    pub max_message_size: usize,
+    /// Metadata sent on every call (`-H`, `--rpc-header`).
+    pub headers: Vec<Header>,
+    /// Request headers forwarded as metadata of the same name, besides `Authorization` and
+    /// `Grpc-Metadata-*` (lower case).
+    pub forward_headers: Vec<String>,
+    /// The `Host` values accepted; `None` accepts any (a gateway listening beyond loopback,
+    /// behind a load balancer). On loopback, only the names of the listening address, so that
+    /// a web page cannot reach the gateway by DNS rebinding.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Origins whose pages may call the gateway (CORS); a request from any other origin is
+    /// refused, so that a page elsewhere cannot drive it.
+    pub cors_origins: Vec<String>,
+}
+
+/// Everything a request needs: the routes, the upstream and the options.
+pub struct Gateway {
+    pub routes: Routes,
+    pub channel: Channel,
+    /// For decoding the details of error statuses.
+    pub pool: DescriptorPool,
+    pub options: GatewayOptions,
+    /// One line per request, for the access log.
+    pub events: mpsc::UnboundedSender<String>,
+}
+
+/// Serves `gateway` on `listener` until `shutdown` completes; requests in flight then finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gateway: Arc<Gateway>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = axum::Router::new().fallback(handle).with_state(gateway);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// What the access log says of one request.
+struct LogLine {
+    method: String,
+    path: String,
+    grpc_method: Option<String>,
+    code: Option<Code>,
+}
+
+async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
+    let started = Instant::now();
+    let mut log = LogLine {
+        method: request.method().as_str().to_string(),
+        path: request.uri().path().to_string(),
+        grpc_method: None,
+        code: None,
+    };
+    let response = match answer(&gateway, request, &mut log).await {
+        Ok(response) | Err(response) => response,
+    };
+    let _ = gateway.events.send(format!(
+        "{} {} -> {} {} {} {:.1} ms",
+        log.method,
+        log.path,
+        log.grpc_method.as_deref().unwrap_or("-"),
+        response.status().as_u16(),
+        log.code.map_or("-", code_name),
+        started.elapsed().as_secs_f64() * 1000.0,
+    ));
+    response
+}
+
+/// An answer that is not a response message: a status as JSON, with its HTTP status.
+fn status_response(code: Code, message: &str, details: Vec<Value>) -> Response {
+    json_response(
+        StatusCode::from_u16(http_status(code)).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        &json!({ "code": code as i32, "message": message, "details": details }),
+    )
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    let mut text = serde_json::to_vec(body).unwrap_or_default();
+    text.push(b'\n');
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn answer(
+    gateway: &Gateway,
+    request: Request,
+    log: &mut LogLine,
+) -> Result<Response, Response> {
+    let options = &gateway.options;
+    let (parts, body) = request.into_parts();
+    check_host_and_origin(&parts.headers, options)?;
+    let path = parts.uri.path();
+    let (route, bindings) = match gateway.routes.find(parts.method.as_str(), path) {
+        Found::Route(route, bindings) => (route, bindings),
+        Found::WrongMethod(allowed) => {
+            let mut response = status_response(
+                Code::Unimplemented,
+                &format!(
+                    "{path} does not take {}; it takes {}",
+                    parts.method,
+                    allowed.join(", ")
+                ),
+                Vec::new(),
+            );
+            *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+            if let Ok(allow) = HeaderValue::from_str(&allowed.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, allow);
+            }
+            return Err(response);
+        }
+        Found::NotFound => {
+            return Err(status_response(
+                Code::NotFound,
+                &format!(
+                    "no route for {} {path}; every method is at POST /<package.Service>/<Method>, and `grpcx gateway --routes` lists the rest",
+                    parts.method
+                ),
+                Vec::new(),
+            ));
+        }
+    };
+    log.grpc_method = Some(route.method.full_name().to_string());
+    let bad_request =
+        |message: String| status_response(Code::InvalidArgument, &message, Vec::new());
+    let mut headers = options.headers.clone();
+    headers.extend(metadata_of(&parts.headers, &options.forward_headers).map_err(bad_request)?);
+    let timeout = timeout_of(&parts.headers, options.max_time).map_err(bad_request)?;
+    let kind = RpcKind::of(&route.method);
+    if kind.streams_requests() {
+        return Err(status_response(
+            Code::Unimplemented,
+            &format!(
+                "{} is a {} method, which the gateway does not serve over plain HTTP yet",
+                route.method.full_name(),
+                kind.describe()
+            ),
+            Vec::new(),
+        ));
+    }
+    let body = read_body(&parts.headers, body, options.max_body).await?;
+    let message = request::build(route, bindings, parts.uri.query(), &body, options.request)
+        .map_err(|error| bad_request(error.to_string()))?;
+    let call = CallOptions {
+        headers: &headers,
+        timeout,
+        max_message_size: options.max_message_size,
+        compression: None,
+    };
+    match kind {
+        RpcKind::ServerStreaming => {
+            server_stream(
+                gateway,
+                route,
+                message,
+                &headers,
+                timeout,
+                &parts.headers,
+                log,
+            )
+            .await
+        }
+        _ => unary(gateway, route, message, call, log).await,
+    }
+}
+
+/// Refuses a request whose `Host` is not one the gateway answers to, or that a page of
+/// another origin sends.
+fn check_host_and_origin(headers: &HeaderMap, options: &GatewayOptions) -> Result<(), Response> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default();
+    if let Some(allowed) = &options.allowed_hosts
+        && !host.is_empty()
+        && !allowed.iter().any(|name| name.eq_ignore_ascii_case(host))
+    {
+        return Err(status_response(
+            Code::PermissionDenied,
+            &format!(
+                "the gateway does not answer to Host `{host}`; it listens on loopback and answers to {} (--listen 0.0.0.0:PORT answers to any host)",
+                allowed.join(", ")
+            ),
+            Vec::new(),
+        ));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        let same = origin
+            .split_once("://")
+            .is_some_and(|(_, rest)| !host.is_empty() && rest.eq_ignore_ascii_case(host));
+        if !same && !options.cors_origins.iter().any(|allowed| allowed == origin) {
+            return Err(status_response(
+                Code::PermissionDenied,
+                &format!(
+                    "requests from pages of {origin} are refused; --cors-origin {origin} allows them"
+                ),
+                Vec::new(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The metadata of a request's headers: `Grpc-Metadata-<key>` as `<key>`, `Authorization`,
+/// and the headers `--forward-header` names. Checked as `-H` is: a key that starts with
+/// `grpc-`, a value that is not printable ASCII or a `-bin` value that is not base64 is a 400.
+fn metadata_of(headers: &HeaderMap, forward: &[String]) -> Result<Vec<Header>, String> {
+    let mut metadata = Vec::new();
+    for (name, value) in headers {
+        let name = name.as_str();
+        let key = if let Some(key) = name.strip_prefix("grpc-metadata-") {
+            key
+        } else if name == "authorization" || forward.iter().any(|f| f == name) {
+            name
+        } else {
+            continue;
+        };
+        let value = value
+            .to_str()
+            .map_err(|_| format!("header `{name}` is not printable ASCII text"))?;
+        let header: Header = format!("{key}: {value}")
+            .parse()
+            .map_err(|reason: String| format!("header `{name}`: {reason}"))?;
+        metadata.push(header);
+    }
+    Ok(metadata)
+}
+
+/// The call's deadline: `Grpc-Timeout` (gRPC's form, e.g. `500m`), capped by `--max-time`.
+fn timeout_of(headers: &HeaderMap, max_time: Option<Duration>) -> Result<Option<Duration>, String> {
+    let Some(value) = headers.get("grpc-timeout") else {
+        return Ok(max_time);
+    };
+    let text = value.to_str().unwrap_or_default();
+    let asked = parse_grpc_timeout(text).ok_or_else(|| {
+        format!("Grpc-Timeout `{text}` is not a gRPC timeout; write up to 8 digits and a unit of H, M, S, m, u or n, e.g. 500m")
+    })?;
+    Ok(Some(max_time.map_or(asked, |max| max.min(asked))))
+}
+
+/// `1S`, `500m`, `2H`: at most 8 digits and a unit, as the gRPC spec writes deadlines.
+fn parse_grpc_timeout(text: &str) -> Option<Duration> {
+    let (digits, unit) = text.split_at_checked(text.len().checked_sub(1)?)?;
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let value: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(value * 3600),
+        "M" => Duration::from_secs(value * 60),
+        "S" => Duration::from_secs(value),
+        "m" => Duration::from_millis(value),
+        "u" => Duration::from_micros(value),
+        "n" => Duration::from_nanos(value),
+        _ => return None,
+    })
+}
+
+/// The whole body, refused with 413 beyond `limit`.
+async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, Response> {
+    let too_large = || {
+        let mut response = status_response(
+            Code::ResourceExhausted,
+            &format!(
+                "the request body is larger than the gateway reads ({limit} bytes; --max-body raises it)"
+            ),
+            Vec::new(),
+        );
+        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+        response
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|length| length.to_str().ok())
+        .and_then(|length| length.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| too_large())
+}
+
+/// What a unary call brings back.
+#[derive(Default)]
+struct Collected {
+    headers: MetadataMap,
+    trailers: MetadataMap,
+    message: Option<Vec<u8>>,
+    failure: Option<String>,
+    json: Option<MessageJson>,
+    response_body: Option<String>,
+}
+
+impl CallObserver for Collected {
+    fn on_headers(&mut self, headers: &MetadataMap) {
+        self.headers = headers.clone();
+    }
+
+    fn on_message(&mut self, message: invoke::Response<'_>) -> Result<(), Stop> {
+        let Some(json) = &self.json else {
+            return Err(Stop);
+        };
+        let written = match &self.response_body {
+            None => {
+                let mut out = Vec::with_capacity(message.bytes.len() * 2 + 16);
+                json.write(message, &mut out).map(|()| out)
+            }
+            Some(key) => json.value(message).map(|value| {
+                let field = value.get(key).cloned().unwrap_or(Value::Null);
+                serde_json::to_vec(&field).unwrap_or_default()
+            }),
+        };
+        match written {
+            Ok(mut out) => {
+                out.push(b'\n');
+                self.message = Some(out);
+                Ok(())
+            }
+            Err(error) => {
+                self.failure = Some(error.to_string());
+                Err(Stop)
+            }
+        }
+    }
+
+    fn on_idle(&mut self) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    fn on_trailers(&mut self, trailers: &MetadataMap) {
+        self.trailers = trailers.clone();
+    }
+}
+
+/// The key of `route`'s `response_body` field in the response's JSON.
+fn response_body_key(route: &Route, proto_names: bool) -> Option<String> {
+    route.response_body.as_ref().map(|field| {
+        if proto_names {
+            field.name().to_string()
+        } else {
+            field.json_name().to_string()
+        }
+    })
+}
+
+async fn unary(
+    gateway: &Gateway,
+    route: &Route,
+    message: Bytes,
+    call: CallOptions<'_>,
+    log: &mut LogLine,
+) -> Result<Response, Response> {
+    let options = &gateway.options;
+    let mut collected = Collected {
+        json: Some(MessageJson::new(
+            &route.method.output(),
+            options.emit_defaults,
+            options.proto_names,
+        )),
+        response_body: response_body_key(route, options.proto_names),
+        ..Collected::default()
+    };
+    let outcome = invoke::invoke(
+        gateway.channel.clone(),
+        &route.method,
+        Requests::One(message),
+        call,
+        &mut collected,
+    )
+    .await;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            log.code = Some(Code::Unavailable);
+            return Err(status_response(
+                Code::Unavailable,
+                &error.to_string(),
+                Vec::new(),
+            ));
+        }
+    };
+    match outcome {
+        Outcome::Ok => {
+            log.code = Some(Code::Ok);
+            let body = collected.message.take().unwrap_or_default();
+            let mut response = Response::new(Body::from(body));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            // The trailers of a unary call are known before its body is sent: headers too.
+            add_metadata(response.headers_mut(), &collected.headers);
+            add_metadata(response.headers_mut(), &collected.trailers);
+            Ok(response)
+        }
+        Outcome::Status(status) => {
+            log.code = Some(status.code());
+            let details = details::decode(&status, &gateway.pool);
+            let mut response = status_response(status.code(), status.message(), details);
+            add_metadata(response.headers_mut(), &collected.headers);
+            add_metadata(response.headers_mut(), status.metadata());
+            Err(response)
+        }
+        Outcome::Stopped => {
+            let reason = collected
+                .failure
+                .unwrap_or_else(|| "the call was stopped".to_string());
+            log.code = Some(Code::Internal);
+            Err(status_response(Code::Internal, &reason, Vec::new()))
+        }
+    }
+}
+
+/// Copies metadata into HTTP headers as `Grpc-Metadata-<key>`, binary values in base64.
+/// The protocol's own keys (`grpc-status`, `content-type`, ...) stay out.
+fn add_metadata(headers: &mut HeaderMap, metadata: &MetadataMap) {
+    for entry in metadata.iter() {
+        let (name, value) = match entry {
+            KeyAndValueRef::Ascii(key, value) => (key.as_str(), value.as_bytes().to_vec()),
+            KeyAndValueRef::Binary(key, value) => (
+                key.as_str(),
+                value
+                    .to_bytes()
+                    .map(|bytes| encode_base64(&bytes).into_bytes())
+                    .unwrap_or_default(),
+            ),
+        };
+        if name.starts_with("grpc-") || matches!(name, "content-type" | "te" | "user-agent") {
+            continue;
+        }
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(format!("grpc-metadata-{name}").as_bytes()),
+            HeaderValue::from_bytes(&value),
+        ) else {
+            continue;
+        };
+        headers.append(name, value);
+    }
+}
+
+/// How a server stream is written, from the request's `Accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StreamFormat {
+    /// `application/x-ndjson` (the default): `{"result": …}` a line, then `{"status": …}`.
+    Ndjson,
+    /// `text/event-stream`: `event: message` per message, then `event: status`.
+    Sse,
+}
+
+impl StreamFormat {
+    fn of(headers: &HeaderMap) -> StreamFormat {
+        let accept = headers
+            .get(header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .unwrap_or_default();
+        if accept.contains("text/event-stream") {
+            StreamFormat::Sse
+        } else {
+            StreamFormat::Ndjson
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            StreamFormat::Ndjson => "application/x-ndjson",
+            StreamFormat::Sse => "text/event-stream",
+        }
+    }
+
+    /// Appends one record: `kind` is `result` or `status`, `json` its value's text.
+    fn record(self, kind: &str, json: &[u8], out: &mut Vec<u8>) {
+        match self {
+            StreamFormat::Ndjson => {
+                out.extend_from_slice(b"{\"");
+                out.extend_from_slice(kind.as_bytes());
+                out.extend_from_slice(b"\":");
+                out.extend_from_slice(json);
+                out.extend_from_slice(b"}\n");
+            }
+            StreamFormat::Sse => {
+                let event = if kind == "result" { "message" } else { kind };
+                out.extend_from_slice(b"event: ");
+                out.extend_from_slice(event.as_bytes());
+                out.extend_from_slice(b"\ndata: ");
+                out.extend_from_slice(json);
+                out.extend_from_slice(b"\n\n");
+            }
+        }
+    }
+}
+
+/// Hands a server stream's messages to the HTTP body as they come: a chunk when no further
+/// message is ready (or when much is waiting), the call slowed down while the client is slow.
+struct StreamObserver {
+    format: StreamFormat,
+    json: MessageJson,
+    response_body: Option<String>,
+    buffer: Vec<u8>,
+    scratch: Vec<u8>,
+    /// Whether `flush` follows `on_idle` (send all) or `on_message` (send when large).
+    idle: bool,
+    sender: mpsc::Sender<Bytes>,
+    /// The response headers, once, for the HTTP response's headers.
+    started: Option<oneshot::Sender<MetadataMap>>,
+    failure: Option<String>,
+}
+
+/// Chunks of a stream held before waiting for the client to take them.
+const STREAM_CHUNK: usize = 32 * 1024;
+
+impl CallObserver for StreamObserver {
+    fn on_headers(&mut self, headers: &MetadataMap) {
+        if let Some(started) = self.started.take() {
+            let _ = started.send(headers.clone());
+        }
+    }
+
+    fn on_message(&mut self, message: invoke::Response<'_>) -> Result<(), Stop> {
+        self.scratch.clear();
+        let written = match &self.response_body {
+            None => self.json.write(message, &mut self.scratch),
+            Some(key) => self.json.value(message).map(|value| {
+                let field = value.get(key).cloned().unwrap_or(Value::Null);
+                self.scratch = serde_json::to_vec(&field).unwrap_or_default();
+            }),
+        };
+        if let Err(error) = written {
+            self.failure = Some(error.to_string());
+            return Err(Stop);
+        }
+        self.format
+            .record("result", &self.scratch, &mut self.buffer);
+        self.idle = false;
+        Ok(())
+    }
+
+    fn on_idle(&mut self) -> Result<(), Stop> {
+        self.idle = true;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Option<Flush<'_>> {
+        if self.buffer.is_empty() || (!self.idle && self.buffer.len() < STREAM_CHUNK) {
+            return None;
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
+        let sender = self.sender.clone();
+        Some(Box::pin(async move {
+            sender.send(chunk).await.map_err(|_| Stop)
+        }))
+    }
+}
+
+async fn server_stream(
+    gateway: &Gateway,
+    route: &Route,
+    message: Bytes,
+    headers: &[Header],
+    timeout: Option<Duration>,
+    request_headers: &HeaderMap,
+    log: &mut LogLine,
+) -> Result<Response, Response> {
+    let options = &gateway.options;
+    let format = StreamFormat::of(request_headers);
+    let (sender, receiver) = mpsc::channel::<Bytes>(4);
+    let (started_tx, started_rx) = oneshot::channel();
+    let mut observer = StreamObserver {
+        format,
+        json: MessageJson::new(
+            &route.method.output(),
+            options.emit_defaults,
+            options.proto_names,
+        ),
+        response_body: response_body_key(route, options.proto_names),
+        buffer: Vec::new(),
+        scratch: Vec::new(),
+        idle: false,
+        sender: sender.clone(),
+        started: Some(started_tx),
+        failure: None,
+    };
+    let channel = gateway.channel.clone();
+    let method = route.method.clone();
+    let headers = headers.to_vec();
+    let max_message_size = options.max_message_size;
+    let pool = gateway.pool.clone();
+    let (done_tx, done_rx) = oneshot::channel::<Result<Response, Response>>();
+    tokio::spawn(async move {
+        let closed = sender.clone();
+        let call = CallOptions {
+            headers: &headers,
+            timeout,
+            max_message_size,
+            compression: None,
+        };
+        // A client that goes away cancels the call at once, even while no message comes.
+        let outcome = tokio::select! {
+            outcome = invoke::invoke(channel, &method, Requests::One(message), call, &mut observer) => outcome,
+            () = closed.closed() => Ok(Outcome::Stopped),
+        };
+        let (code, message, details) = match &outcome {
+            Ok(Outcome::Ok) => (Code::Ok, String::new(), Vec::new()),
+            Ok(Outcome::Status(status)) => (
+                status.code(),
+                status.message().to_string(),
+                details::decode(status, &pool),
+            ),
+            Ok(Outcome::Stopped) => (
+                Code::Cancelled,
+                observer
+                    .failure
+                    .clone()
+                    .unwrap_or_else(|| "the client went away".to_string()),
+                Vec::new(),
+            ),
+            Err(error) => (Code::Unavailable, error.to_string(), Vec::new()),
+        };
+        if observer.started.is_some() {
+            // No headers came: answer with the status alone, as a unary call's error.
+            let _ = done_tx.send(Err(status_response(code, &message, details)));
+            return;
+        }
+        let status = json!({ "code": code as i32, "message": message, "details": details });
+        let mut last = std::mem::take(&mut observer.buffer);
+        format.record(
+            "status",
+            &serde_json::to_vec(&status).unwrap_or_default(),
+            &mut last,
+        );
+        let _ = sender.send(Bytes::from(last)).await;
+        drop(done_tx);
+    });
+    tokio::select! {
+        headers = started_rx => {
+            let Ok(metadata) = headers else {
+                return Err(status_response(Code::Internal, "the call ended without an answer", Vec::new()));
+            };
+            log.code = Some(Code::Ok);
+            let stream = tokio_stream::wrappers::ReceiverStream::new(receiver)
+                .map(Ok::<Bytes, std::convert::Infallible>);
+            let mut response = Response::new(Body::from_stream(stream));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            );
+            add_metadata(response.headers_mut(), &metadata);
+            Ok(response)
+        }
+        done = done_rx => {
+            let response = done.unwrap_or_else(|_| Err(status_response(Code::Internal, "the call ended without an answer", Vec::new())));
+            if let Err(error) = &response {
+                log.code = Some(code_of_status(error.status()));
+            }
+            response
+        }
+    }
+}
+
+/// The gRPC code behind an HTTP status this module wrote, for the log.
+fn code_of_status(status: StatusCode) -> Code {
+    (0..=16)
+        .map(Code::from_i32)
+        .find(|code| http_status(*code) == status.as_u16())
+        .unwrap_or(Code::Unknown)
+}
+
+/// The `Host` values a gateway on `addr` answers to.
+pub fn loopback_hosts(addr: SocketAddr) -> Vec<String> {
+    let port = addr.port();
+    let mut hosts = vec![
+        format!("localhost:{port}"),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    if port == 80 {
+        hosts.extend(["localhost", "127.0.0.1", "[::1]"].map(str::to_string));
+    }
+    hosts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_parse_as_the_spec_writes_them() {
+        assert_eq!(parse_grpc_timeout("500m"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_grpc_timeout("1S"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_grpc_timeout("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(
+            parse_grpc_timeout("99999999n"),
+            Some(Duration::from_nanos(99_999_999))
+        );
+        for bad in ["", "m", "123456789m", "1s", "1.5S", "-1S", "1 S", "é"] {
+            assert_eq!(parse_grpc_timeout(bad), None, "{bad}");
+        }
+    }
+}
