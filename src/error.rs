@@ -6,6 +6,7 @@
 //! command that made the call; here it only becomes the exit code (see `status`).
 
 use crate::demo::DemoError;
+use crate::http::GatewayError;
 use crate::invoke::health::Health;
 use crate::invoke::{InputError, InvokeError, Outcome};
 use crate::output::{OutputError, Printer};
@@ -31,6 +32,8 @@ pub enum Error {
     Settings(#[from] SettingsError),
     #[error(transparent)]
     Profile(#[from] ProfileError),
+    #[error(transparent)]
+    Gateway(#[from] GatewayError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     /// `health`: the server answered, with a health other than SERVING.
@@ -74,6 +77,7 @@ impl Error {
             Error::Demo(err) => err.hint(),
             Error::Settings(err) => err.hint(),
             Error::Profile(err) => err.hint(),
+            Error::Gateway(err) => err.hint(),
             Error::Internal(_) => Some("this is a bug in grpcx; please report it".to_string()),
             Error::Unhealthy { .. } => None,
             Error::Interrupted | Error::Runtime(_) => None,

@@ -579,6 +579,23 @@ has no health service; 68: --max-time passed).")]
         after_help = "Examples:\n  grpcx serve-demo\n  grpcx serve-demo --listen 127.0.0.1:6000 --log\n  grpcx serve-demo --listen unix:/tmp/demo.sock\n  grpcx serve-demo --no-reflection\n  grpcx serve-demo --tls-cert server.pem --tls-key server.key --client-ca ca.pem"
     )]
     ServeDemo(ServeDemoArgs),
+    /// Serve the server's methods over plain HTTP and JSON: its google.api.http routes and
+    /// POST /<package.Service>/<Method> for every method; nothing generated.
+    #[command(after_help = "\
+Examples:
+  grpcx gateway                                   # 127.0.0.1:8080 in front of 127.0.0.1:50051
+  grpcx gateway --routes                          # the route table, then exit
+  grpcx --addr api:443 gateway --listen 127.0.0.1:9000 -H 'authorization: Bearer $T'
+  grpcx gateway --http-rules rules.yaml           # REST routes for protos without annotations
+  curl localhost:8080/v1/items/1
+  curl -d '{\"id\":1}' localhost:8080/grpcx.demo.v1.ItemService/GetItem
+  curl -H 'Accept: text/event-stream' localhost:8080/v1/items
+
+Errors are a google.rpc.Status as JSON ({\"code\",\"message\",\"details\"}) with the HTTP status of
+the gRPC code (NOT_FOUND 404, INVALID_ARGUMENT 400, DEADLINE_EXCEEDED 504, ...). A server
+stream is NDJSON ({\"result\":...} a line) or SSE (event: message), and ends with a
+{\"status\":...} record (event: status) that says whether it ended with OK.")]
+    Gateway(GatewayArgs),
     /// A guided tour of grpcx on an embedded demo server; needs nothing else running.
     #[command(after_help = "Example:\n  grpcx demo")]
     Demo,
@@ -665,6 +682,7 @@ impl Command {
             Command::Describe(args) => Some(&mut args.global),
             Command::Call(args) => Some(&mut args.global),
             Command::Health(args) => Some(&mut args.global),
+            Command::Gateway(args) => Some(&mut args.global),
             _ => None,
         }
     }
@@ -832,6 +850,69 @@ pub enum Format {
     Json,
     /// The protobuf text format.
     Text,
+}
+
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// The HTTP address to listen on, IP:PORT or localhost:PORT [default: 127.0.0.1:8080].
+    /// Beyond loopback, any Host header is answered (put it behind your load balancer).
+    /// Example: --listen 127.0.0.1:9000 (port 0 picks a free one)
+    #[arg(long, value_name = "ADDRESS")]
+    pub listen: Option<ListenAddr>,
+
+    /// Print the route table (HTTP method, path template, gRPC method, body, source) and exit.
+    /// Example: grpcx gateway --routes
+    #[arg(long)]
+    pub routes: bool,
+
+    /// Read HTTP rules from a service config YAML file (`http: rules: - selector: …`), for
+    /// protos without google.api.http annotations; they replace a method's annotations.
+    /// Example: --http-rules rules.yaml
+    #[arg(long, value_name = "FILE")]
+    pub http_rules: Option<PathBuf>,
+
+    /// Ignore query parameters that name no field, instead of answering 400.
+    /// Example: --allow-unknown-query
+    #[arg(long)]
+    pub allow_unknown_query: bool,
+
+    /// Ignore request body fields the message does not have, instead of answering 400.
+    /// Example: --allow-unknown-fields
+    #[arg(long)]
+    pub allow_unknown_fields: bool,
+
+    /// Answer with every field of each response, zero values and empty lists included.
+    /// Example: --emit-defaults
+    #[arg(long)]
+    pub emit_defaults: bool,
+
+    /// Answer with field names as the .proto file writes them (created_at).
+    /// Example: --proto-names
+    #[arg(long)]
+    pub proto_names: bool,
+
+    /// The largest request body read; larger ones get 413. Example: --max-body 16MiB
+    #[arg(long, default_value = "4MiB", value_name = "SIZE", value_parser = values::parse_size)]
+    pub max_body: usize,
+
+    /// Forward this request header to the server as metadata (repeatable; Authorization
+    /// and Grpc-Metadata-* are always forwarded). Example: --forward-header x-request-id
+    #[arg(long, value_name = "NAME")]
+    pub forward_header: Vec<String>,
+
+    /// Let pages of this origin call the gateway (CORS; repeatable). Without it, a request a
+    /// page of another origin sends is refused. Example: --cors-origin http://localhost:3000
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors_origin: Vec<String>,
+
+    /// On Ctrl-C or SIGTERM, how long requests in flight may take to finish before they are
+    /// cut and the gateway exits; a second signal cuts them at once.
+    /// Example: --shutdown-grace 30s
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = values::parse_duration)]
+    pub shutdown_grace: Duration,
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ pub mod call;
 pub mod completions;
 pub mod demo;
 pub mod describe;
+pub mod gateway;
 pub mod health;
 pub mod list;
 pub mod serve_demo;
@@ -30,7 +31,9 @@ use crate::settings::Settings;
 pub fn run(cli: &Cli, printer: &mut Printer) -> u8 {
     // A client needs one thread; the servers (serve-demo, the tour's) use both cores.
     let runtime = match cli.command {
-        Command::ServeDemo(_) | Command::Demo => tokio::runtime::Builder::new_multi_thread(),
+        Command::ServeDemo(_) | Command::Demo | Command::Gateway(_) => {
+            tokio::runtime::Builder::new_multi_thread()
+        }
         _ => tokio::runtime::Builder::new_current_thread(),
     }
     .enable_all()
@@ -64,6 +67,7 @@ pub async fn execute(cli: &Cli, printer: &mut Printer) -> Result<Outcome, Error>
             talk_to_server(&cli.global, ServerCommand::Health(args), printer).await
         }
         Command::ServeDemo(args) => serve_demo::run(args, printer).await,
+        Command::Gateway(args) => gateway::run(&cli.global, args, printer).await,
         // Boxed: the tour runs its steps through `execute`.
         Command::Demo => Box::pin(demo::run(printer)).await,
         Command::Config {

@@ -102,13 +102,13 @@ pub async fn run(args: &ServeDemoArgs, printer: &mut Printer) -> Result<Outcome,
 }
 
 /// Ctrl-C and, on Unix, SIGTERM, listened for from the moment they are installed.
-struct Signals {
+pub(super) struct Signals {
     #[cfg(unix)]
     unix: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
 }
 
 impl Signals {
-    fn install() -> Signals {
+    pub(super) fn install() -> Signals {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
@@ -125,7 +125,7 @@ impl Signals {
     }
 
     /// Completes on the next Ctrl-C or SIGTERM.
-    async fn next(&mut self) {
+    pub(super) async fn next(&mut self) {
         #[cfg(unix)]
         if let Some((interrupt, terminate)) = &mut self.unix {
             tokio::select! {

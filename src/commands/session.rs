@@ -73,6 +73,25 @@ pub async fn open_for_call(
     Ok(CallSession { connection, schema })
 }
 
+/// Opens the connection and the schema for `gateway`: the server's schema as it is now (no
+/// cache read), or the files alone.
+pub async fn open_for_gateway(
+    settings: &Settings,
+    printer: &mut Printer,
+) -> Result<CallSession, Error> {
+    let connection = connect(settings, printer).await?;
+    let schema = fresh_schema(settings, &connection)?;
+    Ok(CallSession { connection, schema })
+}
+
+/// The schema read again on `connection`, files included: for the gateway's reloads.
+pub fn fresh_schema(settings: &Settings, connection: &Connection) -> Result<Schema, Error> {
+    Ok(match load_files(settings)? {
+        Some(files) if !settings.use_reflection => Schema::from_files(files),
+        files => reflected(settings, connection, files, false, false),
+    })
+}
+
 fn load_files(settings: &Settings) -> Result<Option<DescriptorPool>, Error> {
     if settings.files.is_empty() {
         return Ok(None);

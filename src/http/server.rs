@@ -481,7 +481,9 @@ fn add_metadata(headers: &mut HeaderMap, metadata: &MetadataMap) {
                     .unwrap_or_default(),
             ),
         };
-        if name.starts_with("grpc-") || matches!(name, "content-type" | "te" | "user-agent") {
+        if name.starts_with("grpc-")
+            || matches!(name, "content-type" | "te" | "user-agent" | "date")
+        {
             continue;
         }
         let (Ok(name), Ok(value)) = (

@@ -1,0 +1,197 @@
+//! `grpcx gateway`: the server's methods over HTTP and JSON, until Ctrl-C or SIGTERM.
+//!
+//! The command reads the schema and the HTTP rules, builds the route table (telling what
+//! conflicts), and serves; the `http` module does the rest and reports each request here,
+//! where the access log is printed.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use prost_reflect::MethodDescriptor;
+use tokio::sync::{mpsc, oneshot};
+
+use super::serve_demo::Signals;
+use super::session;
+use crate::cli::{GatewayArgs, GlobalArgs};
+use crate::error::Error;
+use crate::http::GatewayError;
+use crate::http::request::RequestOptions;
+use crate::http::routes::Routes;
+use crate::http::rules::{self, HttpRule};
+use crate::http::server::{self, Gateway, GatewayOptions};
+use crate::invoke::Outcome;
+use crate::invoke::input::JsonInput;
+use crate::output::Printer;
+use crate::schema::Schema;
+use crate::transport::ListenAddr;
+
+/// Services every reflecting server has, which are not the server's own API.
+const INFRASTRUCTURE: &[&str] = &[
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+pub async fn run(
+    global: &GlobalArgs,
+    args: &GatewayArgs,
+    printer: &mut Printer,
+) -> Result<Outcome, Error> {
+    let settings = super::settings(global)?;
+    printer.configure(settings.inspect_print_options());
+    let file_rules = read_rules_file(args)?;
+    let listen = match args.listen.clone() {
+        None => SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+        Some(ListenAddr::Tcp(addr)) => addr,
+        Some(ListenAddr::Unix(path)) => {
+            return Err(GatewayError::UnixListen(format!("unix:{}", path.display())).into());
+        }
+    };
+    let mut session = session::open_for_gateway(&settings, printer).await?;
+    let methods = match methods(&mut session.schema).await {
+        Ok(methods) => methods,
+        Err(error) => return Err(session::explain(&session.connection, error).await),
+    };
+    let (routes, problems) = Routes::build(&methods, &file_rules);
+    for problem in &problems {
+        printer.warning(&format!("route left out: {problem}"));
+    }
+    if args.routes {
+        print_table(&routes, printer)?;
+        return Ok(Outcome::Ok);
+    }
+
+    // The handlers are in place before the address is announced, as serve-demo's are.
+    let mut signals = Signals::install();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| GatewayError::Listen {
+            addr: listen.to_string(),
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| GatewayError::Listen {
+            addr: listen.to_string(),
+            source,
+        })?;
+    let (events, mut notes) = mpsc::unbounded_channel::<String>();
+    let gateway = Gateway {
+        routes,
+        channel: session.connection.channel.clone(),
+        pool: session.schema.pool().clone(),
+        options: GatewayOptions {
+            request: RequestOptions {
+                json: JsonInput {
+                    allow_unknown_fields: args.allow_unknown_fields,
+                },
+                allow_unknown_query: args.allow_unknown_query,
+            },
+            emit_defaults: args.emit_defaults,
+            proto_names: args.proto_names,
+            max_body: args.max_body,
+            max_time: settings.max_time,
+            max_message_size: settings.max_message_size,
+            headers: settings.rpc_headers.clone(),
+            forward_headers: args
+                .forward_header
+                .iter()
+                .map(|name| name.to_ascii_lowercase())
+                .collect(),
+            allowed_hosts: addr
+                .ip()
+                .is_loopback()
+                .then(|| server::loopback_hosts(addr)),
+            cors_origins: args.cors_origin.clone(),
+        },
+        events: events.clone(),
+    };
+    printer.note(&format!(
+        "grpcx gateway listening on http://{addr} (upstream {}; {} routes); Ctrl-C stops it",
+        settings.connect.target,
+        gateway.routes.len(),
+    ));
+
+    // On the first signal the listener closes and the requests in flight get
+    // `--shutdown-grace` to finish (a stream may never end by itself); then, or on a
+    // second signal, the gateway returns and what is still open is cut.
+    let (stopping, stop_requested) = oneshot::channel::<Signals>();
+    let grace = args.shutdown_grace;
+    let serving = server::serve(listener, Arc::new(gateway), async move {
+        signals.next().await;
+        let _ = events.send(format!(
+            "grpcx gateway stopping: no new requests; those in flight have {grace:?} to finish (Ctrl-C again stops at once)"
+        ));
+        let _ = stopping.send(signals);
+    });
+    let cut_short = async move {
+        let Ok(mut signals) = stop_requested.await else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            () = tokio::time::sleep(grace) => {}
+            () = signals.next() => {}
+        }
+    };
+    tokio::pin!(serving, cut_short);
+    let ended = loop {
+        tokio::select! {
+            biased;
+            Some(note) = notes.recv() => printer.note(&note),
+            served = &mut serving => {
+                break served.map(|()| "grpcx gateway stopped").map_err(GatewayError::Serve);
+            }
+            () = &mut cut_short => {
+                break Ok("grpcx gateway stopped; requests still in flight were cut");
+            }
+        }
+    };
+    while let Ok(note) = notes.try_recv() {
+        printer.note(&note);
+    }
+    printer.note(ended?);
+    Ok(Outcome::Ok)
+}
+
+/// The rules of `--http-rules`, none without it.
+fn read_rules_file(args: &GatewayArgs) -> Result<Vec<HttpRule>, GatewayError> {
+    let Some(path) = &args.http_rules else {
+        return Ok(Vec::new());
+    };
+    let text = std::fs::read_to_string(path).map_err(|error| GatewayError::RulesFile {
+        path: path.clone(),
+        reason: error.to_string(),
+    })?;
+    rules::from_yaml(&text).map_err(|reason| GatewayError::RulesFile {
+        path: path.clone(),
+        reason,
+    })
+}
+
+/// Every method of every service in the schema, but reflection's own.
+async fn methods(schema: &mut Schema) -> Result<Vec<MethodDescriptor>, Error> {
+    let mut methods = Vec::new();
+    for name in schema.services().await? {
+        if INFRASTRUCTURE.contains(&name.as_str()) {
+            continue;
+        }
+        methods.extend(schema.resolve_service(&name).await?.methods());
+    }
+    Ok(methods)
+}
+
+/// The route table in aligned columns: HTTP method, path, gRPC method, body, source.
+fn print_table(routes: &Routes, printer: &mut Printer) -> Result<(), Error> {
+    let rows = routes.table();
+    let mut widths = [0usize; 5];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    for [method, path, grpc, body, source] in &rows {
+        let [w0, w1, w2, w3, _] = widths;
+        let line = format!("{method:w0$}  {path:w1$}  {grpc:w2$}  {body:w3$}  {source}");
+        printer.line(line.trim_end())?;
+    }
+    Ok(())
+}
