@@ -11,11 +11,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
 
     // The demo's schema, served (and reflected) by the demo server.
-    let demo = protox::compile(["item_service.proto", "types.proto"], ["proto"])?;
+    // Encoded by protox itself rather than through `prost_types`, which would drop the
+    // `google.api.http` options the gateway reads.
+    let mut compiled = protox::Compiler::new(["proto"])?;
+    compiled
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(["item_service.proto", "types.proto"])?;
     std::fs::write(
         out_dir.join("demo_descriptor.bin"),
-        prost::Message::encode_to_vec(&demo),
+        compiled.encode_file_descriptor_set(),
     )?;
+    let demo = compiled.file_descriptor_set();
     // The client is generated too: the benchmark's code-generated baseline uses it.
     tonic_prost_build::configure()
         .build_client(true)

@@ -11,7 +11,7 @@ use prost_reflect::MethodDescriptor;
 use tokio::sync::{mpsc, oneshot};
 
 use super::serve_demo::Signals;
-use super::session;
+use super::session::{self, Needs};
 use crate::cli::{GatewayArgs, GlobalArgs};
 use crate::error::Error;
 use crate::http::GatewayError;
@@ -46,19 +46,23 @@ pub async fn run(
             return Err(GatewayError::UnixListen(format!("unix:{}", path.display())).into());
         }
     };
+    if args.routes {
+        // The table needs the schema alone: from files, no server is contacted.
+        let mut session = session::open(&settings, Needs::Inspect, printer).await?;
+        let methods = match methods(&mut session.schema).await {
+            Ok(methods) => methods,
+            Err(error) => return Err(session.explain(error).await),
+        };
+        let routes = build_routes(&methods, &file_rules, printer);
+        print_table(&routes, printer)?;
+        return Ok(Outcome::Ok);
+    }
     let mut session = session::open_for_gateway(&settings, printer).await?;
     let methods = match methods(&mut session.schema).await {
         Ok(methods) => methods,
         Err(error) => return Err(session::explain(&session.connection, error).await),
     };
-    let (routes, problems) = Routes::build(&methods, &file_rules);
-    for problem in &problems {
-        printer.warning(&format!("route left out: {problem}"));
-    }
-    if args.routes {
-        print_table(&routes, printer)?;
-        return Ok(Outcome::Ok);
-    }
+    let routes = build_routes(&methods, &file_rules, printer);
 
     // The handlers are in place before the address is announced, as serve-demo's are.
     let mut signals = Signals::install();
@@ -150,6 +154,19 @@ pub async fn run(
     }
     printer.note(ended?);
     Ok(Outcome::Ok)
+}
+
+/// The routes of `methods` and the file's rules; what cannot be routed is said and left out.
+fn build_routes(
+    methods: &[MethodDescriptor],
+    file_rules: &[HttpRule],
+    printer: &mut Printer,
+) -> Routes {
+    let (routes, problems) = Routes::build(methods, file_rules);
+    for problem in &problems {
+        printer.warning(&format!("route left out: {problem}"));
+    }
+    routes
 }
 
 /// The rules of `--http-rules`, none without it.

@@ -8,6 +8,7 @@
 
 mod items;
 mod listeners;
+pub mod reflection;
 mod request_log;
 mod tls;
 mod types_echo;
@@ -64,7 +65,7 @@ pub enum DemoError {
         source: std::io::Error,
     },
     #[error("the reflection service cannot be built: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
+    Reflection(#[from] prost_reflect::DescriptorError),
     #[error("the demo server failed: {0}")]
     Serve(#[from] tonic::transport::Error),
     #[error("the demo server task failed: {0}")]
@@ -209,17 +210,20 @@ async fn router(options: ServeOptions) -> Result<Router, DemoError> {
         .reflected_schema
         .as_deref()
         .unwrap_or(pb::FILE_DESCRIPTOR_SET);
-    let reflection = || {
-        tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(schema)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(
-                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-            )
-    };
-    let reflection_v1 = reflection().build_v1()?;
-    let reflection_v1alpha = reflection().build_v1alpha()?;
+    let index = std::sync::Arc::new(reflection::ReflectionIndex::new(&[
+        schema,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+    ])?);
+    let reflection_v1 =
+        tonic_reflection::pb::v1::server_reflection_server::ServerReflectionServer::new(
+            reflection::Reflection::new(index.clone()),
+        );
+    let reflection_v1alpha =
+        tonic_reflection::pb::v1alpha::server_reflection_server::ServerReflectionServer::new(
+            reflection::Reflection::new(index),
+        );
 
     let (health, health_service) = tonic_health::server::health_reporter();
     health

@@ -74,23 +74,21 @@ mod tests {
     #[test]
     fn maps_and_packing_survive_the_stand_ins() {
         let demo = DescriptorPool::decode(crate::demo::pb::FILE_DESCRIPTOR_SET).unwrap();
-        let files = crate::schema::dependencies_first(
-            demo.files().filter(|f| f.name() == "item_service.proto"),
-        );
+        let files =
+            crate::schema::dependencies_first(demo.files().filter(|f| f.name() == "types.proto"));
         assert!(!files.is_empty());
         let mut lean = pool();
         let encoded = files.iter().map(|f| f.encode_to_vec());
         lean.decode_file_descriptor_set(crate::schema::encode_set(encoded).as_slice())
             .unwrap();
-        let item = lean.get_message_by_name("grpcx.demo.v1.Item").unwrap();
-        let attributes = item.get_field_by_name("attributes").unwrap();
-        assert!(attributes.is_map());
-        assert!(item.get_field_by_name("tags").unwrap().is_list());
+        let all = lean.get_message_by_name("grpcx.demo.v1.AllTypes").unwrap();
+        assert!(all.get_field_by_name("m_string").unwrap().is_map());
+        assert!(all.get_field_by_name("r_int64").unwrap().is_packed());
 
         let full = removed(&lean).unwrap();
         assert!(!present(&full) && present(&lean));
         assert_eq!(full.files().len() + 1, lean.files().len());
-        let again = full.get_message_by_name("grpcx.demo.v1.Item").unwrap();
-        assert!(again.get_field_by_name("attributes").unwrap().is_map());
+        let again = full.get_message_by_name("grpcx.demo.v1.AllTypes").unwrap();
+        assert!(again.get_field_by_name("m_string").unwrap().is_map());
     }
 }

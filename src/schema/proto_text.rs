@@ -489,7 +489,7 @@ fn option_value(kind: &Kind, value: &Value) -> String {
             _ => number.to_string(),
         },
         // Message-valued options are written as text-format aggregates.
-        Value::Message(message) => format!("{{ {message} }}"),
+        Value::Message(message) => aggregate(message),
         Value::List(items) => {
             let items: Vec<String> = items.iter().map(|item| option_value(kind, item)).collect();
             format!("[{}]", items.join(", "))
@@ -507,6 +507,31 @@ fn option_value(kind: &Kind, value: &Value) -> String {
                 .collect();
             format!("[{}]", entries.join(", "))
         }
+    }
+}
+
+/// A message-valued option as a text-format aggregate, as people write it in a `.proto`:
+/// `{ post: "/v1/items:batchCreate" body: "*" }`.
+fn aggregate(message: &DynamicMessage) -> String {
+    let mut entries = Vec::new();
+    for (field, value) in message.fields() {
+        entries.push(format!(
+            "{}: {}",
+            field.name(),
+            option_value(&field.kind(), value)
+        ));
+    }
+    for (extension, value) in message.extensions() {
+        entries.push(format!(
+            "[{}]: {}",
+            extension.full_name(),
+            option_value(&extension.kind(), value)
+        ));
+    }
+    if entries.is_empty() {
+        "{}".to_string()
+    } else {
+        format!("{{ {} }}", entries.join(" "))
     }
 }
 

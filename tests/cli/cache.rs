@@ -110,13 +110,17 @@ fn previous_schema() -> Vec<u8> {
     let source = std::fs::read_to_string("proto/item_service.proto")
         .unwrap()
         .replace(
-            "  rpc GetItem(GetItemRequest) returns (Item);",
-            "  rpc GetItem(GetItemRequest) returns (Item);\n  rpc ArchiveItem(GetItemRequest) returns (Item);",
+            "  rpc GetItem(GetItemRequest) returns (Item) {",
+            "  rpc ArchiveItem(GetItemRequest) returns (Item);\n  rpc GetItem(GetItemRequest) returns (Item) {",
         )
-        .replace("  rpc ListItems(ListItemsRequest) returns (stream Item);", "");
-    assert!(!source.contains("rpc ListItems"));
+        .replace(
+            "  rpc ListItems(ListItemsRequest) returns (stream Item) {\n    option (google.api.http) = {get: \"/v1/items\"};\n  }\n",
+            "",
+        );
+    assert!(!source.contains("rpc ListItems") && source.contains("rpc ArchiveItem"));
     std::fs::write(dir.path().join("item_service.proto"), source).unwrap();
-    let mut compiler = protox::Compiler::new([dir.path()]).unwrap();
+    // The google/api files it imports come from proto/.
+    let mut compiler = protox::Compiler::new([dir.path(), std::path::Path::new("proto")]).unwrap();
     compiler.include_imports(true);
     compiler.open_file("item_service.proto").unwrap();
     compiler.file_descriptor_set().encode_to_vec()

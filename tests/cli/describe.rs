@@ -17,12 +17,12 @@ fn describe_a_service_shows_its_methods_and_comments_as_proto_source() {
     );
     assert!(
         out.contains(
-            "  rpc GetItem(.grpcx.demo.v1.GetItemRequest) returns (.grpcx.demo.v1.Item);\n"
+            "  rpc GetItem(.grpcx.demo.v1.GetItemRequest) returns (.grpcx.demo.v1.Item) {\n    option (google.api.http) = { get: \"/v1/items/{id}\" };\n  }\n"
         ),
         "{out}"
     );
-    assert!(out.contains("  rpc ListItems(.grpcx.demo.v1.ListItemsRequest) returns (stream .grpcx.demo.v1.Item);\n"), "{out}");
-    assert!(out.contains("  rpc CreateItems(stream .grpcx.demo.v1.Item) returns (.grpcx.demo.v1.CreateItemsSummary);\n"), "{out}");
+    assert!(out.contains("  rpc ListItems(.grpcx.demo.v1.ListItemsRequest) returns (stream .grpcx.demo.v1.Item) {\n"), "{out}");
+    assert!(out.contains("  rpc CreateItems(stream .grpcx.demo.v1.Item) returns (.grpcx.demo.v1.CreateItemsSummary) {\n    option (google.api.http) = { post: \"/v1/items:batchCreate\" body: \"*\" };\n  }\n"), "{out}");
     assert!(out.contains("  rpc SyncItems(stream .grpcx.demo.v1.SyncRequest) returns (stream .grpcx.demo.v1.SyncResponse);\n"), "{out}");
     assert!(out.ends_with("}\n"), "{out}");
 }
@@ -43,7 +43,7 @@ fn describe_a_method_in_every_spelling() {
         );
         assert!(
             out.contains(
-                "rpc GetItem(.grpcx.demo.v1.GetItemRequest) returns (.grpcx.demo.v1.Item);"
+                "rpc GetItem(.grpcx.demo.v1.GetItemRequest) returns (.grpcx.demo.v1.Item) {"
             ),
             "{out}"
         );
