@@ -184,8 +184,22 @@ fn read_rules_file(args: &GatewayArgs) -> Result<Vec<HttpRule>, GatewayError> {
     })
 }
 
-/// Every method of every service in the schema, but reflection's own.
+/// Every method of every service in the schema, but reflection's own. When a request or
+/// response can hold an `Any`, the pool is completed first as a call's is (every service, the
+/// well-known types and google.rpc's details), so that what an `Any` names can be read.
 async fn methods(schema: &mut Schema) -> Result<Vec<MethodDescriptor>, Error> {
+    let mut methods = own_methods(schema).await?;
+    let pool_before = schema.pool().clone();
+    for method in &methods {
+        schema.prepare_call(method).await?;
+    }
+    if *schema.pool() != pool_before {
+        methods = own_methods(schema).await?;
+    }
+    Ok(methods)
+}
+
+async fn own_methods(schema: &mut Schema) -> Result<Vec<MethodDescriptor>, Error> {
     let mut methods = Vec::new();
     for name in schema.services().await? {
         if INFRASTRUCTURE.contains(&name.as_str()) {

@@ -20,9 +20,24 @@ use crate::well_known::{WellKnown, Wrapped};
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     #[error("{0}")]
-    Input(#[from] input::InputError),
+    Input(input::InputError),
     #[error("the request body is not valid JSON: {0}")]
     BodyJson(String),
+    #[error("the request does not fit {message}: {}{reason}", .path.as_ref().map(|p| format!("at {p}: ")).unwrap_or_default())]
+    Mismatch {
+        message: String,
+        /// Where in the request as JSON, e.g. `.price.units`.
+        path: Option<String>,
+        reason: String,
+    },
+    #[error("{origin} is `{text}`, which does not fit field `{field}`: {reason}")]
+    TextValue {
+        /// `path variable {id}` or `query parameter page.size`.
+        origin: String,
+        text: String,
+        field: String,
+        reason: String,
+    },
     #[error("the request body must be a JSON object for {0}")]
     BodyNotObject(String),
     #[error("unknown query parameter `{name}`: {reason}")]
@@ -33,6 +48,43 @@ pub enum RequestError {
     QueryNotAllowed { name: String, reason: String },
     #[error("the query string holds `{0}`, which does not decode to UTF-8 text")]
     QueryEncoding(String),
+}
+
+impl From<input::InputError> for RequestError {
+    /// In an HTTP request's words: there is one request, its body.
+    fn from(error: input::InputError) -> RequestError {
+        match error {
+            input::InputError::Json {
+                reason,
+                line,
+                column,
+                ..
+            } if line > 0 => {
+                RequestError::BodyJson(format!("{reason} at line {line}, column {column}"))
+            }
+            input::InputError::Json { reason, .. } => RequestError::BodyJson(reason),
+            input::InputError::Mismatch {
+                message,
+                path,
+                reason,
+                ..
+            } => RequestError::Mismatch {
+                message,
+                path,
+                reason,
+            },
+            other => RequestError::Input(other),
+        }
+    }
+}
+
+/// A value of the request that came as text, from the path or the query string.
+struct TextSource {
+    /// `path variable {id}` or `query parameter page.size`.
+    what: String,
+    fields: Vec<FieldDescriptor>,
+    text: String,
+    repeated: bool,
 }
 
 /// How requests are read, from the gateway's options.
@@ -86,6 +138,7 @@ pub fn build(
         BodyRule::None => Map::new(),
     };
     let mut bound_by_path: Vec<Vec<String>> = Vec::new();
+    let mut sources = Vec::new();
     for (path, text) in bindings {
         let fields =
             fields_on_path(&input, &path).map_err(|reason| RequestError::UnknownQuery {
@@ -98,6 +151,12 @@ pub fn build(
             text_value(fields.last(), &text),
             false,
         );
+        sources.push(TextSource {
+            what: format!("path variable {{{}}}", path.join(".")),
+            fields,
+            text,
+            repeated: false,
+        });
         bound_by_path.push(path);
     }
     if !query.is_empty() {
@@ -133,10 +192,45 @@ pub fn build(
             let last = fields.last();
             let repeated = last.is_some_and(FieldDescriptor::is_list);
             set(&mut object, &fields, text_value(last, &text), repeated);
+            sources.push(TextSource {
+                what: format!("query parameter {name}"),
+                fields,
+                text,
+                repeated,
+            });
         }
     }
-    let message = input::encode_value(&input, Value::Object(object), options.json)?;
-    Ok(message)
+    input::encode_value(&input, Value::Object(object), options.json)
+        .map_err(|error| blame_text(&input, &sources, options.json).unwrap_or(error.into()))
+}
+
+/// The path variable or query parameter whose text does not fit its field, when one of them
+/// is why the request does not fit: each is tried alone (only after a failure, so the usual
+/// request pays nothing for it).
+fn blame_text(
+    input: &MessageDescriptor,
+    sources: &[TextSource],
+    json: JsonInput,
+) -> Option<RequestError> {
+    sources.iter().find_map(|source| {
+        let mut alone = Map::new();
+        let value = text_value(source.fields.last(), &source.text);
+        set(&mut alone, &source.fields, value, source.repeated);
+        match input::encode_value(input, Value::Object(alone), json) {
+            Err(input::InputError::Mismatch { reason, .. }) => Some(RequestError::TextValue {
+                origin: source.what.clone(),
+                text: source.text.clone(),
+                field: source
+                    .fields
+                    .iter()
+                    .map(FieldDescriptor::name)
+                    .collect::<Vec<_>>()
+                    .join("."),
+                reason,
+            }),
+            _ => None,
+        }
+    })
 }
 
 /// The body as JSON: `None` when it is empty (or only white space).

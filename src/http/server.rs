@@ -558,8 +558,9 @@ struct StreamObserver {
     /// Whether `flush` follows `on_idle` (send all) or `on_message` (send when large).
     idle: bool,
     sender: mpsc::Sender<Bytes>,
-    /// The response headers, once, for the HTTP response's headers.
-    started: Option<oneshot::Sender<MetadataMap>>,
+    /// The response headers, once, for the HTTP response's headers; or, when the call ends
+    /// before any, the answer to send instead.
+    started: Option<oneshot::Sender<Result<MetadataMap, (Code, Response)>>>,
     failure: Option<String>,
 }
 
@@ -569,7 +570,7 @@ const STREAM_CHUNK: usize = 32 * 1024;
 impl CallObserver for StreamObserver {
     fn on_headers(&mut self, headers: &MetadataMap) {
         if let Some(started) = self.started.take() {
-            let _ = started.send(headers.clone());
+            let _ = started.send(Ok(headers.clone()));
         }
     }
 
@@ -642,7 +643,6 @@ async fn server_stream(
     let headers = headers.to_vec();
     let max_message_size = options.max_message_size;
     let pool = gateway.pool.clone();
-    let (done_tx, done_rx) = oneshot::channel::<Result<Response, Response>>();
     tokio::spawn(async move {
         let closed = sender.clone();
         let call = CallOptions {
@@ -673,9 +673,9 @@ async fn server_stream(
             ),
             Err(error) => (Code::Unavailable, error.to_string(), Vec::new()),
         };
-        if observer.started.is_some() {
+        if let Some(started) = observer.started.take() {
             // No headers came: answer with the status alone, as a unary call's error.
-            let _ = done_tx.send(Err(status_response(code, &message, details)));
+            let _ = started.send(Err((code, status_response(code, &message, details))));
             return;
         }
         let status = json!({ "code": code as i32, "message": message, "details": details });
@@ -686,13 +686,9 @@ async fn server_stream(
             &mut last,
         );
         let _ = sender.send(Bytes::from(last)).await;
-        drop(done_tx);
     });
-    tokio::select! {
-        headers = started_rx => {
-            let Ok(metadata) = headers else {
-                return Err(status_response(Code::Internal, "the call ended without an answer", Vec::new()));
-            };
+    match started_rx.await {
+        Ok(Ok(metadata)) => {
             log.code = Some(Code::Ok);
             let stream = tokio_stream::wrappers::ReceiverStream::new(receiver)
                 .map(Ok::<Bytes, std::convert::Infallible>);
@@ -704,22 +700,16 @@ async fn server_stream(
             add_metadata(response.headers_mut(), &metadata);
             Ok(response)
         }
-        done = done_rx => {
-            let response = done.unwrap_or_else(|_| Err(status_response(Code::Internal, "the call ended without an answer", Vec::new())));
-            if let Err(error) = &response {
-                log.code = Some(code_of_status(error.status()));
-            }
-            response
+        Ok(Err((code, response))) => {
+            log.code = Some(code);
+            Err(response)
         }
+        Err(_) => Err(status_response(
+            Code::Internal,
+            "the call ended without an answer",
+            Vec::new(),
+        )),
     }
-}
-
-/// The gRPC code behind an HTTP status this module wrote, for the log.
-fn code_of_status(status: StatusCode) -> Code {
-    (0..=16)
-        .map(Code::from_i32)
-        .find(|code| http_status(*code) == status.as_u16())
-        .unwrap_or(Code::Unknown)
 }
 
 /// The `Host` values a gateway on `addr` answers to.

@@ -15,6 +15,7 @@ mod describe;
 mod errors;
 mod export;
 mod faults;
+mod gateway;
 mod grpcurl;
 mod health;
 mod hostile;

@@ -1,0 +1,678 @@
+//! `grpcx gateway` end to end: the real binary in front of the demo server, spoken to over
+//! plain HTTP/1.1 on loopback by a small client written here (so that the tests can send what
+//! a library would refuse to: a foreign `Host`, a bad header, a body cut short).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{TestServer, interrupt, read_lines, wait_bounded};
+
+/// How long any one HTTP exchange may take before the test fails.
+const EXCHANGE_LIMIT: Duration = Duration::from_secs(15);
+
+/// A `grpcx gateway` process on a free loopback port; killed on drop.
+struct Gateway {
+    child: Child,
+    /// `127.0.0.1:PORT`, as the ready line says.
+    addr: String,
+    /// What it printed before the ready line (warnings), then its access log.
+    early: Vec<String>,
+    log: mpsc::Receiver<String>,
+}
+
+impl Gateway {
+    fn start(server: &TestServer, args: &[&str]) -> Gateway {
+        let mut all = vec!["gateway", "--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let mut child = server
+            .command(&all)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = read_lines(child.stderr.take().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut early = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok(line) = log.recv_timeout(left) else {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the gateway never said it was ready; it said {early:?}");
+            };
+            if let Some((_, rest)) = line.split_once("listening on http://") {
+                let addr = rest.split_whitespace().next().unwrap().to_string();
+                return Gateway {
+                    child,
+                    addr,
+                    early,
+                    log,
+                };
+            }
+            early.push(line);
+        }
+    }
+
+    /// One request on a connection of its own, answered in full.
+    fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        let mut stream = self.send(method, path, headers, body);
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).unwrap();
+        Answer::parse(&bytes)
+    }
+
+    fn get(&self, path: &str) -> Answer {
+        self.request("GET", path, &[], "")
+    }
+
+    fn post(&self, path: &str, body: &str) -> Answer {
+        self.request("POST", path, &[("Content-Type", "application/json")], body)
+    }
+
+    /// Sends a request and hands back the connection, for reading an answer as it comes.
+    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> TcpStream {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        stream.set_read_timeout(Some(EXCHANGE_LIMIT)).unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\n");
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+        {
+            head.push_str(&format!("Host: {}\r\n", self.addr));
+        }
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!(
+            "Connection: close\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        ));
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body.as_bytes()).unwrap();
+        stream
+    }
+
+    /// The next access-log line, waiting a little.
+    fn next_log_line(&self) -> String {
+        self.log
+            .recv_timeout(Duration::from_secs(10))
+            .expect("an access-log line")
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP response, its body de-chunked.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn parse(bytes: &[u8]) -> Answer {
+        let text = String::from_utf8_lossy(bytes).to_string();
+        let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
+        let mut lines = head.split("\r\n");
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_string()))
+            .collect();
+        let chunked = headers
+            .iter()
+            .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"));
+        Answer {
+            status: status.parse().unwrap(),
+            body: if chunked {
+                dechunk(body)
+            } else {
+                body.to_string()
+            },
+            headers,
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|error| panic!("{error}: {} {}", self.status, self.body))
+    }
+
+    /// The NDJSON records of a streamed body.
+    fn records(&self) -> Vec<Value> {
+        self.body
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    /// `status`, and a JSON `google.rpc.Status` body with `code`.
+    fn expect_status(&self, status: u16, code: i64) -> &Answer {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/json"),
+            "{self:?}"
+        );
+        assert_eq!(self.json()["code"], code, "{self:?}");
+        self
+    }
+
+    fn message(&self) -> String {
+        self.json()["message"].as_str().unwrap().to_string()
+    }
+}
+
+/// The calls the server received, but the gateway's reflection.
+fn api_calls(server: &TestServer) -> Vec<grpcx::demo::LoggedCall> {
+    server
+        .log
+        .calls()
+        .into_iter()
+        .filter(|call| !call.service.contains("reflection"))
+        .collect()
+}
+
+/// Waits (bounded) until the server has received a call of `method`.
+fn wait_for_call(server: &TestServer, method: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !api_calls(server).iter().any(|call| call.method == method) {
+        assert!(
+            Instant::now() < deadline,
+            "{method} never reached the server"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap();
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = &rest[size + 2..];
+    }
+    out
+}
+
+#[test]
+fn rest_routes_from_the_demos_annotations_and_the_generic_route_answer_json() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &[]);
+
+    let item = gateway.get("/v1/items/1");
+    assert_eq!(item.status, 200, "{item:?}");
+    assert_eq!(item.header("content-type"), Some("application/json"));
+    assert_eq!(item.json()["id"], "1", "64-bit integers as strings");
+    assert!(item.json()["name"].is_string());
+    assert!(
+        gateway
+            .next_log_line()
+            .starts_with("GET /v1/items/1 -> grpcx.demo.v1.ItemService.GetItem 200 OK ")
+    );
+
+    let generic = gateway.post("/grpcx.demo.v1.ItemService/GetItem", r#"{"id": 2}"#);
+    assert_eq!(generic.status, 200, "{generic:?}");
+    assert_eq!(generic.json()["id"], "2");
+
+    // NOT_FOUND as 404, with the status as JSON and its details decoded.
+    let missing = gateway.get("/v1/items/99");
+    missing.expect_status(404, 5);
+    assert!(missing.message().contains("99"), "{missing:?}");
+    let detail = &missing.json()["details"][0];
+    assert_eq!(
+        detail["@type"],
+        "type.googleapis.com/google.rpc.ResourceInfo"
+    );
+    assert_eq!(detail["resourceName"], "items/99");
+
+    // An empty body is the empty message; --emit-defaults is off, so id 0 shows nothing.
+    let empty = gateway.post("/grpcx.demo.v1.TypesService/Echo", "");
+    assert_eq!((empty.status, empty.json()), (200, json!({})));
+
+    // The demo's TypesService.Fail ends with the status it is sent.
+    let failed = gateway.post(
+        "/grpcx.demo.v1.TypesService/Fail",
+        r#"{"code": 8, "message": "slow down", "details": [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "2s"}]}"#,
+    );
+    failed.expect_status(429, 8);
+    assert_eq!(failed.json()["details"][0]["retryDelay"], "2s");
+}
+
+#[test]
+fn the_response_options_apply_to_answers() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &["--emit-defaults", "--proto-names"]);
+    let echo = gateway.post("/grpcx.demo.v1.TypesService/Echo", r#"{"fInt64": 5}"#);
+    assert_eq!(echo.status, 200, "{echo:?}");
+    let body = echo.json();
+    assert_eq!(body["f_int64"], "5");
+    assert_eq!(body["f_bool"], false, "defaults are written: {body}");
+    assert!(body.get("fInt64").is_none());
+}
+
+#[test]
+fn bad_requests_get_a_4xx_that_names_the_problem_and_never_reach_the_server() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &["--max-body", "64"]);
+
+    let unknown = gateway.get("/v2/nothing");
+    unknown.expect_status(404, 5);
+    assert!(unknown.message().contains("--routes"), "{unknown:?}");
+
+    let wrong_method = gateway.request("DELETE", "/v1/items/1", &[], "");
+    assert_eq!(wrong_method.status, 405, "{wrong_method:?}");
+    assert_eq!(wrong_method.header("allow"), Some("GET"));
+
+    let bad_path = gateway.get("/v1/items/twelve");
+    bad_path.expect_status(400, 3);
+    assert!(bad_path.message().contains("twelve"), "{bad_path:?}");
+
+    let unknown_query = gateway.get("/v1/items/1?colour=red");
+    unknown_query.expect_status(400, 3);
+    assert!(
+        unknown_query.message().contains("colour"),
+        "{unknown_query:?}"
+    );
+
+    let malformed = gateway.post("/grpcx.demo.v1.ItemService/GetItem", r#"{"id": "#);
+    malformed.expect_status(400, 3);
+    let wrong_type = gateway.post("/grpcx.demo.v1.ItemService/GetItem", r#"{"id": "x1"}"#);
+    wrong_type.expect_status(400, 3);
+    assert!(wrong_type.message().contains("id"), "{wrong_type:?}");
+
+    let too_large = gateway.post(
+        "/grpcx.demo.v1.TypesService/Echo",
+        &format!(r#"{{"fString": "{}"}}"#, "x".repeat(100)),
+    );
+    too_large.expect_status(413, 8);
+    assert!(too_large.message().contains("--max-body"), "{too_large:?}");
+
+    for (name, value) in [
+        ("Grpc-Metadata-grpc-trace", "x"),
+        ("Grpc-Metadata-x-blob-bin", "not base64!"),
+        ("Grpc-Timeout", "soon"),
+    ] {
+        let refused = gateway.request("GET", "/v1/items/1", &[(name, value)], "");
+        refused.expect_status(400, 3);
+    }
+    let non_ascii = gateway.request(
+        "GET",
+        "/v1/items/1",
+        &[("Grpc-Metadata-x-name", "caf\u{e9}")],
+        "",
+    );
+    non_ascii.expect_status(400, 3);
+
+    // None of them reached the server.
+    assert!(api_calls(&server).is_empty(), "{:?}", api_calls(&server));
+}
+
+#[test]
+fn unknown_query_parameters_can_be_ignored() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &["--allow-unknown-query"]);
+    let item = gateway.get("/v1/items/1?colour=red");
+    assert_eq!((item.status, &item.json()["id"]), (200, &json!("1")));
+}
+
+#[test]
+fn server_streams_come_as_ndjson_or_sse_and_end_with_their_status() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &[]);
+
+    let ndjson = gateway.get("/v1/items?limit=2");
+    assert_eq!(ndjson.status, 200, "{ndjson:?}");
+    assert_eq!(ndjson.header("content-type"), Some("application/x-ndjson"));
+    let records = ndjson.records();
+    assert_eq!(records.len(), 3, "{records:?}");
+    assert_eq!(records[0]["result"]["id"], "1");
+    assert_eq!(records[1]["result"]["id"], "2");
+    assert_eq!(records[2]["status"]["code"], 0);
+
+    let sse = gateway.request(
+        "GET",
+        "/v1/items?limit=2",
+        &[("Accept", "text/event-stream")],
+        "",
+    );
+    assert_eq!(sse.header("content-type"), Some("text/event-stream"));
+    let events: Vec<(&str, Value)> = sse
+        .body
+        .split("\n\n")
+        .filter(|event| !event.is_empty())
+        .map(|event| {
+            let (kind, data) = event.split_once('\n').unwrap();
+            let data = data.strip_prefix("data: ").unwrap();
+            (
+                kind.strip_prefix("event: ").unwrap(),
+                serde_json::from_str(data).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events[1].0, "message");
+    assert_eq!(events[1].1["id"], "2");
+    assert_eq!(events[2].0, "status");
+    assert_eq!(events[2].1["code"], 0);
+
+    // Cut by its deadline after the first message: the HTTP status was 200 already, and the
+    // final record says what happened.
+    let cut = gateway.request(
+        "GET",
+        "/v1/items?delay=0.4s",
+        &[("Grpc-Timeout", "600m")],
+        "",
+    );
+    assert_eq!(cut.status, 200, "{cut:?}");
+    let records = cut.records();
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0]["result"]["id"], "1");
+    assert_eq!(records[1]["status"]["code"], 4, "DEADLINE_EXCEEDED");
+
+    // A stream that fails before its first message is answered as a unary error.
+    let refused = gateway.get("/v1/items?delay=-1s");
+    refused.expect_status(400, 3);
+}
+
+#[test]
+fn metadata_goes_both_ways_and_the_deadline_becomes_a_504() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &["--forward-header", "X-Team"]);
+    let answer = gateway.request(
+        "GET",
+        "/v1/items/1",
+        &[
+            ("Grpc-Metadata-x-echo-greeting", "hello"),
+            ("Grpc-Metadata-x-echo-blob-bin", "AAEC"),
+            ("Authorization", "Bearer t0ken"),
+            ("X-Team", "tools"),
+            ("X-Other", "stays here"),
+        ],
+        "",
+    );
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(
+        answer.header("grpc-metadata-x-echo-greeting"),
+        Some("hello")
+    );
+    assert_eq!(answer.header("grpc-metadata-x-echo-blob-bin"), Some("AAEC"));
+    let calls = api_calls(&server);
+    let call = calls.last().unwrap();
+    assert_eq!(call.get("x-echo-greeting"), Some("hello"));
+    assert_eq!(call.get("authorization"), Some("Bearer t0ken"));
+    assert_eq!(call.get("x-team"), Some("tools"));
+    assert_eq!(call.get("x-other"), None);
+
+    let slow = gateway.request(
+        "GET",
+        "/v1/items/1?delay=5s",
+        &[("Grpc-Timeout", "200m")],
+        "",
+    );
+    slow.expect_status(504, 4);
+}
+
+#[test]
+fn a_client_that_goes_away_cancels_the_upstream_call() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &[]);
+
+    // A stream: its first record arrives on its own (flushed as it came), then the client
+    // hangs up and the server sees the cancel.
+    let stream = gateway.send("GET", "/v1/items?delay=0.3s", &[], "");
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    while !line.contains("\"result\"") {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the stream ended");
+    }
+    drop(reader);
+    let event = server.wait_for_event("ListItems: the client cancelled");
+    assert!(event.contains("after 1 of"), "{event}");
+
+    // A unary call.
+    let unary = gateway.send("GET", "/v1/items/1?delay=10s", &[], "");
+    std::thread::sleep(Duration::from_millis(300));
+    drop(unary);
+    server.wait_for_event("GetItem: the client cancelled");
+}
+
+#[test]
+fn rules_from_a_file_route_every_template_form() {
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("http.yaml");
+    std::fs::write(
+        &rules,
+        r#"
+type: google.api.Service
+config_version: 3
+http:
+  rules:
+    - selector: grpcx.demo.v1.TypesService.Echo
+      get: "/v1/{f_string=shelves/*/books/**}:look"
+      additional_bindings:
+        - get: "/v1/numbers/{f_int64}/{nested.f_string=sub/*}"
+        - post: "/v1/echo/{nested.f_string}"
+          body: "*"
+        - put: "/v1/echo/{f_enum}"
+          body: "nested"
+          response_body: "nested"
+        - custom:
+            kind: REPORT
+            path: "/v1/echo:report"
+    - selector: grpcx.demo.v1.ItemService.GetItem
+      get: "/v2/things/{id}"
+"#,
+    )
+    .unwrap();
+    let rules = rules.to_str().unwrap();
+    let gateway = Gateway::start(&server, &["--http-rules", rules]);
+
+    assert!(gateway.early.is_empty(), "{:?}", gateway.early);
+    // `**` keeps %2F encoded, as the spec says; the query string fills the rest of the request,
+    // by JSON or proto names, nested, repeated, enums by name or number, well-known types in
+    // their JSON forms.
+    let path = "/v1/shelves/1/books/a%2Fb/c%20d:look\
+        ?rString=a&r_string=b&nested.fInt32=3&fEnum=COLOR_RED&rEnum=2&f_int64=42\
+        &tTimestamp=2024-01-02T03:04:05Z&tDuration=1.5s&wInt64=7&fBool=true&tFieldMask=a.b,c";
+    let echo = gateway.get(path);
+    assert_eq!(echo.status, 200, "{echo:?}");
+    assert_eq!(
+        echo.json(),
+        json!({
+            "fString": "shelves/1/books/a%2Fb/c d",
+            "fInt64": "42",
+            "rString": ["a", "b"],
+            "nested": {"fInt32": 3},
+            "fEnum": "COLOR_RED",
+            "rEnum": ["COLOR_GREEN"],
+            "tTimestamp": "2024-01-02T03:04:05Z",
+            "tDuration": "1.500s",
+            "wInt64": "7",
+            "fBool": true,
+            "tFieldMask": "a.b,c",
+        })
+    );
+
+    // `{nested.f_string=sub/*}` spans two segments: %2F stays encoded there too, while a
+    // single-segment variable decodes it.
+    let numbers = gateway.get("/v1/numbers/-7/sub/x%2Fy%21");
+    assert_eq!(
+        (numbers.status, numbers.json()),
+        (
+            200,
+            json!({"fInt64": "-7", "nested": {"fString": "sub/x%2Fy!"}})
+        )
+    );
+    let single = gateway.post("/v1/echo/a%2Fb", "{}");
+    assert_eq!(single.json()["nested"]["fString"], "a/b", "{single:?}");
+    let bad = gateway.get("/v1/numbers/seven/sub/x");
+    bad.expect_status(400, 3);
+    assert!(
+        bad.message()
+            .starts_with("path variable {f_int64} is `seven`, which does not fit field `f_int64`"),
+        "{bad:?}"
+    );
+    let bad = gateway.get("/v1/shelves/1/books/2:look?tDuration=soon");
+    bad.expect_status(400, 3);
+    assert!(
+        bad.message().starts_with(
+            "query parameter tDuration is `soon`, which does not fit field `t_duration`"
+        ),
+        "{bad:?}"
+    );
+
+    let posted = gateway.post("/v1/echo/inner", r#"{"fInt32": 9}"#);
+    assert_eq!(
+        (posted.status, posted.json()),
+        (200, json!({"fInt32": 9, "nested": {"fString": "inner"}}))
+    );
+
+    let put = gateway.request(
+        "PUT",
+        "/v1/echo/COLOR_GREEN",
+        &[],
+        r#"{"fString": "only this"}"#,
+    );
+    assert_eq!(
+        (put.status, put.json()),
+        (200, json!({"fString": "only this"}))
+    );
+
+    let report = gateway.request("REPORT", "/v1/echo:report?fString=r", &[], "");
+    assert_eq!(
+        (report.status, report.json()),
+        (200, json!({"fString": "r"}))
+    );
+
+    // The file's rule takes the place of the annotation, whose path is gone.
+    assert_eq!(gateway.get("/v2/things/1").json()["id"], "1");
+    gateway.get("/v1/items/1").expect_status(404, 5);
+}
+
+#[test]
+fn the_route_table_and_conflicts_are_reported_before_serving() {
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("http.yaml");
+    std::fs::write(
+        &rules,
+        "http:\n  rules:\n    - selector: grpcx.demo.v1.TypesService.Echo\n      get: /v1/items/{f_int64}\n",
+    )
+    .unwrap();
+    let rules = rules.to_str().unwrap();
+
+    let table = server.grpcx(&["gateway", "--routes"]);
+    let table = table.ok();
+    assert!(
+        table
+            .lines()
+            .any(|line| line.split_whitespace().collect::<Vec<_>>()
+                == [
+                    "GET",
+                    "/v1/items/{id}",
+                    "grpcx.demo.v1.ItemService.GetItem",
+                    "-",
+                    "annotation"
+                ]),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .any(|line| line.starts_with("POST  /grpcx.demo.v1.ItemService/SyncItems ")),
+        "{table}"
+    );
+
+    let gateway = Gateway::start(&server, &["--http-rules", rules]);
+    let said = gateway.early.join("\n");
+    assert!(
+        said.contains("GET /v1/items/{f_int64}") && said.contains("GetItem"),
+        "{said}"
+    );
+}
+
+#[test]
+fn pages_of_other_origins_and_foreign_host_names_are_refused() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &["--cors-origin", "http://allowed.example"]);
+    let port = gateway.addr.rsplit(':').next().unwrap().to_string();
+
+    let rebound = gateway.request(
+        "GET",
+        "/v1/items/1",
+        &[("Host", &format!("evil.example:{port}"))],
+        "",
+    );
+    rebound.expect_status(403, 7);
+
+    let foreign = gateway.request(
+        "GET",
+        "/v1/items/1",
+        &[("Origin", "http://evil.example")],
+        "",
+    );
+    foreign.expect_status(403, 7);
+    assert!(foreign.message().contains("--cors-origin"), "{foreign:?}");
+
+    for host in [format!("localhost:{port}"), gateway.addr.clone()] {
+        let same = gateway.request(
+            "GET",
+            "/v1/items/1",
+            &[("Host", &host), ("Origin", &format!("http://{host}"))],
+            "",
+        );
+        assert_eq!(same.status, 200, "{same:?}");
+    }
+    let allowed = gateway.request(
+        "GET",
+        "/v1/items/1",
+        &[("Origin", "http://allowed.example")],
+        "",
+    );
+    assert_eq!(allowed.status, 200, "{allowed:?}");
+    assert_eq!(api_calls(&server).len(), 3, "{:?}", api_calls(&server));
+}
+
+#[test]
+fn ctrl_c_lets_requests_in_flight_finish_and_refuses_new_ones() {
+    let server = TestServer::start();
+    let mut gateway = Gateway::start(&server, &[]);
+    let slow = gateway.send("GET", "/v1/items/1?delay=0.8s", &[], "");
+    wait_for_call(&server, "GetItem");
+    interrupt(&gateway.child);
+    let mut bytes = Vec::new();
+    let mut slow = slow;
+    slow.read_to_end(&mut bytes).unwrap();
+    let answer = Answer::parse(&bytes);
+    assert_eq!((answer.status, &answer.json()["id"]), (200, &json!("1")));
+    assert_eq!(
+        wait_bounded(&mut gateway.child, Duration::from_secs(10)),
+        Some(0)
+    );
+    assert!(TcpStream::connect(&gateway.addr).is_err());
+}
