@@ -12,7 +12,9 @@ pub mod request;
 pub mod routes;
 pub mod rules;
 pub mod server;
+pub mod stream_body;
 pub mod template;
+pub mod websocket;
 
 use std::path::PathBuf;
 

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{FromRequestParts as _, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
@@ -30,8 +31,12 @@ use tonic::metadata::{KeyAndValueRef, MetadataMap};
 use tonic::transport::Channel;
 
 use super::request::{self, RequestOptions};
-use super::routes::{Found, Route, Routes};
-use crate::invoke::{self, CallObserver, CallOptions, Flush, Outcome, Requests, RpcKind, Stop};
+use super::routes::{BodyRule, Found, Route, Routes};
+use super::{stream_body, websocket};
+use crate::invoke::input::InputError;
+use crate::invoke::{
+    self, CallObserver, CallOptions, Flush, InvokeError, Outcome, Requests, RpcKind, Stop,
+};
 use crate::output::MessageJson;
 use crate::schema::details;
 use crate::status::{code_name, http_status};
@@ -105,6 +110,10 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
     let response = match answer(&gateway, request, &mut log).await {
         Ok(response) | Err(response) => response,
     };
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        // A WebSocket call: logged when it ends.
+        return response;
+    }
     let _ = gateway.events.send(format!(
         "{} {} -> {} {} {} {:.1} ms",
         log.method,
@@ -138,13 +147,16 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 async fn answer(
-    gateway: &Gateway,
+    gateway: &Arc<Gateway>,
     request: Request,
     log: &mut LogLine,
 ) -> Result<Response, Response> {
     let options = &gateway.options;
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     check_host_and_origin(&parts.headers, options)?;
+    if is_websocket_upgrade(&parts.headers) {
+        return websocket(gateway, &mut parts, log).await;
+    }
     let path = parts.uri.path();
     let (route, bindings) = match gateway.routes.find(parts.method.as_str(), path) {
         Found::Route(route, bindings) => (route, bindings),
@@ -182,41 +194,127 @@ async fn answer(
     headers.extend(metadata_of(&parts.headers, &options.forward_headers).map_err(bad_request)?);
     let timeout = timeout_of(&parts.headers, options.max_time).map_err(bad_request)?;
     let kind = RpcKind::of(&route.method);
-    if kind.streams_requests() {
-        return Err(status_response(
-            Code::Unimplemented,
-            &format!(
-                "{} is a {} method, which the gateway does not serve over plain HTTP yet",
+    let requests = if kind.streams_requests() {
+        // A stream of requests comes from the body alone: the path and the query string
+        // would have to fill in every message of it.
+        if route.body != BodyRule::Whole
+            || !bindings.is_empty()
+            || parts.uri.query().is_some_and(|query| !query.is_empty())
+        {
+            return Err(bad_request(format!(
+                "{} is a {} method: its requests come from the body alone, as NDJSON (one JSON message a line), with no path variables or query parameters",
                 route.method.full_name(),
                 kind.describe()
-            ),
-            Vec::new(),
-        ));
-    }
-    let body = read_body(&parts.headers, body, options.max_body).await?;
-    let message = request::build(route, bindings, parts.uri.query(), &body, options.request)
-        .map_err(|error| bad_request(error.to_string()))?;
-    let call = CallOptions {
-        headers: &headers,
-        timeout,
-        max_message_size: options.max_message_size,
-        compression: None,
-    };
-    match kind {
-        RpcKind::ServerStreaming => {
-            server_stream(
-                gateway,
-                route,
-                message,
-                &headers,
-                timeout,
-                &parts.headers,
-                log,
-            )
-            .await
+            )));
         }
-        _ => unary(gateway, route, message, call, log).await,
+        Requests::Stream(stream_body::requests(
+            body,
+            route.method.input(),
+            options.request.json,
+            options.max_body,
+        ))
+    } else {
+        let body = read_body(&parts.headers, body, options.max_body).await?;
+        let message = request::build(route, bindings, parts.uri.query(), &body, options.request)
+            .map_err(|error| bad_request(error.to_string()))?;
+        Requests::One(message)
+    };
+    if route.method.is_server_streaming() {
+        server_stream(
+            gateway,
+            route,
+            requests,
+            &headers,
+            timeout,
+            &parts.headers,
+            log,
+        )
+        .await
+    } else {
+        let call = CallOptions {
+            headers: &headers,
+            timeout,
+            max_message_size: options.max_message_size,
+            compression: None,
+        };
+        unary(gateway, route, requests, call, log).await
     }
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.eq_ignore_ascii_case("websocket"))
+}
+
+/// A call over a WebSocket, on a method's generic path (see `websocket`).
+async fn websocket(
+    gateway: &Arc<Gateway>,
+    parts: &mut axum::http::request::Parts,
+    log: &mut LogLine,
+) -> Result<Response, Response> {
+    let options = &gateway.options;
+    let path = parts.uri.path().to_string();
+    let route = match gateway.routes.find("POST", &path) {
+        Found::Route(route, bindings) if route.body == BodyRule::Whole && bindings.is_empty() => {
+            route
+        }
+        _ => {
+            return Err(status_response(
+                Code::NotFound,
+                &format!(
+                    "no method at {path} for a WebSocket; calls over a WebSocket go to a method's generic path, /<package.Service>/<Method>"
+                ),
+                Vec::new(),
+            ));
+        }
+    };
+    log.grpc_method = Some(route.method.full_name().to_string());
+    let bad_request =
+        |message: String| status_response(Code::InvalidArgument, &message, Vec::new());
+    let mut headers = options.headers.clone();
+    headers.extend(metadata_of(&parts.headers, &options.forward_headers).map_err(bad_request)?);
+    let timeout = timeout_of(&parts.headers, options.max_time).map_err(bad_request)?;
+    let upgrade = WebSocketUpgrade::from_request_parts(parts, &())
+        .await
+        .map_err(|rejection| bad_request(format!("not a WebSocket upgrade: {rejection}")))?;
+    let call = websocket::SocketCall {
+        gateway: gateway.clone(),
+        method: route.method.clone(),
+        headers,
+        timeout,
+        request_line: format!("{} {}", log.method, log.path),
+        started: Instant::now(),
+    };
+    Ok(upgrade
+        .max_message_size(options.max_body)
+        .max_frame_size(options.max_body)
+        .on_upgrade(move |socket| websocket::run(call, socket)))
+}
+
+/// The code of a call that could not be made or whose requests broke off.
+pub(super) fn invoke_error_code(error: &InvokeError) -> Code {
+    match error {
+        InvokeError::Input(_) | InvokeError::StreamBroke { .. } => Code::InvalidArgument,
+        InvokeError::NotReady(_) | InvokeError::BadPath(_) => Code::Unavailable,
+    }
+}
+
+/// The answer to a call that could not be made or whose requests broke off: a body line
+/// that does not fit is the client's mistake (400, or 413 when it is too long).
+fn invoke_error_response(error: &InvokeError) -> (Code, Response) {
+    let code = invoke_error_code(error);
+    let mut response = status_response(code, &error.to_string(), Vec::new());
+    if let InvokeError::StreamBroke {
+        error: InputError::Read { source, .. },
+        ..
+    } = error
+        && source.kind() == std::io::ErrorKind::FileTooLarge
+    {
+        *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    }
+    (code, response)
 }
 
 /// Refuses a request whose `Host` is not one the gateway answers to, or that a page of
@@ -402,7 +500,7 @@ fn response_body_key(route: &Route, proto_names: bool) -> Option<String> {
 async fn unary(
     gateway: &Gateway,
     route: &Route,
-    message: Bytes,
+    requests: Requests,
     call: CallOptions<'_>,
     log: &mut LogLine,
 ) -> Result<Response, Response> {
@@ -419,7 +517,7 @@ async fn unary(
     let outcome = invoke::invoke(
         gateway.channel.clone(),
         &route.method,
-        Requests::One(message),
+        requests,
         call,
         &mut collected,
     )
@@ -427,12 +525,9 @@ async fn unary(
     let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(error) => {
-            log.code = Some(Code::Unavailable);
-            return Err(status_response(
-                Code::Unavailable,
-                &error.to_string(),
-                Vec::new(),
-            ));
+            let (code, response) = invoke_error_response(&error);
+            log.code = Some(code);
+            return Err(response);
         }
     };
     match outcome {
@@ -468,8 +563,22 @@ async fn unary(
 }
 
 /// Copies metadata into HTTP headers as `Grpc-Metadata-<key>`, binary values in base64.
-/// The protocol's own keys (`grpc-status`, `content-type`, ...) stay out.
 fn add_metadata(headers: &mut HeaderMap, metadata: &MetadataMap) {
+    for (key, value) in metadata_entries(metadata) {
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(format!("grpc-metadata-{key}").as_bytes()),
+            HeaderValue::from_bytes(&value),
+        ) else {
+            continue;
+        };
+        headers.append(name, value);
+    }
+}
+
+/// The entries of `metadata` an HTTP client is shown, binary values in base64: the
+/// protocol's own keys (`grpc-status`, `content-type`, ...) stay out.
+pub(super) fn metadata_entries(metadata: &MetadataMap) -> Vec<(String, Vec<u8>)> {
+    let mut entries = Vec::new();
     for entry in metadata.iter() {
         let (name, value) = match entry {
             KeyAndValueRef::Ascii(key, value) => (key.as_str(), value.as_bytes().to_vec()),
@@ -486,14 +595,9 @@ fn add_metadata(headers: &mut HeaderMap, metadata: &MetadataMap) {
         {
             continue;
         }
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(format!("grpc-metadata-{name}").as_bytes()),
-            HeaderValue::from_bytes(&value),
-        ) else {
-            continue;
-        };
-        headers.append(name, value);
+        entries.push((name.to_string(), value));
     }
+    entries
 }
 
 /// How a server stream is written, from the request's `Accept`.
@@ -613,7 +717,7 @@ impl CallObserver for StreamObserver {
 async fn server_stream(
     gateway: &Gateway,
     route: &Route,
-    message: Bytes,
+    requests: Requests,
     headers: &[Header],
     timeout: Option<Duration>,
     request_headers: &HeaderMap,
@@ -653,9 +757,15 @@ async fn server_stream(
         };
         // A client that goes away cancels the call at once, even while no message comes.
         let outcome = tokio::select! {
-            outcome = invoke::invoke(channel, &method, Requests::One(message), call, &mut observer) => outcome,
+            outcome = invoke::invoke(channel, &method, requests, call, &mut observer) => outcome,
             () = closed.closed() => Ok(Outcome::Stopped),
         };
+        if let Err(error) = &outcome
+            && let Some(started) = observer.started.take()
+        {
+            let _ = started.send(Err(invoke_error_response(error)));
+            return;
+        }
         let (code, message, details) = match &outcome {
             Ok(Outcome::Ok) => (Code::Ok, String::new(), Vec::new()),
             Ok(Outcome::Status(status)) => (
@@ -671,7 +781,11 @@ async fn server_stream(
                     .unwrap_or_else(|| "the client went away".to_string()),
                 Vec::new(),
             ),
-            Err(error) => (Code::Unavailable, error.to_string(), Vec::new()),
+            Err(error) => (
+                invoke_error_response(error).0,
+                error.to_string(),
+                Vec::new(),
+            ),
         };
         if let Some(started) = observer.started.take() {
             // No headers came: answer with the status alone, as a unary call's error.

@@ -676,3 +676,230 @@ fn ctrl_c_lets_requests_in_flight_finish_and_refuses_new_ones() {
     );
     assert!(TcpStream::connect(&gateway.addr).is_err());
 }
+
+#[test]
+fn a_client_stream_is_read_from_an_ndjson_body_as_it_arrives() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &["--max-body", "200"]);
+
+    let created = gateway.post(
+        "/v1/items:batchCreate",
+        "{\"name\": \"Pen\"}\n{\"name\": \"Ink\", \"tags\": [\"blue\"]}\n",
+    );
+    assert_eq!(created.status, 200, "{created:?}");
+    assert_eq!(created.json()["count"], 2);
+
+    // A line that does not fit cancels the call: what came before it was stored (the seed's
+    // rule), the answer names the line.
+    let broken = gateway.post(
+        "/grpcx.demo.v1.ItemService/CreateItems",
+        "{\"name\": \"Cup\"}\n{\"name\": 5}\n",
+    );
+    broken.expect_status(400, 3);
+    assert!(
+        broken
+            .message()
+            .starts_with("request message 2 does not fit grpcx.demo.v1.Item"),
+        "{broken:?}"
+    );
+    // The limit is per line: this body is longer than --max-body, each line is not.
+    let many = "{\"name\": \"Nail\"}\n".repeat(40);
+    let stored = gateway.post("/v1/items:batchCreate", &many);
+    assert_eq!((stored.status, &stored.json()["count"]), (200, &json!(40)));
+    let long_line = format!("{{\"name\": \"{}\"}}\n", "x".repeat(300));
+    gateway
+        .post("/v1/items:batchCreate", &long_line)
+        .expect_status(413, 3);
+
+    // Streams take their requests from the body alone.
+    gateway
+        .post("/v1/items:batchCreate?name=x", "{}")
+        .expect_status(400, 3);
+}
+
+#[test]
+fn a_bidirectional_call_over_plain_http_answers_while_the_body_is_still_coming() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &[]);
+    let mut stream = TcpStream::connect(&gateway.addr).unwrap();
+    stream.set_read_timeout(Some(EXCHANGE_LIMIT)).unwrap();
+    write!(
+        stream,
+        "POST /grpcx.demo.v1.ItemService/SyncItems HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
+        gateway.addr
+    )
+    .unwrap();
+    let send_chunk = |stream: &mut TcpStream, text: &str| {
+        write!(stream, "{:x}\r\n{text}\r\n", text.len()).unwrap();
+        stream.flush().unwrap();
+    };
+    send_chunk(&mut stream, "{\"getId\": 1}\n");
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("OUTCOME_FOUND") {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "ended: {seen}");
+        seen.push_str(&line);
+    }
+    send_chunk(&mut stream, "{\"deleteId\": 1}\n");
+    while !seen.contains("OUTCOME_DELETED") {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "ended: {seen}");
+        seen.push_str(&line);
+    }
+    stream.write_all(b"0\r\n\r\n").unwrap();
+    while !seen.contains("\"status\"") {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "ended: {seen}");
+        seen.push_str(&line);
+    }
+    assert!(seen.contains(r#"{"status":{"code":0,"#), "{seen}");
+}
+
+/// A WebSocket to `path` on the gateway.
+fn websocket(
+    gateway: &Gateway,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> tungstenite::WebSocket<TcpStream> {
+    use tungstenite::client::IntoClientRequest as _;
+    let stream = TcpStream::connect(&gateway.addr).unwrap();
+    stream.set_read_timeout(Some(EXCHANGE_LIMIT)).unwrap();
+    let mut request = format!("ws://{}{path}", gateway.addr)
+        .into_client_request()
+        .unwrap();
+    for (name, value) in headers {
+        request.headers_mut().insert(
+            tungstenite::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    let (socket, response) = tungstenite::client(request, stream).unwrap();
+    assert_eq!(response.status(), 101);
+    socket
+}
+
+/// The next JSON frame of `socket`, or the close frame's code and reason.
+fn next_frame(socket: &mut tungstenite::WebSocket<TcpStream>) -> Result<Value, (u16, String)> {
+    loop {
+        match socket.read().unwrap() {
+            tungstenite::Message::Text(text) => return Ok(serde_json::from_str(&text).unwrap()),
+            tungstenite::Message::Close(frame) => {
+                let frame = frame.unwrap();
+                return Err((frame.code.into(), frame.reason.to_string()));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn send_text(socket: &mut tungstenite::WebSocket<TcpStream>, text: &str) {
+    socket
+        .send(tungstenite::Message::Text(text.to_string().into()))
+        .unwrap();
+}
+
+#[test]
+fn a_websocket_holds_a_bidirectional_conversation_with_a_half_close() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &[]);
+    let mut socket = websocket(
+        &gateway,
+        "/grpcx.demo.v1.ItemService/SyncItems",
+        &[("Grpc-Metadata-x-echo-who", "ws")],
+    );
+    send_text(&mut socket, r#"{"getId": 2}"#);
+    let headers = next_frame(&mut socket).unwrap();
+    assert!(headers.get("headers").is_some(), "{headers}");
+    let found = next_frame(&mut socket).unwrap();
+    assert_eq!(found["result"]["outcome"], "OUTCOME_FOUND", "{found}");
+    // Answered while the client still sends:
+    send_text(&mut socket, r#"{"put": {"name": "Lamp"}}"#);
+    let created = next_frame(&mut socket).unwrap();
+    assert_eq!(created["result"]["outcome"], "OUTCOME_CREATED", "{created}");
+    assert_eq!(created["result"]["item"]["name"], "Lamp");
+    // The empty frame half-closes; the status and the close follow.
+    send_text(&mut socket, "");
+    let status = next_frame(&mut socket).unwrap();
+    assert_eq!(status["status"]["code"], 0, "{status}");
+    assert!(status["trailers"].is_object(), "{status}");
+    assert_eq!(next_frame(&mut socket).unwrap_err().0, 1000);
+    let call = api_calls(&server)
+        .into_iter()
+        .find(|call| call.method == "SyncItems")
+        .unwrap();
+    assert_eq!(call.get("x-echo-who"), Some("ws"));
+    assert!(
+        gateway
+            .next_log_line()
+            .contains("-> grpcx.demo.v1.ItemService.SyncItems 101 OK"),
+    );
+}
+
+#[test]
+fn a_websocket_call_that_fails_closes_with_its_code_and_details() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &[]);
+
+    let mut socket = websocket(&gateway, "/grpcx.demo.v1.ItemService/GetItem", &[]);
+    send_text(&mut socket, r#"{"id": 99}"#);
+    let status = next_frame(&mut socket).unwrap();
+    assert_eq!(status["status"]["code"], 5, "{status}");
+    assert_eq!(
+        status["status"]["details"][0]["@type"],
+        "type.googleapis.com/google.rpc.ResourceInfo"
+    );
+    let (code, reason) = next_frame(&mut socket).unwrap_err();
+    assert_eq!(code, 4005);
+    assert!(reason.contains("99"), "{reason}");
+
+    // A frame that does not fit the request ends the call as INVALID_ARGUMENT.
+    let mut socket = websocket(&gateway, "/grpcx.demo.v1.ItemService/SyncItems", &[]);
+    send_text(&mut socket, r#"{"getId": "one"}"#);
+    let mut frame = next_frame(&mut socket);
+    while frame
+        .as_ref()
+        .is_ok_and(|frame| frame.get("status").is_none())
+    {
+        frame = next_frame(&mut socket);
+    }
+    let status = frame.unwrap();
+    assert_eq!(status["status"]["code"], 3, "{status}");
+    assert!(
+        status["status"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("request message 1 does not fit grpcx.demo.v1.SyncRequest"),
+        "{status}"
+    );
+    assert_eq!(next_frame(&mut socket).unwrap_err().0, 4003);
+
+    // Not a method's generic path.
+    let refused = gateway.request(
+        "GET",
+        "/v1/items/1",
+        &[
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ],
+        "",
+    );
+    refused.expect_status(404, 5);
+}
+
+#[test]
+fn closing_the_websocket_cancels_the_call() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &[]);
+    let mut socket = websocket(&gateway, "/grpcx.demo.v1.ItemService/ListItems", &[]);
+    send_text(&mut socket, r#"{"delay": "0.3s"}"#);
+    let mut frame = next_frame(&mut socket).unwrap();
+    while frame.get("result").is_none() {
+        frame = next_frame(&mut socket).unwrap();
+    }
+    socket.close(None).unwrap();
+    let event = server.wait_for_event("ListItems: the client cancelled");
+    assert!(event.contains("after 1 of"), "{event}");
+}
