@@ -905,7 +905,7 @@ pub struct GatewayArgs {
 
     /// Let pages of this origin call the gateway (CORS; repeatable). Without it, a request a
     /// page of another origin sends is refused. Example: --cors-origin http://localhost:3000
-    #[arg(long, value_name = "ORIGIN")]
+    #[arg(long, value_name = "ORIGIN", value_parser = values::parse_origin)]
     pub cors_origin: Vec<String>,
 
     /// On Ctrl-C or SIGTERM, how long requests in flight may take to finish before they are

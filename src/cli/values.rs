@@ -62,6 +62,31 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("`{text}` is too large"))
 }
 
+/// Parses a web origin as browsers send it: `scheme://host` or `scheme://host:port`, nothing
+/// after (a trailing `/` is dropped), in ASCII.
+pub fn parse_origin(text: &str) -> Result<String, String> {
+    let origin = text.trim().trim_end_matches('/');
+    let wrong = || {
+        format!(
+            "`{text}` is not an origin; write scheme://host[:port] as the browser's address bar shows it, e.g. http://localhost:3000"
+        )
+    };
+    let (scheme, host) = origin.split_once("://").ok_or_else(wrong)?;
+    let scheme_ok = !scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'));
+    if scheme_ok && host_ok {
+        Ok(origin.to_ascii_lowercase())
+    } else {
+        Err(wrong())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +120,20 @@ mod tests {
         assert!(parse_duration("-1s").is_err());
         assert!(parse_duration("3 weeks").is_err());
         assert!(parse_duration("1e400").is_err());
+    }
+
+    #[test]
+    fn origins_are_scheme_host_and_port() {
+        assert_eq!(
+            parse_origin("http://localhost:3000/").unwrap(),
+            "http://localhost:3000"
+        );
+        assert_eq!(
+            parse_origin("HTTPS://Example.com").unwrap(),
+            "https://example.com"
+        );
+        for bad in ["localhost:3000", "http://", "http://a/b", "http://a b", "*"] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -85,10 +85,33 @@ pub async fn serve(
     gateway: Arc<Gateway>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = axum::Router::new().fallback(handle).with_state(gateway);
+    let cors = cors_layer(&gateway.options.cors_origins);
+    let mut app = axum::Router::new().fallback(handle).with_state(gateway);
+    if let Some(cors) = cors {
+        app = app.layer(cors);
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// CORS for `--cors-origin`'s origins, none without it: preflights are answered for them,
+/// and their pages may read every answer and its `Grpc-Metadata-*` headers. The gateway
+/// keeps no cookies, so credentials are never allowed.
+fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer, ExposeHeaders};
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    (!origins.is_empty()).then(|| {
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods(AllowMethods::mirror_request())
+            .allow_headers(AllowHeaders::mirror_request())
+            .expose_headers(ExposeHeaders::any())
+            .max_age(Duration::from_secs(600))
+    })
 }
 
 /// What the access log says of one request.
@@ -156,6 +179,15 @@ async fn answer(
     check_host_and_origin(&parts.headers, options)?;
     if is_websocket_upgrade(&parts.headers) {
         return websocket(gateway, &mut parts, log).await;
+    }
+    if parts.uri.path() == HEALTH_PATH
+        && matches!(parts.method.as_str(), "GET" | "HEAD")
+        && !matches!(
+            gateway.routes.find(parts.method.as_str(), HEALTH_PATH),
+            Found::Route(..)
+        )
+    {
+        return Ok(health(gateway, parts.uri.query(), log).await);
     }
     let path = parts.uri.path();
     let (route, bindings) = match gateway.routes.find(parts.method.as_str(), path) {
@@ -239,6 +271,65 @@ async fn answer(
         };
         unary(gateway, route, requests, call, log).await
     }
+}
+
+/// Where the upstream's health is answered, unless a route of the schema takes the path.
+pub const HEALTH_PATH: &str = "/healthz";
+
+/// How long a health probe waits for the upstream.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `GET /healthz[?service=NAME]`: the upstream's `grpc.health.v1` answer, 200 for SERVING and
+/// 503 otherwise, for a load balancer's readiness probe. An upstream without the health
+/// service that answers at all is up (200, said so in the body).
+async fn health(gateway: &Gateway, query: Option<&str>, log: &mut LogLine) -> Response {
+    log.grpc_method = Some("grpc.health.v1.Health.Check".to_string());
+    let service = query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("service="))
+        .and_then(|name| super::template::decode(name, false))
+        .unwrap_or_default();
+    let timeout = gateway
+        .options
+        .max_time
+        .map_or(HEALTH_TIMEOUT, |max| max.min(HEALTH_TIMEOUT));
+    let options = CallOptions {
+        headers: &gateway.options.headers,
+        timeout: Some(timeout),
+        max_message_size: gateway.options.max_message_size,
+        compression: None,
+    };
+    let (status, body) =
+        match invoke::health::check(gateway.channel.clone(), &service, &options).await {
+            Ok(health) => {
+                log.code = Some(Code::Ok);
+                let status = if health == invoke::health::Health::Serving {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
+                (status, json!({ "status": health.name() }))
+            }
+            Err(answer) if answer.code() == Code::Unimplemented && service.is_empty() => {
+                log.code = Some(Code::Unimplemented);
+                (
+                    StatusCode::OK,
+                    json!({
+                        "status": "UP",
+                        "message": "the upstream does not serve grpc.health.v1; it answered, so it is up",
+                    }),
+                )
+            }
+            Err(answer) => {
+                log.code = Some(answer.code());
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({ "status": "UNREACHABLE", "message": answer.message() }),
+                )
+            }
+        };
+    json_response(status, &body)
 }
 
 fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
@@ -341,7 +432,12 @@ fn check_host_and_origin(headers: &HeaderMap, options: &GatewayOptions) -> Resul
         let same = origin
             .split_once("://")
             .is_some_and(|(_, rest)| !host.is_empty() && rest.eq_ignore_ascii_case(host));
-        if !same && !options.cors_origins.iter().any(|allowed| allowed == origin) {
+        if !same
+            && !options
+                .cors_origins
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        {
             return Err(status_response(
                 Code::PermissionDenied,
                 &format!(

@@ -903,3 +903,70 @@ fn closing_the_websocket_cancels_the_call() {
     let event = server.wait_for_event("ListItems: the client cancelled");
     assert!(event.contains("after 1 of"), "{event}");
 }
+
+#[test]
+fn healthz_answers_from_the_upstreams_health_service() {
+    let server = TestServer::start_options(grpcx::demo::ServeOptions {
+        not_serving: vec!["grpcx.demo.v1.TypesService".to_string()],
+        ..grpcx::demo::ServeOptions::default()
+    });
+    let gateway = Gateway::start(&server, &[]);
+    let up = gateway.get("/healthz");
+    assert_eq!((up.status, up.json()), (200, json!({"status": "SERVING"})));
+    let down = gateway.get("/healthz?service=grpcx.demo.v1.TypesService");
+    assert_eq!(
+        (down.status, down.json()),
+        (503, json!({"status": "NOT_SERVING"}))
+    );
+    let unknown = gateway.get("/healthz?service=no.Such");
+    assert_eq!(unknown.status, 503, "{unknown:?}");
+    assert_eq!(unknown.json()["status"], "SERVICE_UNKNOWN");
+
+    drop(server);
+    let gone = gateway.get("/healthz");
+    assert_eq!(gone.status, 503, "{gone:?}");
+    assert_eq!(gone.json()["status"], "UNREACHABLE");
+}
+
+#[test]
+fn cors_preflights_are_answered_for_the_allowed_origins_only() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &["--cors-origin", "http://app.example:3000/"]);
+    let preflight = |origin: &str| {
+        gateway.request(
+            "OPTIONS",
+            "/v1/items/1",
+            &[
+                ("Origin", origin),
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", "grpc-metadata-x-echo-a"),
+            ],
+            "",
+        )
+    };
+    let allowed = preflight("http://app.example:3000");
+    assert_eq!(allowed.status, 200, "{allowed:?}");
+    assert_eq!(
+        allowed.header("access-control-allow-origin"),
+        Some("http://app.example:3000")
+    );
+    assert_eq!(
+        allowed.header("access-control-allow-headers"),
+        Some("grpc-metadata-x-echo-a")
+    );
+    let refused = preflight("http://evil.example");
+    assert_eq!(refused.header("access-control-allow-origin"), None);
+
+    let call = gateway.request(
+        "GET",
+        "/v1/items/1",
+        &[("Origin", "http://app.example:3000")],
+        "",
+    );
+    assert_eq!(call.status, 200, "{call:?}");
+    assert_eq!(
+        call.header("access-control-allow-origin"),
+        Some("http://app.example:3000")
+    );
+    assert_eq!(call.header("access-control-expose-headers"), Some("*"));
+}
