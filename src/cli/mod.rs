@@ -913,6 +913,11 @@ pub struct GatewayArgs {
     /// Example: --shutdown-grace 30s
     #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = values::parse_duration)]
     pub shutdown_grace: Duration,
+
+    /// Read the schema (and --http-rules) again this often, and serve the new routes; a
+    /// failed reload keeps the old ones. SIGHUP reloads at any time. Example: --reload-interval 5m
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_duration)]
+    pub reload_interval: Option<Duration>,
 }
 
 #[derive(Debug, Args)]

@@ -5,10 +5,14 @@
 //! where the access log is printed.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use prost_reflect::MethodDescriptor;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
 use super::serve_demo::Signals;
 use super::session::{self, Needs};
@@ -16,13 +20,15 @@ use crate::cli::{GatewayArgs, GlobalArgs};
 use crate::error::Error;
 use crate::http::GatewayError;
 use crate::http::request::RequestOptions;
-use crate::http::routes::Routes;
+use crate::http::routes::{RouteProblem, Routes};
 use crate::http::rules::{self, HttpRule};
-use crate::http::server::{self, Gateway, GatewayOptions};
+use crate::http::server::{self, Gateway, GatewayOptions, RouteTable};
 use crate::invoke::Outcome;
 use crate::invoke::input::JsonInput;
 use crate::output::Printer;
 use crate::schema::Schema;
+use crate::settings::Settings;
+use crate::transport::Connection;
 use crate::transport::ListenAddr;
 
 /// Services every reflecting server has, which are not the server's own API.
@@ -53,7 +59,8 @@ pub async fn run(
             Ok(methods) => methods,
             Err(error) => return Err(session.explain(error).await),
         };
-        let routes = build_routes(&methods, &file_rules, printer);
+        let (routes, problems) = Routes::build(&methods, &file_rules);
+        warn_left_out(&problems, printer);
         print_table(&routes, printer)?;
         return Ok(Outcome::Ok);
     }
@@ -62,10 +69,12 @@ pub async fn run(
         Ok(methods) => methods,
         Err(error) => return Err(session::explain(&session.connection, error).await),
     };
-    let routes = build_routes(&methods, &file_rules, printer);
+    let (routes, problems) = Routes::build(&methods, &file_rules);
+    warn_left_out(&problems, printer);
 
     // The handlers are in place before the address is announced, as serve-demo's are.
     let mut signals = Signals::install();
+    let hangups = signal(SignalKind::hangup()).ok();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|source| GatewayError::Listen {
@@ -79,48 +88,64 @@ pub async fn run(
             source,
         })?;
     let (events, mut notes) = mpsc::unbounded_channel::<String>();
-    let gateway = Gateway {
+    let route_count = routes.len();
+    let table = RouteTable {
         routes,
-        channel: session.connection.channel.clone(),
         pool: session.schema.pool().clone(),
-        options: GatewayOptions {
-            request: RequestOptions {
-                json: JsonInput {
-                    allow_unknown_fields: args.allow_unknown_fields,
-                },
-                allow_unknown_query: args.allow_unknown_query,
-            },
-            emit_defaults: args.emit_defaults,
-            proto_names: args.proto_names,
-            max_body: args.max_body,
-            max_time: settings.max_time,
-            max_message_size: settings.max_message_size,
-            headers: settings.rpc_headers.clone(),
-            forward_headers: args
-                .forward_header
-                .iter()
-                .map(|name| name.to_ascii_lowercase())
-                .collect(),
-            allowed_hosts: addr
-                .ip()
-                .is_loopback()
-                .then(|| server::loopback_hosts(addr)),
-            cors_origins: args.cors_origin.clone(),
-        },
-        events: events.clone(),
     };
-    printer.note(&format!(
-        "grpcx gateway listening on http://{addr} (upstream {}; {} routes); Ctrl-C stops it",
-        settings.connect.target,
-        gateway.routes.len(),
+    let options = GatewayOptions {
+        request: RequestOptions {
+            json: JsonInput {
+                allow_unknown_fields: args.allow_unknown_fields,
+            },
+            allow_unknown_query: args.allow_unknown_query,
+        },
+        emit_defaults: args.emit_defaults,
+        proto_names: args.proto_names,
+        max_body: args.max_body,
+        max_time: settings.max_time,
+        max_message_size: settings.max_message_size,
+        headers: settings.rpc_headers.clone(),
+        forward_headers: args
+            .forward_header
+            .iter()
+            .map(|name| name.to_ascii_lowercase())
+            .collect(),
+        allowed_hosts: addr
+            .ip()
+            .is_loopback()
+            .then(|| server::loopback_hosts(addr)),
+        cors_origins: args.cors_origin.clone(),
+    };
+    let gateway = Arc::new(Gateway::new(
+        table,
+        session.connection.channel.clone(),
+        options,
+        events.clone(),
     ));
+    printer.note(&format!(
+        "grpcx gateway listening on http://{addr} (upstream {}; {route_count} routes); Ctrl-C stops it",
+        settings.connect.target,
+    ));
+    // Not a task of its own: reflection's futures are not `Send`. It runs beside the server in
+    // the loop below, and never ends.
+    let reloading = reload_when_asked(
+        Reload {
+            settings: settings.clone(),
+            connection: session.connection.clone(),
+            rules: args.http_rules.clone(),
+            gateway: gateway.clone(),
+        },
+        hangups,
+        args.reload_interval,
+    );
 
     // On the first signal the listener closes and the requests in flight get
     // `--shutdown-grace` to finish (a stream may never end by itself); then, or on a
     // second signal, the gateway returns and what is still open is cut.
     let (stopping, stop_requested) = oneshot::channel::<Signals>();
     let grace = args.shutdown_grace;
-    let serving = server::serve(listener, Arc::new(gateway), async move {
+    let serving = server::serve(listener, gateway, async move {
         signals.next().await;
         let _ = events.send(format!(
             "grpcx gateway stopping: no new requests; those in flight have {grace:?} to finish (Ctrl-C again stops at once)"
@@ -136,11 +161,12 @@ pub async fn run(
             () = signals.next() => {}
         }
     };
-    tokio::pin!(serving, cut_short);
+    tokio::pin!(serving, cut_short, reloading);
     let ended = loop {
         tokio::select! {
             biased;
             Some(note) = notes.recv() => printer.note(&note),
+            () = &mut reloading => {}
             served = &mut serving => {
                 break served.map(|()| "grpcx gateway stopped").map_err(GatewayError::Serve);
             }
@@ -156,30 +182,104 @@ pub async fn run(
     Ok(Outcome::Ok)
 }
 
-/// The routes of `methods` and the file's rules; what cannot be routed is said and left out.
-fn build_routes(
-    methods: &[MethodDescriptor],
-    file_rules: &[HttpRule],
-    printer: &mut Printer,
-) -> Routes {
-    let (routes, problems) = Routes::build(methods, file_rules);
-    for problem in &problems {
+fn warn_left_out(problems: &[RouteProblem], printer: &mut Printer) {
+    for problem in problems {
         printer.warning(&format!("route left out: {problem}"));
     }
-    routes
+}
+
+/// What reading the schema again needs.
+struct Reload {
+    settings: Settings,
+    connection: Connection,
+    rules: Option<PathBuf>,
+    gateway: Arc<Gateway>,
+}
+
+/// Reads the schema and the rules file again on SIGHUP and every `interval`, and puts the new
+/// routes in place; a reload that fails keeps the routes there are and says why. Said on the
+/// access log: every SIGHUP, and an interval's reload when the routes changed.
+async fn reload_when_asked(
+    reload: Reload,
+    mut hangups: Option<Signal>,
+    interval: Option<Duration>,
+) {
+    let mut ticks = interval.map(|every| tokio::time::interval_at(Instant::now() + every, every));
+    let events = reload.gateway.events.clone();
+    loop {
+        let asked = tokio::select! {
+            Some(()) = async {
+                match hangups.as_mut() {
+                    Some(hangups) => hangups.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => true,
+            _ = async {
+                match ticks.as_mut() {
+                    Some(ticks) => ticks.tick().await,
+                    None => std::future::pending().await,
+                }
+            } => false,
+        };
+        let before = reload.gateway.table().routes.table();
+        match read_again(&reload).await {
+            Ok((table, problems)) => {
+                let after = table.routes.table();
+                let changed = after != before;
+                reload.gateway.replace_table(table);
+                if asked || changed {
+                    for problem in problems {
+                        let _ = events.send(format!("warning: route left out: {problem}"));
+                    }
+                    let _ = events.send(format!(
+                        "grpcx gateway read the schema again: {} routes{}",
+                        after.len(),
+                        if changed { ", changed" } else { ", unchanged" }
+                    ));
+                }
+            }
+            Err(error) => {
+                let _ = events.send(format!(
+                    "grpcx gateway keeps its routes: reading the schema again failed: {error}"
+                ));
+            }
+        }
+    }
+}
+
+/// The route table as the schema and the rules file are now.
+async fn read_again(reload: &Reload) -> Result<(RouteTable, Vec<RouteProblem>), Error> {
+    let file_rules = read_rules(reload.rules.as_deref())?;
+    let mut schema = session::fresh_schema(&reload.settings, &reload.connection)?;
+    let methods = match methods(&mut schema).await {
+        Ok(methods) => methods,
+        Err(error) => return Err(session::explain(&reload.connection, error).await),
+    };
+    let (routes, problems) = Routes::build(&methods, &file_rules);
+    Ok((
+        RouteTable {
+            routes,
+            pool: schema.pool().clone(),
+        },
+        problems,
+    ))
 }
 
 /// The rules of `--http-rules`, none without it.
 fn read_rules_file(args: &GatewayArgs) -> Result<Vec<HttpRule>, GatewayError> {
-    let Some(path) = &args.http_rules else {
+    read_rules(args.http_rules.as_deref())
+}
+
+fn read_rules(path: Option<&Path>) -> Result<Vec<HttpRule>, GatewayError> {
+    let Some(path) = path else {
         return Ok(Vec::new());
     };
     let text = std::fs::read_to_string(path).map_err(|error| GatewayError::RulesFile {
-        path: path.clone(),
+        path: path.to_path_buf(),
         reason: error.to_string(),
     })?;
     rules::from_yaml(&text).map_err(|reason| GatewayError::RulesFile {
-        path: path.clone(),
+        path: path.to_path_buf(),
         reason,
     })
 }

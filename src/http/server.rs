@@ -13,7 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -68,15 +68,54 @@ pub struct GatewayOptions {
     pub cors_origins: Vec<String>,
 }
 
-/// Everything a request needs: the routes, the upstream and the options.
-pub struct Gateway {
+/// The routes and the schema they were built from: replaced whole when the schema is read
+/// again, while requests under way keep the one they started with.
+pub struct RouteTable {
     pub routes: Routes,
-    pub channel: Channel,
     /// For decoding the details of error statuses.
     pub pool: DescriptorPool,
+}
+
+/// Everything a request needs: the routes, the upstream and the options.
+pub struct Gateway {
+    table: RwLock<Arc<RouteTable>>,
+    pub channel: Channel,
     pub options: GatewayOptions,
     /// One line per request, for the access log.
     pub events: mpsc::UnboundedSender<String>,
+}
+
+impl Gateway {
+    pub fn new(
+        table: RouteTable,
+        channel: Channel,
+        options: GatewayOptions,
+        events: mpsc::UnboundedSender<String>,
+    ) -> Gateway {
+        Gateway {
+            table: RwLock::new(Arc::new(table)),
+            channel,
+            options,
+            events,
+        }
+    }
+
+    /// The routes as they are now.
+    pub fn table(&self) -> Arc<RouteTable> {
+        match self.table.read() {
+            Ok(table) => table.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts `table` in place for the requests that come next.
+    pub fn replace_table(&self, table: RouteTable) {
+        let table = Arc::new(table);
+        match self.table.write() {
+            Ok(mut current) => *current = table,
+            Err(poisoned) => *poisoned.into_inner() = table,
+        }
+    }
 }
 
 /// Serves `gateway` on `listener` until `shutdown` completes; requests in flight then finish.
@@ -177,20 +216,21 @@ async fn answer(
     let options = &gateway.options;
     let (mut parts, body) = request.into_parts();
     check_host_and_origin(&parts.headers, options)?;
+    let table = gateway.table();
     if is_websocket_upgrade(&parts.headers) {
         return websocket(gateway, &mut parts, log).await;
     }
     if parts.uri.path() == HEALTH_PATH
         && matches!(parts.method.as_str(), "GET" | "HEAD")
         && !matches!(
-            gateway.routes.find(parts.method.as_str(), HEALTH_PATH),
+            table.routes.find(parts.method.as_str(), HEALTH_PATH),
             Found::Route(..)
         )
     {
         return Ok(health(gateway, parts.uri.query(), log).await);
     }
     let path = parts.uri.path();
-    let (route, bindings) = match gateway.routes.find(parts.method.as_str(), path) {
+    let (route, bindings) = match table.routes.find(parts.method.as_str(), path) {
         Found::Route(route, bindings) => (route, bindings),
         Found::WrongMethod(allowed) => {
             let mut response = status_response(
@@ -300,35 +340,36 @@ async fn health(gateway: &Gateway, query: Option<&str>, log: &mut LogLine) -> Re
         max_message_size: gateway.options.max_message_size,
         compression: None,
     };
-    let (status, body) =
-        match invoke::health::check(gateway.channel.clone(), &service, &options).await {
-            Ok(health) => {
-                log.code = Some(Code::Ok);
-                let status = if health == invoke::health::Health::Serving {
-                    StatusCode::OK
-                } else {
-                    StatusCode::SERVICE_UNAVAILABLE
-                };
-                (status, json!({ "status": health.name() }))
-            }
-            Err(answer) if answer.code() == Code::Unimplemented && service.is_empty() => {
-                log.code = Some(Code::Unimplemented);
-                (
-                    StatusCode::OK,
-                    json!({
-                        "status": "UP",
-                        "message": "the upstream does not serve grpc.health.v1; it answered, so it is up",
-                    }),
-                )
-            }
-            Err(answer) => {
-                log.code = Some(answer.code());
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    json!({ "status": "UNREACHABLE", "message": answer.message() }),
-                )
-            }
-        };
+    let (status, body) = match invoke::health::check(gateway.channel.clone(), &service, &options)
+        .await
+    {
+        Ok(health) => {
+            log.code = Some(Code::Ok);
+            let status = if health == invoke::health::Health::Serving {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, json!({ "status": health.name() }))
+        }
+        Err(answer) if answer.code() == Code::Unimplemented && service.is_empty() => {
+            log.code = Some(Code::Unimplemented);
+            (
+                StatusCode::OK,
+                json!({
+                    "status": "UP",
+                    "message": "the upstream does not serve grpc.health.v1; it answered, so it is up",
+                }),
+            )
+        }
+        Err(answer) => {
+            log.code = Some(answer.code());
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "status": "UNREACHABLE", "message": answer.message() }),
+            )
+        }
+    };
     json_response(status, &body)
 }
 
@@ -347,7 +388,8 @@ async fn websocket(
 ) -> Result<Response, Response> {
     let options = &gateway.options;
     let path = parts.uri.path().to_string();
-    let route = match gateway.routes.find("POST", &path) {
+    let table = gateway.table();
+    let route = match table.routes.find("POST", &path) {
         Found::Route(route, bindings) if route.body == BodyRule::Whole && bindings.is_empty() => {
             route
         }
@@ -642,7 +684,7 @@ async fn unary(
         }
         Outcome::Status(status) => {
             log.code = Some(status.code());
-            let details = details::decode(&status, &gateway.pool);
+            let details = details::decode(&status, &gateway.table().pool);
             let mut response = status_response(status.code(), status.message(), details);
             add_metadata(response.headers_mut(), &collected.headers);
             add_metadata(response.headers_mut(), status.metadata());
@@ -842,7 +884,7 @@ async fn server_stream(
     let method = route.method.clone();
     let headers = headers.to_vec();
     let max_message_size = options.max_message_size;
-    let pool = gateway.pool.clone();
+    let pool = gateway.table().pool.clone();
     tokio::spawn(async move {
         let closed = sender.clone();
         let call = CallOptions {

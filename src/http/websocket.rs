@@ -103,7 +103,7 @@ pub async fn run(call: SocketCall, mut socket: WebSocket) {
             Ok(Outcome::Status(status)) => (
                 status.code(),
                 status.message().to_string(),
-                details::decode(status, &call_gateway.pool),
+                details::decode(status, &call_gateway.table().pool),
             ),
             Ok(Outcome::Stopped) => (
                 Code::Cancelled,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, interrupt, read_lines, wait_bounded};
+use crate::support::{TestServer, interrupt, read_lines, signal, wait_bounded};
 
 /// How long any one HTTP exchange may take before the test fails.
 const EXCHANGE_LIMIT: Duration = Duration::from_secs(15);
@@ -969,4 +969,45 @@ fn cors_preflights_are_answered_for_the_allowed_origins_only() {
         Some("http://app.example:3000")
     );
     assert_eq!(call.header("access-control-expose-headers"), Some("*"));
+}
+
+#[test]
+fn sighup_reads_the_schema_and_rules_again_and_a_failed_reload_keeps_the_routes() {
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("http.yaml");
+    let write_rules = |path: &str| {
+        std::fs::write(
+            &rules,
+            format!(
+                "http:\n  rules:\n    - selector: grpcx.demo.v1.ItemService.GetItem\n      get: {path}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write_rules("/v2/things/{id}");
+    let gateway = Gateway::start(&server, &["--http-rules", rules.to_str().unwrap()]);
+    assert_eq!(gateway.get("/v2/things/1").status, 200);
+
+    let reload_said = |gateway: &Gateway| loop {
+        let line = gateway.next_log_line();
+        if line.starts_with("grpcx gateway") {
+            return line;
+        }
+    };
+    write_rules("/v3/things/{id}");
+    signal(gateway.child.id(), "HUP");
+    let said = reload_said(&gateway);
+    assert!(
+        said.contains("read the schema again") && said.contains("changed"),
+        "{said}"
+    );
+    assert_eq!(gateway.get("/v3/things/1").json()["id"], "1");
+    gateway.get("/v2/things/1").expect_status(404, 5);
+
+    std::fs::write(&rules, "http: [not rules").unwrap();
+    signal(gateway.child.id(), "HUP");
+    let said = reload_said(&gateway);
+    assert!(said.contains("keeps its routes"), "{said}");
+    assert_eq!(gateway.get("/v3/things/1").status, 200);
 }
