@@ -116,6 +116,7 @@ pub async fn run(
             .is_loopback()
             .then(|| server::loopback_hosts(addr)),
         cors_origins: args.cors_origin.clone(),
+        verbosity: (settings.verbosity.level > 0).then(|| settings.verbosity.clone()),
     };
     let gateway = Arc::new(Gateway::new(
         table,

@@ -23,6 +23,8 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 use futures_util::StreamExt as _;
+use http_body::Frame;
+use http_body_util::StreamBody;
 use prost_reflect::DescriptorPool;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
@@ -37,7 +39,7 @@ use crate::invoke::input::InputError;
 use crate::invoke::{
     self, CallObserver, CallOptions, Flush, InvokeError, Outcome, Requests, RpcKind, Stop,
 };
-use crate::output::MessageJson;
+use crate::output::{MessageJson, Verbosity, metadata};
 use crate::schema::details;
 use crate::status::{code_name, http_status};
 use crate::transport::{Header, metadata::encode_base64};
@@ -66,6 +68,8 @@ pub struct GatewayOptions {
     /// Origins whose pages may call the gateway (CORS); a request from any other origin is
     /// refused, so that a page elsewhere cannot drive it.
     pub cors_origins: Vec<String>,
+    /// With `-v`, the access log shows each call's metadata, hiding what this hides.
+    pub verbosity: Option<Verbosity>,
 }
 
 /// The routes and the schema they were built from: replaced whole when the schema is read
@@ -159,6 +163,27 @@ struct LogLine {
     path: String,
     grpc_method: Option<String>,
     code: Option<Code>,
+    /// With `-v`: the metadata sent (`>`) and received (`<`), redacted as the CLI redacts.
+    verbosity: Option<Verbosity>,
+    metadata: Vec<String>,
+}
+
+impl LogLine {
+    fn sent(&mut self, headers: &[Header]) {
+        if let Some(verbosity) = &self.verbosity {
+            for (key, value) in metadata::sent(headers, verbosity) {
+                self.metadata.push(format!("  > {key}: {value}"));
+            }
+        }
+    }
+
+    fn received(&mut self, map: &MetadataMap) {
+        if let Some(verbosity) = &self.verbosity {
+            for (key, value) in metadata::received(map, verbosity) {
+                self.metadata.push(format!("  < {key}: {value}"));
+            }
+        }
+    }
 }
 
 async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
@@ -168,6 +193,8 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
         path: request.uri().path().to_string(),
         grpc_method: None,
         code: None,
+        verbosity: gateway.options.verbosity.clone(),
+        metadata: Vec::new(),
     };
     let response = match answer(&gateway, request, &mut log).await {
         Ok(response) | Err(response) => response,
@@ -176,7 +203,7 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
         // A WebSocket call: logged when it ends.
         return response;
     }
-    let _ = gateway.events.send(format!(
+    let mut line = format!(
         "{} {} -> {} {} {} {:.1} ms",
         log.method,
         log.path,
@@ -184,7 +211,12 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
         response.status().as_u16(),
         log.code.map_or("-", code_name),
         started.elapsed().as_secs_f64() * 1000.0,
-    ));
+    );
+    for metadata in &log.metadata {
+        line.push('\n');
+        line.push_str(metadata);
+    }
+    let _ = gateway.events.send(line);
     response
 }
 
@@ -265,6 +297,7 @@ async fn answer(
     let mut headers = options.headers.clone();
     headers.extend(metadata_of(&parts.headers, &options.forward_headers).map_err(bad_request)?);
     let timeout = timeout_of(&parts.headers, options.max_time).map_err(bad_request)?;
+    log.sent(&headers);
     let kind = RpcKind::of(&route.method);
     let requests = if kind.streams_requests() {
         // A stream of requests comes from the body alone: the path and the query string
@@ -680,6 +713,8 @@ async fn unary(
             // The trailers of a unary call are known before its body is sent: headers too.
             add_metadata(response.headers_mut(), &collected.headers);
             add_metadata(response.headers_mut(), &collected.trailers);
+            log.received(&collected.headers);
+            log.received(&collected.trailers);
             Ok(response)
         }
         Outcome::Status(status) => {
@@ -688,6 +723,8 @@ async fn unary(
             let mut response = status_response(status.code(), status.message(), details);
             add_metadata(response.headers_mut(), &collected.headers);
             add_metadata(response.headers_mut(), status.metadata());
+            log.received(&collected.headers);
+            log.received(status.metadata());
             Err(response)
         }
         Outcome::Stopped => {
@@ -767,6 +804,28 @@ impl StreamFormat {
         }
     }
 
+    /// Appends the stream's last record: its status and trailers. NDJSON:
+    /// `{"status": {...}, "trailers": {...}}`; SSE: a `trailers` event when there are any,
+    /// then the `status` event.
+    fn end(self, status: &Value, trailers: &Value, out: &mut Vec<u8>) {
+        match self {
+            StreamFormat::Ndjson => {
+                let record = json!({ "status": status, "trailers": trailers });
+                out.extend_from_slice(record.to_string().as_bytes());
+                out.push(b'\n');
+            }
+            StreamFormat::Sse => {
+                if trailers
+                    .as_object()
+                    .is_some_and(|fields| !fields.is_empty())
+                {
+                    self.record("trailers", trailers.to_string().as_bytes(), out);
+                }
+                self.record("status", status.to_string().as_bytes(), out);
+            }
+        }
+    }
+
     /// Appends one record: `kind` is `result` or `status`, `json` its value's text.
     fn record(self, kind: &str, json: &[u8], out: &mut Vec<u8>) {
         match self {
@@ -799,7 +858,8 @@ struct StreamObserver {
     scratch: Vec<u8>,
     /// Whether `flush` follows `on_idle` (send all) or `on_message` (send when large).
     idle: bool,
-    sender: mpsc::Sender<Bytes>,
+    sender: mpsc::Sender<Frame<Bytes>>,
+    trailers: MetadataMap,
     /// The response headers, once, for the HTTP response's headers; or, when the call ends
     /// before any, the answer to send instead.
     started: Option<oneshot::Sender<Result<MetadataMap, (Code, Response)>>>,
@@ -840,11 +900,15 @@ impl CallObserver for StreamObserver {
         Ok(())
     }
 
+    fn on_trailers(&mut self, trailers: &MetadataMap) {
+        self.trailers = trailers.clone();
+    }
+
     fn flush(&mut self) -> Option<Flush<'_>> {
         if self.buffer.is_empty() || (!self.idle && self.buffer.len() < STREAM_CHUNK) {
             return None;
         }
-        let chunk = Bytes::from(std::mem::take(&mut self.buffer));
+        let chunk = Frame::data(Bytes::from(std::mem::take(&mut self.buffer)));
         let sender = self.sender.clone();
         Some(Box::pin(async move {
             sender.send(chunk).await.map_err(|_| Stop)
@@ -863,7 +927,12 @@ async fn server_stream(
 ) -> Result<Response, Response> {
     let options = &gateway.options;
     let format = StreamFormat::of(request_headers);
-    let (sender, receiver) = mpsc::channel::<Bytes>(4);
+    let http_trailers = request_headers
+        .get_all(header::TE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.to_ascii_lowercase().contains("trailers"));
+    let (sender, receiver) = mpsc::channel::<Frame<Bytes>>(4);
     let (started_tx, started_rx) = oneshot::channel();
     let mut observer = StreamObserver {
         format,
@@ -877,6 +946,7 @@ async fn server_stream(
         scratch: Vec::new(),
         idle: false,
         sender: sender.clone(),
+        trailers: MetadataMap::new(),
         started: Some(started_tx),
         failure: None,
     };
@@ -931,25 +1001,39 @@ async fn server_stream(
             return;
         }
         let status = json!({ "code": code as i32, "message": message, "details": details });
+        let trailers = websocket::metadata_json(&observer.trailers);
         let mut last = std::mem::take(&mut observer.buffer);
-        format.record(
-            "status",
-            &serde_json::to_vec(&status).unwrap_or_default(),
-            &mut last,
-        );
-        let _ = sender.send(Bytes::from(last)).await;
+        format.end(&status, &trailers, &mut last);
+        if sender.send(Frame::data(Bytes::from(last))).await.is_err() || !http_trailers {
+            return;
+        }
+        let mut fields = HeaderMap::new();
+        fields.insert("grpc-status", HeaderValue::from(code as i32));
+        if let Ok(message) = HeaderValue::from_str(&percent_encode_message(&message)) {
+            fields.insert("grpc-message", message);
+        }
+        add_metadata(&mut fields, &observer.trailers);
+        let _ = sender.send(Frame::trailers(fields)).await;
     });
     match started_rx.await {
         Ok(Ok(metadata)) => {
             log.code = Some(Code::Ok);
-            let stream = tokio_stream::wrappers::ReceiverStream::new(receiver)
-                .map(Ok::<Bytes, std::convert::Infallible>);
-            let mut response = Response::new(Body::from_stream(stream));
+            let frames = tokio_stream::wrappers::ReceiverStream::new(receiver)
+                .map(Ok::<Frame<Bytes>, std::convert::Infallible>);
+            let mut response = Response::new(Body::new(StreamBody::new(frames)));
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(format.content_type()),
             );
+            if http_trailers {
+                // HTTP/1.1 sends only the trailers declared here; HTTP/2 sends them all.
+                response.headers_mut().insert(
+                    header::TRAILER,
+                    HeaderValue::from_static("grpc-status, grpc-message"),
+                );
+            }
             add_metadata(response.headers_mut(), &metadata);
+            log.received(&metadata);
             Ok(response)
         }
         Ok(Err((code, response))) => {
@@ -962,6 +1046,19 @@ async fn server_stream(
             Vec::new(),
         )),
     }
+}
+
+/// A status message as `grpc-message` carries it: percent-encoded outside printable ASCII.
+fn percent_encode_message(message: &str) -> String {
+    let mut encoded = String::with_capacity(message.len());
+    for byte in message.bytes() {
+        if (0x20..0x7f).contains(&byte) && byte != b'%' {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 /// The `Host` values a gateway on `addr` answers to.

@@ -13,7 +13,7 @@
 
 mod color;
 mod envelope;
-mod metadata;
+pub mod metadata;
 pub mod transcode;
 
 use std::io::{self, BufWriter, IsTerminal, Write};

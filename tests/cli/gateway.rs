@@ -392,6 +392,24 @@ fn server_streams_come_as_ndjson_or_sse_and_end_with_their_status() {
     assert_eq!(records[0]["result"]["id"], "1");
     assert_eq!(records[1]["status"]["code"], 4, "DEADLINE_EXCEEDED");
 
+    // With `TE: trailers`, the status comes as HTTP trailers too.
+    let mut raw = gateway.send(
+        "GET",
+        "/v1/items?delay=0.4s",
+        &[("Grpc-Timeout", "600m"), ("TE", "trailers")],
+        "",
+    );
+    let mut text = String::new();
+    raw.read_to_string(&mut text).unwrap();
+    assert!(
+        text.contains("\r\ntrailer: grpc-status, grpc-message\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\r\n0\r\ngrpc-status: 4\r\ngrpc-message: "),
+        "{text}"
+    );
+
     // A stream that fails before its first message is answered as a unary error.
     let refused = gateway.get("/v1/items?delay=-1s");
     refused.expect_status(400, 3);
@@ -400,7 +418,7 @@ fn server_streams_come_as_ndjson_or_sse_and_end_with_their_status() {
 #[test]
 fn metadata_goes_both_ways_and_the_deadline_becomes_a_504() {
     let server = TestServer::start();
-    let gateway = Gateway::start(&server, &["--forward-header", "X-Team"]);
+    let gateway = Gateway::start(&server, &["--forward-header", "X-Team", "-v"]);
     let answer = gateway.request(
         "GET",
         "/v1/items/1",
@@ -425,6 +443,23 @@ fn metadata_goes_both_ways_and_the_deadline_becomes_a_504() {
     assert_eq!(call.get("authorization"), Some("Bearer t0ken"));
     assert_eq!(call.get("x-team"), Some("tools"));
     assert_eq!(call.get("x-other"), None);
+    // -v: the access log shows the metadata, secrets hidden as the CLI hides them.
+    let mut logged = vec![gateway.next_log_line()];
+    while let Ok(line) = gateway.log.recv_timeout(Duration::from_millis(500)) {
+        logged.push(line);
+    }
+    assert!(logged[0].starts_with("GET /v1/items/1 -> "), "{logged:?}");
+    for expected in [
+        "  > x-echo-greeting: hello",
+        "  > authorization: <redacted>",
+        "  > x-team: tools",
+        "  < x-echo-greeting: hello",
+    ] {
+        assert!(
+            logged.iter().any(|line| line == expected),
+            "{expected}: {logged:?}"
+        );
+    }
 
     let slow = gateway.request(
         "GET",
