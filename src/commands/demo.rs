@@ -7,9 +7,13 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
-use crate::cli::Cli;
+use tokio::sync::oneshot;
+
+use super::gateway;
+use crate::cli::{Cli, Command};
 use crate::demo::DemoServer;
 use crate::error::{self, Error};
+use crate::http::server;
 use crate::invoke::Outcome;
 use crate::output::Printer;
 
@@ -69,6 +73,39 @@ const STEPS: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The gateway's steps: a title, the HTTP method, the path, the body, and whether the status
+/// line is shown (`curl -i`).
+const GATEWAY_STEPS: &[(&str, &str, &str, &str, bool)] = &[
+    (
+        "A REST route the schema declares (google.api.http in item_service.proto)",
+        "GET",
+        "/v1/items/1",
+        "",
+        false,
+    ),
+    (
+        "The generic route every method has: POST /<package.Service>/<Method>, JSON in and out",
+        "POST",
+        "/grpcx.demo.v1.ItemService/GetItem",
+        r#"{"id": 2}"#,
+        false,
+    ),
+    (
+        "NOT_FOUND is HTTP 404, with the status as JSON and its details decoded",
+        "GET",
+        "/v1/items/99",
+        "",
+        true,
+    ),
+    (
+        "A server stream as NDJSON: a message a line as it arrives, then how the stream ended",
+        "GET",
+        "/v1/items?category=CATEGORY_TOOL",
+        "",
+        false,
+    ),
+];
+
 pub async fn run(printer: &mut Printer) -> Result<Outcome, Error> {
     let server = DemoServer::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
     let addr = server.addr().to_string();
@@ -97,11 +134,92 @@ pub async fn run(printer: &mut Printer) -> Result<Outcome, Error> {
             printer.line(&format!("(exit code {code})"))?;
         }
     }
+    gateway_steps(&addr, STEPS.len() + 1, printer).await?;
     printer.line("")?;
     printer.line("That was the tour. `grpcx --help` lists every command and option.")?;
     printer.flush()?;
     server.stop().await?;
     Ok(Outcome::Ok)
+}
+
+/// The gateway in front of the tour's server, in this process, and `curl`'s view of it.
+async fn gateway_steps(addr: &str, first: usize, printer: &mut Printer) -> Result<(), Error> {
+    let args = ["--addr", addr, "gateway", "--listen", "127.0.0.1:0"];
+    let cli = Cli::try_parse_from(["grpcx"].into_iter().chain(args))
+        .map_err(|err| Error::Internal(format!("the gateway step does not parse: {err}")))?;
+    let Command::Gateway(gateway_args) = &cli.command else {
+        return Err(Error::Internal(
+            "the gateway step is not `gateway`".to_string(),
+        ));
+    };
+    let settings = super::settings(&cli.global)?;
+    let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+    let started = gateway::start(&settings, gateway_args, listen, Vec::new(), printer).await?;
+    let http_addr = started.addr;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(server::serve(
+        started.listener,
+        started.gateway,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    printer.line("")?;
+    printer.line(&format!(
+        "{first}. The gateway: every method over HTTP and JSON, nothing generated"
+    ))?;
+    printer.line(&format!(
+        "$ grpcx gateway --listen {http_addr}    # here inside this process"
+    ))?;
+    for (number, (title, method, path, body, show_status)) in GATEWAY_STEPS.iter().enumerate() {
+        printer.line("")?;
+        printer.line(&format!("{}. {title}", first + number + 1))?;
+        let mut command = format!("$ curl -s{}", if *show_status { "i" } else { "" });
+        if !body.is_empty() {
+            command.push_str(&format!(" -d {}", shell_words(&[body])));
+        }
+        command.push_str(&format!(
+            " {}",
+            shell_words(&[&format!("http://{http_addr}{path}")])
+        ));
+        printer.line(&command)?;
+        let (status, text) = fetch(http_addr, method, path, body)
+            .await
+            .map_err(|err| Error::Internal(format!("the tour's HTTP request failed: {err}")))?;
+        if *show_status {
+            printer.line(&status)?;
+        }
+        printer.line(text.trim_end())?;
+        printer.flush()?;
+    }
+    let _ = stop.send(());
+    let _ = serving.await;
+    Ok(())
+}
+
+/// One HTTP/1.1 request to the tour's gateway: the status line and the body.
+async fn fetch(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Result<(String, String), Box<dyn std::error::Error + Send + Sync>> {
+    use http_body_util::BodyExt as _;
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(axum::http::header::HOST, addr.to_string())
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            body.to_string(),
+        )))?;
+    let response = sender.send_request(request).await?;
+    let status = format!("HTTP/1.1 {}", response.status());
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// Quotes arguments for a POSIX shell, so that the printed line can be pasted.

@@ -64,76 +64,30 @@ pub async fn run(
         print_table(&routes, printer)?;
         return Ok(Outcome::Ok);
     }
-    let mut session = session::open_for_gateway(&settings, printer).await?;
-    let methods = match methods(&mut session.schema).await {
-        Ok(methods) => methods,
-        Err(error) => return Err(session::explain(&session.connection, error).await),
-    };
-    let (routes, problems) = Routes::build(&methods, &file_rules);
-    warn_left_out(&problems, printer);
-
-    // The handlers are in place before the address is announced, as serve-demo's are.
+    let started = start(&settings, args, listen, file_rules, printer).await?;
+    // The handlers are in place before the address is announced, as serve-demo's are (and
+    // not before: Ctrl-C while the upstream is slow to answer stops grpcx at once).
     let mut signals = Signals::install();
     let hangups = signal(SignalKind::hangup()).ok();
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|source| GatewayError::Listen {
-            addr: listen.to_string(),
-            source,
-        })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| GatewayError::Listen {
-            addr: listen.to_string(),
-            source,
-        })?;
-    let (events, mut notes) = mpsc::unbounded_channel::<String>();
-    let route_count = routes.len();
-    let table = RouteTable {
-        routes,
-        pool: session.schema.pool().clone(),
-    };
-    let options = GatewayOptions {
-        request: RequestOptions {
-            json: JsonInput {
-                allow_unknown_fields: args.allow_unknown_fields,
-            },
-            allow_unknown_query: args.allow_unknown_query,
-        },
-        emit_defaults: args.emit_defaults,
-        proto_names: args.proto_names,
-        max_body: args.max_body,
-        max_time: settings.max_time,
-        max_message_size: settings.max_message_size,
-        headers: settings.rpc_headers.clone(),
-        forward_headers: args
-            .forward_header
-            .iter()
-            .map(|name| name.to_ascii_lowercase())
-            .collect(),
-        allowed_hosts: addr
-            .ip()
-            .is_loopback()
-            .then(|| server::loopback_hosts(addr)),
-        cors_origins: args.cors_origin.clone(),
-        verbosity: (settings.verbosity.level > 0).then(|| settings.verbosity.clone()),
-    };
-    let gateway = Arc::new(Gateway::new(
-        table,
-        session.connection.channel.clone(),
-        options,
-        events.clone(),
-    ));
+    let Started {
+        listener,
+        addr,
+        gateway,
+        connection,
+        mut notes,
+    } = started;
+    let events = gateway.events.clone();
     printer.note(&format!(
-        "grpcx gateway listening on http://{addr} (upstream {}; {route_count} routes); Ctrl-C stops it",
+        "grpcx gateway listening on http://{addr} (upstream {}; {} routes); Ctrl-C stops it",
         settings.connect.target,
+        gateway.table().routes.len(),
     ));
     // Not a task of its own: reflection's futures are not `Send`. It runs beside the server in
     // the loop below, and never ends.
     let reloading = reload_when_asked(
         Reload {
             settings: settings.clone(),
-            connection: session.connection.clone(),
+            connection,
             rules: args.http_rules.clone(),
             gateway: gateway.clone(),
         },
@@ -181,6 +135,88 @@ pub async fn run(
     }
     printer.note(ended?);
     Ok(Outcome::Ok)
+}
+
+/// A gateway ready to serve: listening, its routes built, not yet accepting.
+pub(super) struct Started {
+    pub listener: tokio::net::TcpListener,
+    pub addr: SocketAddr,
+    pub gateway: Arc<Gateway>,
+    pub connection: Connection,
+    /// The access log and what else the gateway has to say, a line each.
+    pub notes: mpsc::UnboundedReceiver<String>,
+}
+
+/// Connects to the upstream, reads its schema, builds the routes and binds `listen`.
+pub(super) async fn start(
+    settings: &Settings,
+    args: &GatewayArgs,
+    listen: SocketAddr,
+    file_rules: Vec<HttpRule>,
+    printer: &mut Printer,
+) -> Result<Started, Error> {
+    let mut session = session::open_for_gateway(settings, printer).await?;
+    let methods = match methods(&mut session.schema).await {
+        Ok(methods) => methods,
+        Err(error) => return Err(session::explain(&session.connection, error).await),
+    };
+    let (routes, problems) = Routes::build(&methods, &file_rules);
+    warn_left_out(&problems, printer);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|source| GatewayError::Listen {
+            addr: listen.to_string(),
+            source,
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| GatewayError::Listen {
+            addr: listen.to_string(),
+            source,
+        })?;
+    let (events, notes) = mpsc::unbounded_channel::<String>();
+    let table = RouteTable {
+        routes,
+        pool: session.schema.pool().clone(),
+    };
+    let options = GatewayOptions {
+        request: RequestOptions {
+            json: JsonInput {
+                allow_unknown_fields: args.allow_unknown_fields,
+            },
+            allow_unknown_query: args.allow_unknown_query,
+        },
+        emit_defaults: args.emit_defaults,
+        proto_names: args.proto_names,
+        max_body: args.max_body,
+        max_time: settings.max_time,
+        max_message_size: settings.max_message_size,
+        headers: settings.rpc_headers.clone(),
+        forward_headers: args
+            .forward_header
+            .iter()
+            .map(|name| name.to_ascii_lowercase())
+            .collect(),
+        allowed_hosts: addr
+            .ip()
+            .is_loopback()
+            .then(|| server::loopback_hosts(addr)),
+        cors_origins: args.cors_origin.clone(),
+        verbosity: (settings.verbosity.level > 0).then(|| settings.verbosity.clone()),
+    };
+    let gateway = Arc::new(Gateway::new(
+        table,
+        session.connection.channel.clone(),
+        options,
+        events,
+    ));
+    Ok(Started {
+        listener,
+        addr,
+        gateway,
+        connection: session.connection,
+        notes,
+    })
 }
 
 fn warn_left_out(problems: &[RouteProblem], printer: &mut Printer) {

@@ -21,6 +21,12 @@ fn the_tour_walks_through_every_kind_of_call_and_exits_zero() {
         "(exit code 69)",
         "\"name\":\"Claw hammer\"",
         "\"outcome\":\"OUTCOME_NOT_FOUND\"",
+        // The gateway's steps, answered by a real gateway in the tour's process.
+        "/v1/items/1\n{\"id\":\"1\",\"name\":\"Claw hammer\"",
+        "/grpcx.demo.v1.ItemService/GetItem\n{\"id\":\"2\"",
+        "HTTP/1.1 404 Not Found\n{\"code\":5,\"message\":\"no item with id 99\",\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.ResourceInfo\"",
+        "{\"result\":{\"id\":\"4\",\"name\":\"Torque wrench\"",
+        "{\"status\":{\"code\":0,",
     ] {
         assert!(stdout.contains(line), "the tour shows {line:?}:\n{stdout}");
     }
