@@ -1,13 +1,18 @@
-//! `grpcx gateway` end to end: the real binary in front of the demo server, spoken to over
-//! plain HTTP/1.1 on loopback by a small client written here (so that the tests can send what
-//! a library would refuse to: a foreign `Host`, a bad header, a body cut short).
+//! `grpcx gateway` end to end: the real binary in front of real servers on loopback, spoken
+//! to over HTTP/1.1 by hyper's client and over WebSocket by tungstenite.
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 use crate::support::{TestServer, interrupt, read_lines, signal, wait_bounded};
@@ -15,7 +20,13 @@ use crate::support::{TestServer, interrupt, read_lines, signal, wait_bounded};
 /// How long any one HTTP exchange may take before the test fails.
 const EXCHANGE_LIMIT: Duration = Duration::from_secs(15);
 
-/// A `grpcx gateway` process on a free loopback port; killed on drop.
+/// A request body that is sent as it is written: for streams of requests.
+type Streamed = StreamBody<
+    tokio_stream::wrappers::ReceiverStream<Result<Frame<Bytes>, std::convert::Infallible>>,
+>;
+
+/// A `grpcx gateway` process on a free loopback port, and an HTTP client for it; the process
+/// is killed on drop.
 struct Gateway {
     child: Child,
     /// `127.0.0.1:PORT`, as the ready line says.
@@ -23,6 +34,9 @@ struct Gateway {
     /// What it printed before the ready line (warnings), then its access log.
     early: Vec<String>,
     log: mpsc::Receiver<String>,
+    runtime: tokio::runtime::Runtime,
+    client: Client<HttpConnector, Full<Bytes>>,
+    streaming_client: Client<HttpConnector, Streamed>,
 }
 
 impl Gateway {
@@ -39,7 +53,7 @@ impl Gateway {
         let log = read_lines(child.stderr.take().unwrap());
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut early = Vec::new();
-        loop {
+        let addr = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let Ok(line) = log.recv_timeout(left) else {
                 let _ = child.kill();
@@ -47,24 +61,83 @@ impl Gateway {
                 panic!("the gateway never said it was ready; it said {early:?}");
             };
             if let Some((_, rest)) = line.split_once("listening on http://") {
-                let addr = rest.split_whitespace().next().unwrap().to_string();
-                return Gateway {
-                    child,
-                    addr,
-                    early,
-                    log,
-                };
+                break rest.split_whitespace().next().unwrap().to_string();
             }
             early.push(line);
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (client, streaming_client) = {
+            let _entered = runtime.enter();
+            (
+                Client::builder(TokioExecutor::new()).build_http(),
+                Client::builder(TokioExecutor::new()).build_http(),
+            )
+        };
+        Gateway {
+            child,
+            addr,
+            early,
+            log,
+            runtime,
+            client,
+            streaming_client,
         }
     }
 
-    /// One request on a connection of its own, answered in full.
+    fn http_request<B>(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: B,
+    ) -> hyper::Request<B> {
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.addr))
+            .body(body)
+            .unwrap();
+        for (name, value) in headers {
+            request.headers_mut().append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                // from_bytes: a test may send what is not printable ASCII.
+                HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+            );
+        }
+        request
+    }
+
+    /// One request, answered in full.
     fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
-        let mut stream = self.send(method, path, headers, body);
-        let mut bytes = Vec::new();
-        stream.read_to_end(&mut bytes).unwrap();
-        Answer::parse(&bytes)
+        self.runtime
+            .block_on(self.exchange(method, path, headers, body))
+    }
+
+    fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> impl std::future::Future<Output = Answer> + Send + 'static {
+        let request = self.http_request(
+            method,
+            path,
+            headers,
+            Full::new(Bytes::from(body.to_string())),
+        );
+        let _entered = self.runtime.enter();
+        let sent = self.client.request(request);
+        async move {
+            let response = tokio::time::timeout(EXCHANGE_LIMIT, sent)
+                .await
+                .expect("an answer in time")
+                .unwrap();
+            Answer::read(response).await
+        }
     }
 
     fn get(&self, path: &str) -> Answer {
@@ -75,27 +148,36 @@ impl Gateway {
         self.request("POST", path, &[("Content-Type", "application/json")], body)
     }
 
-    /// Sends a request and hands back the connection, for reading an answer as it comes.
-    fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> TcpStream {
-        let mut stream = TcpStream::connect(&self.addr).unwrap();
-        stream.set_read_timeout(Some(EXCHANGE_LIMIT)).unwrap();
-        let mut head = format!("{method} {path} HTTP/1.1\r\n");
-        if !headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("host"))
-        {
-            head.push_str(&format!("Host: {}\r\n", self.addr));
-        }
-        for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
-        }
-        head.push_str(&format!(
-            "Connection: close\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        ));
-        stream.write_all(head.as_bytes()).unwrap();
-        stream.write_all(body.as_bytes()).unwrap();
-        stream
+    /// Sends a request and hands back its answer as it comes, for reading a line at a time;
+    /// dropping it closes the connection.
+    fn open(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Open {
+        let request = self.http_request(method, path, headers, Full::new(Bytes::new()));
+        let response = self
+            .runtime
+            .block_on(async {
+                tokio::time::timeout(EXCHANGE_LIMIT, self.client.request(request)).await
+            })
+            .expect("an answer in time")
+            .unwrap();
+        Open::new(response)
+    }
+
+    /// A request whose body is sent a piece at a time, through the returned sender, and whose
+    /// answer is read as it comes.
+    fn duplex(
+        &self,
+        path: &str,
+    ) -> (
+        tokio::sync::mpsc::Sender<Result<Frame<Bytes>, std::convert::Infallible>>,
+        tokio::task::JoinHandle<hyper::Response<Incoming>>,
+    ) {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        let body = StreamBody::new(tokio_stream::wrappers::ReceiverStream::new(receiver));
+        let request = self.http_request("POST", path, &[], body);
+        let _entered = self.runtime.enter();
+        let sent = self.streaming_client.request(request);
+        let answer = self.runtime.spawn(async move { sent.await.unwrap() });
+        (sender, answer)
     }
 
     /// The next access-log line, waiting a little.
@@ -113,43 +195,74 @@ impl Drop for Gateway {
     }
 }
 
-/// An HTTP response, its body de-chunked.
+/// An answer being read a line at a time.
+struct Open {
+    status: u16,
+    body: Incoming,
+    buffered: String,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Open {
+    fn new(response: hyper::Response<Incoming>) -> Open {
+        Open {
+            status: response.status().as_u16(),
+            body: response.into_body(),
+            buffered: String::new(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// The next line of the body; `None` at its end.
+    fn next_line(&mut self) -> Option<String> {
+        loop {
+            if let Some((line, rest)) = self.buffered.split_once('\n') {
+                let line = line.to_string();
+                self.buffered = rest.to_string();
+                return Some(line);
+            }
+            let frame = self
+                .runtime
+                .block_on(async { tokio::time::timeout(EXCHANGE_LIMIT, self.body.frame()).await })
+                .expect("a frame in time")?
+                .unwrap();
+            if let Ok(data) = frame.into_data() {
+                self.buffered.push_str(&String::from_utf8_lossy(&data));
+            }
+        }
+    }
+}
+
+/// An HTTP response, read to its end.
 #[derive(Debug)]
 struct Answer {
     status: u16,
-    headers: Vec<(String, String)>,
+    headers: HeaderMap,
     body: String,
+    trailers: Option<HeaderMap>,
 }
 
 impl Answer {
-    fn parse(bytes: &[u8]) -> Answer {
-        let text = String::from_utf8_lossy(bytes).to_string();
-        let (head, body) = text.split_once("\r\n\r\n").expect("a response head");
-        let mut lines = head.split("\r\n");
-        let status = lines.next().unwrap().split(' ').nth(1).unwrap();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|line| line.split_once(':'))
-            .map(|(name, value)| (name.to_ascii_lowercase(), value.trim().to_string()))
-            .collect();
-        let chunked = headers
-            .iter()
-            .any(|(name, value)| name == "transfer-encoding" && value.contains("chunked"));
+    async fn read(response: hyper::Response<Incoming>) -> Answer {
+        let (parts, body) = response.into_parts();
+        let collected = tokio::time::timeout(EXCHANGE_LIMIT, body.collect())
+            .await
+            .expect("the whole body in time")
+            .unwrap();
+        let trailers = collected.trailers().cloned();
         Answer {
-            status: status.parse().unwrap(),
-            body: if chunked {
-                dechunk(body)
-            } else {
-                body.to_string()
-            },
-            headers,
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: String::from_utf8_lossy(&collected.to_bytes()).into_owned(),
+            trailers,
         }
     }
 
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.headers.get(name).and_then(|value| value.to_str().ok())
     }
 
     fn json(&self) -> Value {
@@ -202,19 +315,6 @@ fn wait_for_call(server: &TestServer, method: &str) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap();
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = &rest[size + 2..];
-    }
-    out
 }
 
 #[test]
@@ -393,22 +493,19 @@ fn server_streams_come_as_ndjson_or_sse_and_end_with_their_status() {
     assert_eq!(records[1]["status"]["code"], 4, "DEADLINE_EXCEEDED");
 
     // With `TE: trailers`, the status comes as HTTP trailers too.
-    let mut raw = gateway.send(
+    let with_trailers = gateway.request(
         "GET",
         "/v1/items?delay=0.4s",
         &[("Grpc-Timeout", "600m"), ("TE", "trailers")],
         "",
     );
-    let mut text = String::new();
-    raw.read_to_string(&mut text).unwrap();
-    assert!(
-        text.contains("\r\ntrailer: grpc-status, grpc-message\r\n"),
-        "{text}"
+    assert_eq!(
+        with_trailers.header("trailer"),
+        Some("grpc-status, grpc-message")
     );
-    assert!(
-        text.contains("\r\n0\r\ngrpc-status: 4\r\ngrpc-message: "),
-        "{text}"
-    );
+    let trailers = with_trailers.trailers.as_ref().expect("trailers");
+    assert_eq!(trailers.get("grpc-status").unwrap(), "4", "{trailers:?}");
+    assert!(trailers.get("grpc-message").is_some(), "{trailers:?}");
 
     // A stream that fails before its first message is answered as a unary error.
     let refused = gateway.get("/v1/items?delay=-1s");
@@ -477,21 +574,20 @@ fn a_client_that_goes_away_cancels_the_upstream_call() {
 
     // A stream: its first record arrives on its own (flushed as it came), then the client
     // hangs up and the server sees the cancel.
-    let stream = gateway.send("GET", "/v1/items?delay=0.3s", &[], "");
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    while !line.contains("\"result\"") {
-        line.clear();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "the stream ended");
-    }
-    drop(reader);
+    let mut stream = gateway.open("GET", "/v1/items?delay=0.3s", &[]);
+    assert_eq!(stream.status, 200);
+    let first = stream.next_line().expect("a first record");
+    assert!(first.starts_with("{\"result\":{\"id\":\"1\""), "{first}");
+    drop(stream);
     let event = server.wait_for_event("ListItems: the client cancelled");
     assert!(event.contains("after 1 of"), "{event}");
 
     // A unary call.
-    let unary = gateway.send("GET", "/v1/items/1?delay=10s", &[], "");
-    std::thread::sleep(Duration::from_millis(300));
-    drop(unary);
+    let unary = gateway
+        .runtime
+        .spawn(gateway.exchange("GET", "/v1/items/1?delay=10s", &[], ""));
+    wait_for_call(&server, "GetItem");
+    unary.abort();
     server.wait_for_event("GetItem: the client cancelled");
 }
 
@@ -697,13 +793,12 @@ fn pages_of_other_origins_and_foreign_host_names_are_refused() {
 fn ctrl_c_lets_requests_in_flight_finish_and_refuses_new_ones() {
     let server = TestServer::start();
     let mut gateway = Gateway::start(&server, &[]);
-    let slow = gateway.send("GET", "/v1/items/1?delay=0.8s", &[], "");
+    let slow = gateway
+        .runtime
+        .spawn(gateway.exchange("GET", "/v1/items/1?delay=0.8s", &[], ""));
     wait_for_call(&server, "GetItem");
     interrupt(&gateway.child);
-    let mut bytes = Vec::new();
-    let mut slow = slow;
-    slow.read_to_end(&mut bytes).unwrap();
-    let answer = Answer::parse(&bytes);
+    let answer = gateway.runtime.block_on(slow).unwrap();
     assert_eq!((answer.status, &answer.json()["id"]), (200, &json!("1")));
     assert_eq!(
         wait_bounded(&mut gateway.child, Duration::from_secs(10)),
@@ -756,39 +851,27 @@ fn a_client_stream_is_read_from_an_ndjson_body_as_it_arrives() {
 fn a_bidirectional_call_over_plain_http_answers_while_the_body_is_still_coming() {
     let server = TestServer::start();
     let gateway = Gateway::start(&server, &[]);
-    let mut stream = TcpStream::connect(&gateway.addr).unwrap();
-    stream.set_read_timeout(Some(EXCHANGE_LIMIT)).unwrap();
-    write!(
-        stream,
-        "POST /grpcx.demo.v1.ItemService/SyncItems HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\n\r\n",
-        gateway.addr
-    )
-    .unwrap();
-    let send_chunk = |stream: &mut TcpStream, text: &str| {
-        write!(stream, "{:x}\r\n{text}\r\n", text.len()).unwrap();
-        stream.flush().unwrap();
+    let (body, answer) = gateway.duplex("/grpcx.demo.v1.ItemService/SyncItems");
+    let send = |text: &str| {
+        gateway
+            .runtime
+            .block_on(body.send(Ok(Frame::data(Bytes::from(text.to_string())))))
+            .unwrap();
     };
-    send_chunk(&mut stream, "{\"getId\": 1}\n");
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("OUTCOME_FOUND") {
-        let mut line = String::new();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "ended: {seen}");
-        seen.push_str(&line);
-    }
-    send_chunk(&mut stream, "{\"deleteId\": 1}\n");
-    while !seen.contains("OUTCOME_DELETED") {
-        let mut line = String::new();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "ended: {seen}");
-        seen.push_str(&line);
-    }
-    stream.write_all(b"0\r\n\r\n").unwrap();
-    while !seen.contains("\"status\"") {
-        let mut line = String::new();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "ended: {seen}");
-        seen.push_str(&line);
-    }
-    assert!(seen.contains(r#"{"status":{"code":0,"#), "{seen}");
+    send("{\"getId\": 1}\n");
+    let response = gateway.runtime.block_on(answer).unwrap();
+    assert_eq!(response.status(), 200);
+    let mut answers = Open::new(response);
+    let found = answers.next_line().unwrap();
+    assert!(found.contains("OUTCOME_FOUND"), "{found}");
+    // The first answer came while the body was still open; the next request goes on it.
+    send("{\"deleteId\": 1}\n");
+    let deleted = answers.next_line().unwrap();
+    assert!(deleted.contains("OUTCOME_DELETED"), "{deleted}");
+    drop(body);
+    let end = answers.next_line().unwrap();
+    assert!(end.starts_with(r#"{"status":{"code":0,"#), "{end}");
+    assert_eq!(answers.next_line(), None);
 }
 
 /// A WebSocket to `path` on the gateway.
