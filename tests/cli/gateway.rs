@@ -25,6 +25,9 @@ type Streamed = StreamBody<
     tokio_stream::wrappers::ReceiverStream<Result<Frame<Bytes>, std::convert::Infallible>>,
 >;
 
+/// Where the pieces of a `Streamed` body are written.
+type BodySender = tokio::sync::mpsc::Sender<Result<Frame<Bytes>, std::convert::Infallible>>;
+
 /// A `grpcx gateway` process on a free loopback port, and an HTTP client for it; the process
 /// is killed on drop.
 struct Gateway {
@@ -168,7 +171,7 @@ impl Gateway {
         &self,
         path: &str,
     ) -> (
-        tokio::sync::mpsc::Sender<Result<Frame<Bytes>, std::convert::Infallible>>,
+        BodySender,
         tokio::task::JoinHandle<hyper::Response<Incoming>>,
     ) {
         let (sender, receiver) = tokio::sync::mpsc::channel(4);
