@@ -329,8 +329,13 @@ fn set(object: &mut Map<String, Value>, fields: &[FieldDescriptor], value: Value
         };
         current = inner;
     }
-    current.remove(last.name());
+    // One spelling of the field: a value under its proto name moves to its JSON name.
     let key = last.json_name().to_string();
+    if last.name() != key
+        && let Some(existing) = current.remove(last.name())
+    {
+        current.entry(key.clone()).or_insert(existing);
+    }
     if append {
         match current.get_mut(&key) {
             Some(Value::Array(values)) => values.push(value),
@@ -385,5 +390,33 @@ mod tests {
         );
         assert!(parse_query(Some("a=%FF")).is_err());
         assert!(parse_query(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_repeated_field_collects_every_value_under_either_name() {
+        let pool =
+            prost_reflect::DescriptorPool::decode(crate::demo::pb::FILE_DESCRIPTOR_SET).unwrap();
+        let collect = |message: &str, pairs: &[(&str, &str)]| {
+            let message = pool.get_message_by_name(message).unwrap();
+            let mut object = Map::new();
+            for (name, value) in pairs {
+                let fields = query_field(&message, name).unwrap();
+                set(&mut object, &fields, Value::String(value.to_string()), true);
+            }
+            Value::Object(object)
+        };
+        // The JSON name is the proto name.
+        assert_eq!(
+            collect("grpcx.demo.v1.Item", &[("tags", "a"), ("tags", "b")]),
+            serde_json::json!({"tags": ["a", "b"]})
+        );
+        // Two spellings of one field.
+        assert_eq!(
+            collect(
+                "grpcx.demo.v1.AllTypes",
+                &[("r_string", "a"), ("rString", "b"), ("r_string", "c")]
+            ),
+            serde_json::json!({"rString": ["a", "b", "c"]})
+        );
     }
 }

@@ -15,7 +15,9 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
-use crate::support::{TestServer, interrupt, read_lines, signal, wait_bounded};
+use crate::support::{
+    Home, LoopbackServer, TestServer, interrupt, read_lines, signal, wait_bounded,
+};
 
 /// How long any one HTTP exchange may take before the test fails.
 const EXCHANGE_LIMIT: Duration = Duration::from_secs(15);
@@ -40,14 +42,29 @@ struct Gateway {
     runtime: tokio::runtime::Runtime,
     client: Client<HttpConnector, Full<Bytes>>,
     streaming_client: Client<HttpConnector, Streamed>,
+    /// The gateway's own home (its descriptor cache), when no test server lends one.
+    _home: Option<Home>,
 }
 
 impl Gateway {
     fn start(server: &TestServer, args: &[&str]) -> Gateway {
+        Gateway::spawn(server.command(&Gateway::args(args)), None)
+    }
+
+    /// A gateway in front of the server at `addr`.
+    fn start_at(addr: &str, args: &[&str]) -> Gateway {
+        let home = Home::new();
+        Gateway::spawn(home.client(addr, &Gateway::args(args)), Some(home))
+    }
+
+    fn args<'a>(args: &[&'a str]) -> Vec<&'a str> {
         let mut all = vec!["gateway", "--listen", "127.0.0.1:0"];
         all.extend_from_slice(args);
-        let mut child = server
-            .command(&all)
+        all
+    }
+
+    fn spawn(mut command: std::process::Command, home: Option<Home>) -> Gateway {
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -88,6 +105,7 @@ impl Gateway {
             runtime,
             client,
             streaming_client,
+            _home: home,
         }
     }
 
@@ -1131,4 +1149,150 @@ fn sighup_reads_the_schema_and_rules_again_and_a_failed_reload_keeps_the_routes(
     let said = reload_said(&gateway);
     assert!(said.contains("keeps its routes"), "{said}");
     assert_eq!(gateway.get("/v3/things/1").status, 200);
+}
+
+/// The library fixture, compiled with its options kept.
+fn library_schema() -> Vec<u8> {
+    let mut compiler = protox::Compiler::new([
+        std::path::Path::new("fixtures/gateway"),
+        std::path::Path::new("proto"),
+    ])
+    .unwrap();
+    compiler.include_imports(true);
+    compiler.open_file("library.proto").unwrap();
+    compiler.encode_file_descriptor_set()
+}
+
+#[test]
+fn every_rule_form_of_a_schemas_annotations_routes_to_its_method() {
+    let server = LoopbackServer::echoing(&library_schema());
+    let addr = server.addr.to_string();
+    let gateway = Gateway::start_at(&addr, &[]);
+    assert!(gateway.early.is_empty(), "{:?}", gateway.early);
+
+    // A pattern variable, and every kind of query parameter: repeated, enums by name and by
+    // number, nested, well-known types, a custom JSON name and a proto name.
+    let book = gateway.get(
+        "/v1/shelves/1/books/2?tags=a&tags=b&kind=KIND_NOVEL&kinds=1&kinds=KIND_ESSAY\
+         &page.size=3&page.token=t%20u&published=2024-05-06T07:08:09Z&ttl=2s&mask=a,b.c\
+         &rating=4.5&available=true&title=T",
+    );
+    assert_eq!(book.status, 200, "{book:?}");
+    assert_eq!(
+        book.json(),
+        json!({
+            "name": "shelves/1/books/2",
+            "tags": ["a", "b"],
+            "kind": "KIND_NOVEL",
+            "kinds": ["KIND_NOVEL", "KIND_ESSAY"],
+            "page": {"size": 3, "token": "t u"},
+            "published": "2024-05-06T07:08:09Z",
+            "ttl": "2s",
+            "mask": "a,b.c",
+            "rating": 4.5,
+            "available": true,
+            "title": "T",
+        })
+    );
+    let by_proto_name = gateway.get("/v1/shelves/1/books/2?display_name=D");
+    assert_eq!(by_proto_name.json()["title"], "D");
+
+    // Additional bindings: a verb, and a POST with the whole request in the body.
+    assert_eq!(gateway.get("/v1/books/7:peek").json(), json!({"id": "7"}));
+    let posted = gateway.post("/v1/shelves/1/books/2:get", r#"{"tags": ["x"]}"#);
+    assert_eq!(
+        posted.json(),
+        json!({"name": "shelves/1/books/2", "tags": ["x"]})
+    );
+    gateway
+        .post("/v1/shelves/1/books/2:get?kind=1", "{}")
+        .expect_status(400, 3);
+
+    // `**` keeps %2F; response_body answers with one field.
+    let file = gateway.get("/v1/files/a/b%2Fc/d.txt");
+    assert_eq!((file.status, file.body.trim()), (200, r#""a/b%2Fc/d.txt""#));
+
+    // A nested path field, the body as one field, and the query string for the rest.
+    let updated = gateway.request(
+        "PATCH",
+        "/v1/shelves/1/books/9?id=5",
+        &[],
+        r#"{"title": "New"}"#,
+    );
+    assert_eq!(
+        updated.json(),
+        json!({"id": "5", "book": {"name": "shelves/1/books/9", "title": "New"}})
+    );
+
+    // put, delete and a custom method on one path; the others are 405 with Allow.
+    let put = gateway.request("PUT", "/v1/books/4", &[], r#"{"title": "P"}"#);
+    assert_eq!(put.json(), json!({"id": "4", "title": "P"}));
+    assert_eq!(
+        gateway.request("DELETE", "/v1/books/4", &[], "").json(),
+        json!({"id": "4"})
+    );
+    assert_eq!(
+        gateway.request("ARCHIVE", "/v1/books/4", &[], "").json(),
+        json!({"id": "4"})
+    );
+    let wrong = gateway.post("/v1/books/4", "{}");
+    assert_eq!(wrong.status, 405, "{wrong:?}");
+    let allow = wrong.header("allow").unwrap();
+    for method in ["PUT", "DELETE", "ARCHIVE"] {
+        assert!(allow.contains(method), "{allow}");
+    }
+
+    // A server stream behind a GET.
+    let listed = gateway.get("/v1/shelves/3/books?page.size=2");
+    let records = listed.records();
+    assert_eq!(
+        records[0],
+        json!({"result": {"parent": "shelves/3", "page": {"size": 2}}})
+    );
+    assert_eq!(records[1]["status"]["code"], 0);
+
+    // No rule: the generic route; and what matches no template is 404.
+    let plain = gateway.post("/library.v1.Library/Plain", r#"{"id": "8"}"#);
+    assert_eq!(plain.json(), json!({"id": "8"}));
+    gateway
+        .get("/v1/shelves/1/books/2/extra")
+        .expect_status(404, 5);
+    gateway.get("/v1/shelves/1").expect_status(404, 5);
+
+    let table = Home::new().client(&addr, &["gateway", "--routes"]);
+    let table = crate::support::run_command(table, None);
+    let table = table.ok();
+    for row in [
+        [
+            "GET",
+            "/v1/{name=shelves/*/books/*}",
+            "library.v1.Library.GetBook",
+            "-",
+        ],
+        [
+            "POST",
+            "/v1/{name=shelves/*/books/*}:get",
+            "library.v1.Library.GetBook",
+            "*",
+        ],
+        [
+            "PATCH",
+            "/v1/{book.name=shelves/*/books/*}",
+            "library.v1.Library.UpdateBook",
+            "book",
+        ],
+        [
+            "ARCHIVE",
+            "/v1/books/{id}",
+            "library.v1.Library.ArchiveBook",
+            "-",
+        ],
+    ] {
+        assert!(
+            table
+                .lines()
+                .any(|line| line.split_whitespace().take(4).eq(row.iter().copied())),
+            "{row:?}\n{table}"
+        );
+    }
 }

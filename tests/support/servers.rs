@@ -508,3 +508,48 @@ impl rustls::server::danger::ClientCertVerifier for TakesAny {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+impl LoopbackServer {
+    /// A server of the schema in `descriptor_set` (an encoded FileDescriptorSet, options kept)
+    /// that answers every call with its request, message for message: any method whose input
+    /// and output are the same type works. It serves reflection v1 and v1alpha of that schema,
+    /// through the demo's reflection service (which keeps method options, so a schema's
+    /// `google.api.http` rules reach the client).
+    pub fn echoing(descriptor_set: &[u8]) -> LoopbackServer {
+        use grpcx::demo::reflection::{Reflection, ReflectionIndex};
+        use tonic_reflection::pb::{v1, v1alpha};
+        let index = std::sync::Arc::new(ReflectionIndex::new(&[descriptor_set]).unwrap());
+        let reflection = tonic::service::Routes::new(
+            v1::server_reflection_server::ServerReflectionServer::new(Reflection::new(
+                index.clone(),
+            )),
+        )
+        .add_service(
+            v1alpha::server_reflection_server::ServerReflectionServer::new(Reflection::new(index)),
+        );
+        let router = reflection.into_axum_router().fallback(echo_call);
+        LoopbackServer::start(tonic::service::Routes::from(router))
+    }
+}
+
+/// A gRPC call answered with its own request frames, then OK.
+async fn echo_call(request: axum::extract::Request) -> axum::response::Response {
+    use http_body_util::BodyExt as _;
+    let body = match request.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => bytes::Bytes::new(),
+    };
+    let mut trailers = axum::http::HeaderMap::new();
+    trailers.insert("grpc-status", axum::http::HeaderValue::from_static("0"));
+    let frames = vec![
+        Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(body)),
+        Ok(hyper::body::Frame::trailers(trailers)),
+    ];
+    let body = http_body_util::StreamBody::new(tokio_stream::iter(frames));
+    let mut response = axum::response::Response::new(axum::body::Body::new(body));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/grpc"),
+    );
+    response
+}
