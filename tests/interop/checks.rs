@@ -6,6 +6,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::peer::{Peer, Stack, grpcx_from_files};
+use crate::support::Gateway;
 
 const SERVICE: &str = "interop.v1.InteropService";
 
@@ -758,4 +759,101 @@ pub fn cache_changes_no_answer(peer: &Peer) {
         .collect();
     assert!(methods.len() >= 4, "{methods:?}");
     crate::support::assert_the_cache_changes_no_answer(&peer.addr, &methods);
+}
+
+/// `grpcx gateway` in front of the peer, whose schema has no google.api.http annotations (and,
+/// from Python, no json_name in its reflection): the generic routes of all four kinds, rules
+/// from a file, metadata, and the peer's rich error as an HTTP status with its details.
+pub fn gateway(peer: &Peer) {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("http.yaml");
+    std::fs::write(
+        &rules,
+        "http:
+  rules:
+    - selector: interop.v1.InteropService.Echo
+      post: /v1/echo/{text}
+      body: \"*\"
+    - selector: interop.v1.InteropService.Range
+      get: /v1/range/{start}
+",
+    )
+    .unwrap();
+    let gateway = Gateway::spawn(
+        peer.command(&Gateway::args(&["--http-rules", rules.to_str().unwrap()])),
+        None,
+    );
+    assert!(gateway.early.is_empty(), "{:?}", gateway.early);
+
+    // Every type through the generic route, checked as `grpcx call`'s answer is.
+    let request = everything_for(
+        peer,
+        ("label", json!({"key": "chosen", "color": "COLOR_GREEN"})),
+    );
+    let answer = gateway.post(&format!("/{SERVICE}/Echo"), &request.to_string());
+    assert_eq!(answer.status, 200, "{answer:?}");
+    check_echo(peer, &request, &answer.json(), "label");
+
+    // A rule from the file: a path variable, the rest from the body.
+    let echoed = gateway.post("/v1/echo/hello%20there", r#"{"favourite": "COLOR_RED"}"#);
+    let echoed = echoed.json();
+    assert_eq!(echoed["echo"]["text"], "hello there", "{echoed}");
+    assert_eq!(echoed["echo"]["favourite"], "COLOR_RED", "{echoed}");
+
+    // A server stream from a GET: 64-bit values from the path and the query string.
+    let range = gateway.get("/v1/range/-9007199254740993?count=3&step=2");
+    let records = range.records();
+    let values: Vec<&Value> = records
+        .iter()
+        .filter_map(|record| record.get("result"))
+        .map(|result| &result["value"])
+        .collect();
+    assert_eq!(
+        values,
+        [
+            &json!("-9007199254740993"),
+            &json!("-9007199254740991"),
+            &json!("-9007199254740989")
+        ],
+        "{records:?}"
+    );
+    assert_eq!(records[3]["status"]["code"], 0, "{records:?}");
+
+    // A client stream from an NDJSON body.
+    let sum = gateway.post(
+        &format!("/{SERVICE}/Sum"),
+        "{\"value\": \"40\", \"name\": \"a\"}\n{\"value\": 2, \"name\": \"b\"}\n",
+    );
+    assert_eq!(sum.json()["total"], "42", "{sum:?}");
+
+    // Metadata in, and the peer's error mapped: UNAUTHENTICATED is 401.
+    gateway
+        .get_with(&format!("/{SERVICE}/WhoAmI"), "POST", &[])
+        .expect_status(401, 16);
+    let who = gateway.get_with(
+        &format!("/{SERVICE}/WhoAmI"),
+        "POST",
+        &[("Grpc-Metadata-x-api-key", "secret-9")],
+    );
+    assert_eq!(who.json()["apiKey"], "secret-9", "{who:?}");
+
+    let rejected = gateway.post(
+        &format!("/{SERVICE}/Reject"),
+        r#"{"field": "scalars.f_int64", "reason": "no"}"#,
+    );
+    rejected.expect_status(400, 3);
+    assert_eq!(
+        rejected.json()["details"][0]["@type"],
+        "type.googleapis.com/google.rpc.BadRequest",
+        "{rejected:?}"
+    );
+
+    // A bidirectional call over POST: a reply a line, then the status.
+    let chat = gateway.post(
+        &format!("/{SERVICE}/Chat"),
+        "{\"seq\": 1, \"text\": \"hi\"}\n{\"seq\": 2, \"number\": \"7\"}\n",
+    );
+    let replies = chat.records();
+    assert_eq!(replies.len(), 3, "{replies:?}");
+    assert_eq!(replies[1]["result"]["seq"], 2, "{replies:?}");
 }

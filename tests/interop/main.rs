@@ -116,6 +116,12 @@ macro_rules! interop_suite {
             fn rich_error_details_decode() {
                 with_peer(checks::rich_error);
             }
+
+            #[test]
+            #[ignore = "needs python3, node and npm, and their package registries: cargo test -- --include-ignored"]
+            fn the_gateway_serves_every_kind_of_call_over_http() {
+                with_peer(checks::gateway);
+            }
         }
     };
 }

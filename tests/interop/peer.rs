@@ -469,7 +469,7 @@ impl Peer {
     }
 
     /// `grpcx --addr <this peer> ARGS…`, not started.
-    fn command(&self, args: &[&str]) -> Command {
+    pub fn command(&self, args: &[&str]) -> Command {
         self.home.client(&self.addr, args)
     }
 

@@ -8,6 +8,7 @@
 //! part of this, so the rest is unused there.
 #![allow(dead_code, unused_imports)]
 
+mod gateway;
 mod proxy;
 mod servers;
 mod terminal;
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
+pub use gateway::{Answer, BodySender, EXCHANGE_LIMIT, Gateway, Open};
 pub use proxy::PingCounter;
 pub use servers::{
     AnyClientCertificate, DemoProcess, Http1Server, IgnoringServer, LoopbackServer, TestServer,
