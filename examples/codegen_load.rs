@@ -12,6 +12,7 @@
 //! microseconds, and sorted at the end.
 
 use std::error::Error;
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use grpcx::demo::pb::AllTypes;
@@ -62,7 +63,10 @@ async fn run(
     let until = started + Duration::from_secs_f64(seconds);
     let mut loops = Vec::new();
     for index in 0..concurrency {
-        let mut client = clients[index % clients.len()].clone();
+        let Some(client) = clients.get(index % clients.len()) else {
+            break;
+        };
+        let mut client = client.clone();
         let request = request.clone();
         loops.push(tokio::spawn(async move {
             let mut latencies: Vec<u32> = Vec::new();
@@ -85,11 +89,13 @@ async fn run(
         let at = ((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1);
         latencies.get(at).copied().unwrap_or(0)
     };
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
         "{{\"calls\": {}, \"seconds\": {elapsed:.3}, \"p50_us\": {}, \"p99_us\": {}}}",
         latencies.len(),
         percentile(0.50),
         percentile(0.99),
-    );
+    )?;
     Ok(())
 }
