@@ -31,6 +31,9 @@ use crate::settings::Settings;
 use crate::transport::Connection;
 use crate::transport::ListenAddr;
 
+/// The most access-log lines written at once.
+const NOTES_PER_WRITE: usize = 256;
+
 /// Services every reflecting server has, which are not the server's own API.
 const INFRASTRUCTURE: &[&str] = &[
     "grpc.reflection.v1.ServerReflection",
@@ -120,7 +123,16 @@ pub async fn run(
     let ended = loop {
         tokio::select! {
             biased;
-            Some(note) = notes.recv() => printer.note(&note),
+            Some(note) = notes.recv() => {
+                // Under load the log is written a batch at a time: one write, not one a line.
+                let mut batch = vec![note];
+                while batch.len() < NOTES_PER_WRITE
+                    && let Ok(note) = notes.try_recv()
+                {
+                    batch.push(note);
+                }
+                printer.notes(&batch);
+            }
             () = &mut reloading => {}
             served = &mut serving => {
                 break served.map(|()| "grpcx gateway stopped").map_err(GatewayError::Serve);
@@ -175,10 +187,7 @@ pub(super) async fn start(
             source,
         })?;
     let (events, notes) = mpsc::unbounded_channel::<String>();
-    let table = RouteTable {
-        routes,
-        pool: session.schema.pool().clone(),
-    };
+    let table = RouteTable::new(routes, session.schema.pool().clone());
     let options = GatewayOptions {
         request: RequestOptions {
             json: JsonInput {
@@ -293,13 +302,7 @@ async fn read_again(reload: &Reload) -> Result<(RouteTable, Vec<RouteProblem>), 
         Err(error) => return Err(session::explain(&reload.connection, error).await),
     };
     let (routes, problems) = Routes::build(&methods, &file_rules);
-    Ok((
-        RouteTable {
-            routes,
-            pool: schema.pool().clone(),
-        },
-        problems,
-    ))
+    Ok((RouteTable::new(routes, schema.pool().clone()), problems))
 }
 
 /// The rules of `--http-rules`, none without it.

@@ -8,6 +8,7 @@
 //! server, calls and answers). It builds on schema, invoke and output, and prints nothing:
 //! what it has to say goes to the command through channels.
 
+pub mod codecs;
 pub mod request;
 pub mod routes;
 pub mod rules;

@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 
 use super::routes::{BodyRule, Route, bindable_from_text, field_path};
 use super::template::{Bindings, decode};
-use crate::invoke::input::{self, InputFormat, JsonInput};
+use crate::invoke::encode::Encoder;
+use crate::invoke::input::{self, JsonInput};
 use crate::well_known::{WellKnown, Wrapped};
 
 /// Why a request cannot become a request message: a 400, with this text.
@@ -103,6 +104,7 @@ pub fn build(
     query: Option<&str>,
     body: &[u8],
     options: RequestOptions,
+    encoder: Option<&Encoder>,
 ) -> Result<Bytes, RequestError> {
     let input = route.method.input();
     let query = parse_query(query)?;
@@ -115,11 +117,12 @@ pub fn build(
         query
     };
     if route.body == BodyRule::Whole && bindings.is_empty() && query.is_empty() {
-        return Ok(input::read_single(
+        return Ok(input::read_single_json(
             body,
             &input,
             route.method.full_name(),
-            InputFormat::Json(options.json),
+            options.json,
+            encoder,
         )?);
     }
     let mut object = match &route.body {

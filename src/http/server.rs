@@ -32,6 +32,7 @@ use tonic::Code;
 use tonic::metadata::{KeyAndValueRef, MetadataMap};
 use tonic::transport::Channel;
 
+use super::codecs::{Codecs, JsonOutput, MethodCodecs, Writer};
 use super::request::{self, RequestOptions};
 use super::routes::{BodyRule, Found, Route, Routes};
 use super::{stream_body, websocket};
@@ -39,7 +40,7 @@ use crate::invoke::input::InputError;
 use crate::invoke::{
     self, CallObserver, CallOptions, Flush, InvokeError, Outcome, Requests, RpcKind, Stop,
 };
-use crate::output::{MessageJson, Verbosity, metadata};
+use crate::output::{Verbosity, metadata};
 use crate::schema::details;
 use crate::status::{code_name, http_status};
 use crate::transport::{Header, metadata::encode_base64};
@@ -78,6 +79,27 @@ pub struct RouteTable {
     pub routes: Routes,
     /// For decoding the details of error statuses.
     pub pool: DescriptorPool,
+    /// The methods' JSON plans, made on first use.
+    codecs: Codecs,
+}
+
+impl RouteTable {
+    pub fn new(routes: Routes, pool: DescriptorPool) -> RouteTable {
+        RouteTable {
+            routes,
+            pool,
+            codecs: Codecs::default(),
+        }
+    }
+}
+
+impl GatewayOptions {
+    fn json_output(&self) -> JsonOutput {
+        JsonOutput {
+            emit_defaults: self.emit_defaults,
+            proto_names: self.proto_names,
+        }
+    }
 }
 
 /// Everything a request needs: the routes, the upstream and the options.
@@ -298,6 +320,9 @@ async fn answer(
     headers.extend(metadata_of(&parts.headers, &options.forward_headers).map_err(bad_request)?);
     let timeout = timeout_of(&parts.headers, options.max_time).map_err(bad_request)?;
     log.sent(&headers);
+    let codecs = table
+        .codecs
+        .of(&route.method, options.request.json, options.json_output());
     let kind = RpcKind::of(&route.method);
     let requests = if kind.streams_requests() {
         // A stream of requests comes from the body alone: the path and the query string
@@ -320,14 +345,22 @@ async fn answer(
         ))
     } else {
         let body = read_body(&parts.headers, body, options.max_body).await?;
-        let message = request::build(route, bindings, parts.uri.query(), &body, options.request)
-            .map_err(|error| bad_request(error.to_string()))?;
+        let message = request::build(
+            route,
+            bindings,
+            parts.uri.query(),
+            &body,
+            options.request,
+            codecs.encoder.as_ref(),
+        )
+        .map_err(|error| bad_request(error.to_string()))?;
         Requests::One(message)
     };
     if route.method.is_server_streaming() {
         server_stream(
             gateway,
             route,
+            &codecs,
             requests,
             &headers,
             timeout,
@@ -342,7 +375,7 @@ async fn answer(
             max_message_size: options.max_message_size,
             compression: None,
         };
-        unary(gateway, route, requests, call, log).await
+        unary(gateway, route, &codecs, requests, call, log).await
     }
 }
 
@@ -447,6 +480,9 @@ async fn websocket(
         .map_err(|rejection| bad_request(format!("not a WebSocket upgrade: {rejection}")))?;
     let call = websocket::SocketCall {
         gateway: gateway.clone(),
+        codecs: table
+            .codecs
+            .of(&route.method, options.request.json, options.json_output()),
         method: route.method.clone(),
         headers,
         timeout,
@@ -612,7 +648,7 @@ struct Collected {
     trailers: MetadataMap,
     message: Option<Vec<u8>>,
     failure: Option<String>,
-    json: Option<MessageJson>,
+    json: Option<Writer>,
     response_body: Option<String>,
 }
 
@@ -671,17 +707,14 @@ fn response_body_key(route: &Route, proto_names: bool) -> Option<String> {
 async fn unary(
     gateway: &Gateway,
     route: &Route,
+    codecs: &Arc<MethodCodecs>,
     requests: Requests,
     call: CallOptions<'_>,
     log: &mut LogLine,
 ) -> Result<Response, Response> {
     let options = &gateway.options;
     let mut collected = Collected {
-        json: Some(MessageJson::new(
-            &route.method.output(),
-            options.emit_defaults,
-            options.proto_names,
-        )),
+        json: Some(codecs.writer()),
         response_body: response_body_key(route, options.proto_names),
         ..Collected::default()
     };
@@ -852,7 +885,7 @@ impl StreamFormat {
 /// message is ready (or when much is waiting), the call slowed down while the client is slow.
 struct StreamObserver {
     format: StreamFormat,
-    json: MessageJson,
+    json: Writer,
     response_body: Option<String>,
     buffer: Vec<u8>,
     scratch: Vec<u8>,
@@ -919,6 +952,7 @@ impl CallObserver for StreamObserver {
 async fn server_stream(
     gateway: &Gateway,
     route: &Route,
+    codecs: &Arc<MethodCodecs>,
     requests: Requests,
     headers: &[Header],
     timeout: Option<Duration>,
@@ -936,11 +970,7 @@ async fn server_stream(
     let (started_tx, started_rx) = oneshot::channel();
     let mut observer = StreamObserver {
         format,
-        json: MessageJson::new(
-            &route.method.output(),
-            options.emit_defaults,
-            options.proto_names,
-        ),
+        json: codecs.writer(),
         response_body: response_body_key(route, options.proto_names),
         buffer: Vec::new(),
         scratch: Vec::new(),

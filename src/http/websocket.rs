@@ -25,10 +25,11 @@ use tokio::sync::{mpsc, oneshot};
 use tonic::Code;
 use tonic::metadata::MetadataMap;
 
+use super::codecs::{MethodCodecs, Writer};
 use super::server::{Gateway, metadata_entries};
-use crate::invoke::input::{self, InputError, InputFormat};
+use crate::invoke::encode::Encoder;
+use crate::invoke::input::{self, InputError};
 use crate::invoke::{self, CallObserver, CallOptions, Flush, Outcome, Requests, Stop};
-use crate::output::MessageJson;
 use crate::schema::details;
 use crate::status::code_name;
 use crate::transport::Header;
@@ -42,6 +43,7 @@ const CLOSE_WAIT: Duration = Duration::from_secs(1);
 /// What a WebSocket call needs besides the socket.
 pub struct SocketCall {
     pub gateway: Arc<Gateway>,
+    pub codecs: Arc<MethodCodecs>,
     pub method: MethodDescriptor,
     pub headers: Vec<Header>,
     pub timeout: Option<Duration>,
@@ -54,6 +56,7 @@ pub struct SocketCall {
 pub async fn run(call: SocketCall, mut socket: WebSocket) {
     let SocketCall {
         gateway,
+        codecs,
         method,
         headers,
         timeout,
@@ -65,9 +68,8 @@ pub async fn run(call: SocketCall, mut socket: WebSocket) {
     let (gone, gone_rx) = oneshot::channel::<()>();
     let (ended, mut ended_rx) = oneshot::channel::<Code>();
 
-    let options = &gateway.options;
     let mut observer = SocketObserver {
-        json: MessageJson::new(&method.output(), options.emit_defaults, options.proto_names),
+        json: codecs.writer(),
         frames: frames.clone(),
         pending: Vec::new(),
         scratch: Vec::new(),
@@ -177,7 +179,14 @@ pub async fn run(call: SocketCall, mut socket: WebSocket) {
                     continue;
                 }
                 index += 1;
-                let encoded = encode(text.as_bytes(), &input, method.full_name(), json, index);
+                let encoded = encode(
+                    text.as_bytes(),
+                    &input,
+                    method.full_name(),
+                    json,
+                    codecs.encoder.as_ref(),
+                    index,
+                );
                 let failed = encoded.is_err();
                 // A method that takes one request has it now: its request stream ends.
                 let last = failed || !method.is_client_streaming();
@@ -227,9 +236,10 @@ fn encode(
     input: &prost_reflect::MessageDescriptor,
     method: &str,
     json: input::JsonInput,
+    encoder: Option<&Encoder>,
     index: usize,
 ) -> Result<Bytes, InputError> {
-    input::read_single(text, input, method, InputFormat::Json(json)).map_err(|error| match error {
+    input::read_single_json(text, input, method, json, encoder).map_err(|error| match error {
         InputError::Json {
             reason,
             line,
@@ -299,7 +309,7 @@ pub fn metadata_json(metadata: &MetadataMap) -> Value {
 
 /// Turns the call's events into frames.
 struct SocketObserver {
-    json: MessageJson,
+    json: Writer,
     frames: mpsc::Sender<Message>,
     pending: Vec<Message>,
     scratch: Vec<u8>,

@@ -515,10 +515,28 @@ pub fn read_single(
             what: "the request data".to_string(),
             source,
         })?;
+    read_single_json(
+        &data,
+        descriptor,
+        method,
+        json,
+        Encoder::new(descriptor, json).as_ref(),
+    )
+}
+
+/// `read_single` of JSON already in memory, with the fast path's plan made beforehand (the
+/// gateway keeps one per method); `None` takes the reference path.
+pub fn read_single_json(
+    data: &[u8],
+    descriptor: &MessageDescriptor,
+    method: &str,
+    json: JsonInput,
+    encoder: Option<&Encoder>,
+) -> Result<Bytes, InputError> {
     // The fast path, when it reads the one value there is.
-    if let Some(encoder) = Encoder::new(descriptor, json) {
+    if let Some(encoder) = encoder {
         let mut out = Vec::new();
-        if let Ok(read) = encoder.encode(&data, &mut out)
+        if let Ok(read) = encoder.encode(data, &mut out)
             && data
                 .get(read..)
                 .unwrap_or_default()
@@ -528,7 +546,7 @@ pub fn read_single(
             return Ok(out.into());
         }
     }
-    let mut values = serde_json::Deserializer::from_slice(&data).into_iter::<serde_json::Value>();
+    let mut values = serde_json::Deserializer::from_slice(data).into_iter::<serde_json::Value>();
     let first = match values.next() {
         None => return Ok(Bytes::new()),
         Some(value) => value.map_err(|source| json_error(1, source))?,

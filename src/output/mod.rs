@@ -627,6 +627,17 @@ impl<O: Write, E: Write> Printer<O, E> {
 
     /// One line on stderr in one write. Failures are ignored: there is nowhere left to report
     /// them.
+    /// Several notes in one write, for a server's log under load.
+    pub fn notes(&mut self, lines: &[String]) {
+        let mut text = String::with_capacity(lines.iter().map(|line| line.len() + 1).sum());
+        for line in lines {
+            text.push_str(line);
+            text.push('\n');
+        }
+        let _ = self.err.write_all(text.as_bytes());
+        let _ = self.err.flush();
+    }
+
     fn stderr_line(&mut self, text: &str) {
         let mut line = String::with_capacity(text.len() + 1);
         line.push_str(text);
