@@ -357,17 +357,12 @@ async fn answer(
         Requests::One(message)
     };
     if route.method.is_server_streaming() {
-        server_stream(
-            gateway,
-            route,
-            &codecs,
+        let call = StreamCall {
             requests,
-            &headers,
+            headers: &headers,
             timeout,
-            &parts.headers,
-            log,
-        )
-        .await
+        };
+        server_stream(gateway, route, &codecs, call, &parts.headers, log).await
     } else {
         let call = CallOptions {
             headers: &headers,
@@ -949,16 +944,26 @@ impl CallObserver for StreamObserver {
     }
 }
 
+/// A call whose answers are streamed: its requests, metadata and deadline.
+struct StreamCall<'a> {
+    requests: Requests,
+    headers: &'a [Header],
+    timeout: Option<Duration>,
+}
+
 async fn server_stream(
     gateway: &Gateway,
     route: &Route,
     codecs: &Arc<MethodCodecs>,
-    requests: Requests,
-    headers: &[Header],
-    timeout: Option<Duration>,
+    call: StreamCall<'_>,
     request_headers: &HeaderMap,
     log: &mut LogLine,
 ) -> Result<Response, Response> {
+    let StreamCall {
+        requests,
+        headers,
+        timeout,
+    } = call;
     let options = &gateway.options;
     let format = StreamFormat::of(request_headers);
     let http_trailers = request_headers
