@@ -918,6 +918,11 @@ pub struct GatewayArgs {
     /// failed reload keeps the old ones. SIGHUP reloads at any time. Example: --reload-interval 5m
     #[arg(long, value_name = "DURATION", value_parser = values::parse_duration)]
     pub reload_interval: Option<Duration>,
+
+    /// Worker threads serving requests [default: one per core]. On a machine shared with the
+    /// upstream, fewer can serve more. Example: --threads 1
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Args)]

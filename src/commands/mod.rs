@@ -30,9 +30,14 @@ use crate::settings::Settings;
 /// Runs the command `cli`, writing through `printer`; returns the exit code.
 pub fn run(cli: &Cli, printer: &mut Printer) -> u8 {
     // A client needs one thread; the servers (serve-demo, the tour's) use both cores.
-    let runtime = match cli.command {
-        Command::ServeDemo(_) | Command::Demo | Command::Gateway(_) => {
-            tokio::runtime::Builder::new_multi_thread()
+    let runtime = match &cli.command {
+        Command::ServeDemo(_) | Command::Demo => tokio::runtime::Builder::new_multi_thread(),
+        Command::Gateway(args) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            if let Some(threads) = args.threads {
+                builder.worker_threads(usize::from(threads));
+            }
+            builder
         }
         _ => tokio::runtime::Builder::new_current_thread(),
     }
