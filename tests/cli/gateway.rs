@@ -80,6 +80,33 @@ fn rest_routes_from_the_demos_annotations_and_the_generic_route_answer_json() {
 }
 
 #[test]
+fn cleartext_http2_gets_the_same_answers_and_every_trailer() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &[]);
+    let item = gateway.request_h2("GET", "/v1/items/1", &[], "");
+    assert_eq!((item.status, &item.json()["id"]), (200, &json!("1")));
+    gateway
+        .request_h2("GET", "/v1/items/99", &[], "")
+        .expect_status(404, 5);
+    let posted = gateway.request_h2(
+        "POST",
+        "/v1/items:batchCreate",
+        &[],
+        "{\"name\": \"A\"}\n{\"name\": \"B\"}\n",
+    );
+    assert_eq!(posted.json()["count"], 2, "{posted:?}");
+    let stream = gateway.request_h2(
+        "GET",
+        "/v1/items?limit=2",
+        &[("TE", "trailers"), ("Grpc-Metadata-x-echo-z", "1")],
+        "",
+    );
+    assert_eq!(stream.records().len(), 3, "{stream:?}");
+    let trailers = stream.trailers.as_ref().expect("trailers");
+    assert_eq!(trailers.get("grpc-status").unwrap(), "0", "{trailers:?}");
+}
+
+#[test]
 fn the_response_options_apply_to_answers() {
     let server = TestServer::start();
     let gateway = Gateway::start(&server, &["--emit-defaults", "--proto-names"]);

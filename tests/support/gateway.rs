@@ -41,6 +41,8 @@ pub struct Gateway {
     pub runtime: tokio::runtime::Runtime,
     client: Client<HttpConnector, Full<Bytes>>,
     streaming_client: Client<HttpConnector, Streamed>,
+    /// HTTP/2 without TLS (h2c), with prior knowledge.
+    h2_client: Client<HttpConnector, Full<Bytes>>,
     /// The gateway's own home (its descriptor cache), when no test server lends one.
     _home: Option<Home>,
 }
@@ -89,11 +91,14 @@ impl Gateway {
             .enable_all()
             .build()
             .unwrap();
-        let (client, streaming_client) = {
+        let (client, streaming_client, h2_client) = {
             let _entered = runtime.enter();
             (
                 Client::builder(TokioExecutor::new()).build_http(),
                 Client::builder(TokioExecutor::new()).build_http(),
+                Client::builder(TokioExecutor::new())
+                    .http2_only(true)
+                    .build_http(),
             )
         };
         Gateway {
@@ -104,6 +109,7 @@ impl Gateway {
             runtime,
             client,
             streaming_client,
+            h2_client,
             _home: home,
         }
     }
@@ -140,6 +146,35 @@ impl Gateway {
     ) -> Answer {
         self.runtime
             .block_on(self.exchange(method, path, headers, body))
+    }
+
+    /// One request over HTTP/2 (h2c), answered in full.
+    pub fn request_h2(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> Answer {
+        let mut request = self.http_request(
+            method,
+            path,
+            headers,
+            Full::new(Bytes::from(body.to_string())),
+        );
+        *request.version_mut() = hyper::Version::HTTP_2;
+        let sent = {
+            let _entered = self.runtime.enter();
+            self.h2_client.request(request)
+        };
+        self.runtime.block_on(async move {
+            let response = tokio::time::timeout(EXCHANGE_LIMIT, sent)
+                .await
+                .expect("an answer in time")
+                .unwrap();
+            assert_eq!(response.version(), hyper::Version::HTTP_2);
+            Answer::read(response).await
+        })
     }
 
     pub fn exchange(
