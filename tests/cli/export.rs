@@ -132,7 +132,7 @@ fn proto_sources_compile_back_to_the_same_schema() {
     // Custom options survive as source.
     let store = std::fs::read_to_string(out.join("acme/store/v1/store.proto")).unwrap();
     assert!(
-        store.contains(r#"option (acme.options.route) = { get:"/v1/products/{id}" };"#),
+        store.contains(r#"option (acme.options.route) = { get: "/v1/products/{id}" };"#),
         "{store}"
     );
     assert!(
