@@ -34,6 +34,9 @@ use crate::transport::ListenAddr;
 /// The most access-log lines written at once.
 const NOTES_PER_WRITE: usize = 256;
 
+/// How often the access log is written.
+const LOG_EVERY: Duration = Duration::from_millis(50);
+
 /// Services every reflecting server has, which are not the server's own API.
 const INFRASTRUCTURE: &[&str] = &[
     "grpc.reflection.v1.ServerReflection",
@@ -120,19 +123,14 @@ pub async fn run(
         }
     };
     tokio::pin!(serving, cut_short, reloading);
+    // The log is written every LOG_EVERY, a batch at a time, not as each line comes: under
+    // load that saves a write and a thread's wake-up per request.
+    let mut log_ticks = tokio::time::interval(LOG_EVERY);
+    log_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ended = loop {
         tokio::select! {
             biased;
-            Some(note) = notes.recv() => {
-                // Under load the log is written a batch at a time: one write, not one a line.
-                let mut batch = vec![note];
-                while batch.len() < NOTES_PER_WRITE
-                    && let Ok(note) = notes.try_recv()
-                {
-                    batch.push(note);
-                }
-                printer.notes(&batch);
-            }
+            _ = log_ticks.tick() => write_notes(&mut notes, printer),
             () = &mut reloading => {}
             served = &mut serving => {
                 break served.map(|()| "grpcx gateway stopped").map_err(GatewayError::Serve);
@@ -142,11 +140,24 @@ pub async fn run(
             }
         }
     };
-    while let Ok(note) = notes.try_recv() {
-        printer.note(&note);
-    }
+    write_notes(&mut notes, printer);
     printer.note(ended?);
     Ok(Outcome::Ok)
+}
+
+/// Writes the notes waiting in `notes`, in writes of at most NOTES_PER_WRITE lines.
+fn write_notes(notes: &mut mpsc::UnboundedReceiver<String>, printer: &mut Printer) {
+    let mut batch = Vec::new();
+    while let Ok(note) = notes.try_recv() {
+        batch.push(note);
+        if batch.len() == NOTES_PER_WRITE {
+            printer.notes(&batch);
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        printer.notes(&batch);
+    }
 }
 
 /// A gateway ready to serve: listening, its routes built, not yet accepting.
