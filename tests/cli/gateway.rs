@@ -1020,3 +1020,65 @@ fn every_rule_form_of_a_schemas_annotations_routes_to_its_method() {
         );
     }
 }
+
+#[test]
+fn every_grpc_code_has_its_http_status() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &[]);
+    // google/rpc/code.proto's mapping, as grpc-gateway writes it.
+    let expected: [(i64, u16); 16] = [
+        (1, 499),
+        (2, 500),
+        (3, 400),
+        (4, 504),
+        (5, 404),
+        (6, 409),
+        (7, 403),
+        (8, 429),
+        (9, 400),
+        (10, 409),
+        (11, 400),
+        (12, 501),
+        (13, 500),
+        (14, 503),
+        (15, 500),
+        (16, 401),
+    ];
+    for (code, status) in expected {
+        let answer = gateway.post(
+            "/grpcx.demo.v1.TypesService/Fail",
+            &format!(r#"{{"code": {code}, "message": "failed with {code}"}}"#),
+        );
+        answer.expect_status(status, code);
+        assert_eq!(answer.message(), format!("failed with {code}"));
+    }
+}
+
+#[test]
+fn the_upstream_takes_every_connection_and_schema_option() {
+    // A server without reflection on a Unix socket: the schema from the .proto file, its
+    // annotations included.
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("demo.sock");
+    let server = TestServer::start_with_options(
+        &grpcx::transport::ListenAddr::Unix(socket),
+        grpcx::demo::ServeOptions {
+            reflection: grpcx::demo::ReflectionVersions::None,
+            ..grpcx::demo::ServeOptions::default()
+        },
+    );
+    let gateway = Gateway::start(
+        &server,
+        &[
+            "--proto",
+            "proto/item_service.proto",
+            "-H",
+            "x-echo-from: flag",
+        ],
+    );
+    let item = gateway.get("/v1/items/3");
+    assert_eq!(item.json()["name"], "Espresso beans", "{item:?}");
+    assert_eq!(item.header("grpc-metadata-x-echo-from"), Some("flag"));
+    let stream = gateway.get("/v1/items?limit=1");
+    assert_eq!(stream.records().len(), 2, "{stream:?}");
+}
