@@ -594,7 +594,10 @@ Examples:
 Errors are a google.rpc.Status as JSON ({\"code\",\"message\",\"details\"}) with the HTTP status of
 the gRPC code (NOT_FOUND 404, INVALID_ARGUMENT 400, DEADLINE_EXCEEDED 504, ...). A server
 stream is NDJSON ({\"result\":...} a line) or SSE (event: message), and ends with a
-{\"status\":...} record (event: status) that says whether it ended with OK.")]
+{\"status\":...} record (event: status) that says whether it ended with OK. A client stream
+is an NDJSON body, a request a line. Every method also answers a WebSocket at its generic
+path: a text frame per request, an empty one half-closes. GET /healthz asks the upstream's
+grpc.health.v1.")]
     Gateway(GatewayArgs),
     /// A guided tour of grpcx on an embedded demo server; needs nothing else running.
     #[command(after_help = "Example:\n  grpcx demo")]
