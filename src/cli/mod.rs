@@ -599,6 +599,19 @@ is an NDJSON body, a request a line. Every method also answers a WebSocket at it
 path: a text frame per request, an empty one half-closes. GET /healthz asks the upstream's
 grpc.health.v1.")]
     Gateway(GatewayArgs),
+    /// Print an OpenAPI 3.1 document of the gateway's routes for the schema (all services, or
+    /// those named), generated from reflection, --proto or --protoset.
+    #[command(after_help = "\
+Examples:
+  grpcx openapi > openapi.json                    # the server's services, by reflection
+  grpcx openapi ItemService --yaml                # one service, as YAML
+  grpcx --proto api/items.proto openapi -o openapi.json   # no server needed
+  grpcx openapi --http-rules rules.yaml           # with the gateway's rules file
+
+The document describes what `grpcx gateway` serves: every route (annotated and generic), its
+path and query parameters, bodies and answers, and the messages in the protobuf JSON mapping.
+The gateway serves the same document at GET /openapi.json.")]
+    Openapi(OpenapiArgs),
     /// A guided tour of grpcx on an embedded demo server; needs nothing else running.
     #[command(after_help = "Example:\n  grpcx demo")]
     Demo,
@@ -686,6 +699,7 @@ impl Command {
             Command::Call(args) => Some(&mut args.global),
             Command::Health(args) => Some(&mut args.global),
             Command::Gateway(args) => Some(&mut args.global),
+            Command::Openapi(args) => Some(&mut args.global),
             _ => None,
         }
     }
@@ -853,6 +867,35 @@ pub enum Format {
     Json,
     /// The protobuf text format.
     Text,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenapiArgs {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// Only these services (full or short names); all of the server's without any.
+    /// Example: ItemService
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+
+    /// Write the document to FILE instead of standard output. Example: -o openapi.json
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write YAML instead of JSON.
+    #[arg(long)]
+    pub yaml: bool,
+
+    /// The gateway's rules file, whose routes the document then has too.
+    /// Example: --http-rules rules.yaml
+    #[arg(long, value_name = "FILE")]
+    pub http_rules: Option<PathBuf>,
+
+    /// The document's title [default: the services' names].
+    /// Example: --title "Items API"
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -239,7 +239,7 @@ pub(super) async fn start(
     })
 }
 
-fn warn_left_out(problems: &[RouteProblem], printer: &mut Printer) {
+pub(super) fn warn_left_out(problems: &[RouteProblem], printer: &mut Printer) {
     for problem in problems {
         printer.warning(&format!("route left out: {problem}"));
     }
@@ -321,7 +321,7 @@ fn read_rules_file(args: &GatewayArgs) -> Result<Vec<HttpRule>, GatewayError> {
     read_rules(args.http_rules.as_deref())
 }
 
-fn read_rules(path: Option<&Path>) -> Result<Vec<HttpRule>, GatewayError> {
+pub(super) fn read_rules(path: Option<&Path>) -> Result<Vec<HttpRule>, GatewayError> {
     let Some(path) = path else {
         return Ok(Vec::new());
     };
@@ -338,7 +338,7 @@ fn read_rules(path: Option<&Path>) -> Result<Vec<HttpRule>, GatewayError> {
 /// Every method of every service in the schema, but reflection's own. When a request or
 /// response can hold an `Any`, the pool is completed first as a call's is (every service, the
 /// well-known types and google.rpc's details), so that what an `Any` names can be read.
-async fn methods(schema: &mut Schema) -> Result<Vec<MethodDescriptor>, Error> {
+pub(super) async fn methods(schema: &mut Schema) -> Result<Vec<MethodDescriptor>, Error> {
     let mut methods = own_methods(schema).await?;
     let pool_before = schema.pool().clone();
     for method in &methods {

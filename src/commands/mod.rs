@@ -11,6 +11,7 @@ pub mod describe;
 pub mod gateway;
 pub mod health;
 pub mod list;
+pub mod openapi;
 pub mod serve_demo;
 pub mod session;
 
@@ -73,6 +74,7 @@ pub async fn execute(cli: &Cli, printer: &mut Printer) -> Result<Outcome, Error>
         }
         Command::ServeDemo(args) => serve_demo::run(args, printer).await,
         Command::Gateway(args) => gateway::run(&cli.global, args, printer).await,
+        Command::Openapi(args) => openapi::run(&cli.global, args, printer).await,
         // Boxed: the tour runs its steps through `execute`.
         Command::Demo => Box::pin(demo::run(printer)).await,
         Command::Config {

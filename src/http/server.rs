@@ -13,7 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -35,7 +35,7 @@ use tonic::transport::Channel;
 use super::codecs::{Codecs, JsonOutput, MethodCodecs, Writer};
 use super::request::{self, RequestOptions};
 use super::routes::{BodyRule, Found, Route, Routes};
-use super::{stream_body, websocket};
+use super::{openapi, stream_body, websocket};
 use crate::invoke::input::InputError;
 use crate::invoke::{
     self, CallObserver, CallOptions, Flush, InvokeError, Outcome, Requests, RpcKind, Stop,
@@ -81,6 +81,8 @@ pub struct RouteTable {
     pub pool: DescriptorPool,
     /// The methods' JSON plans, made on first use.
     codecs: Codecs,
+    /// `/openapi.json`, made on first use.
+    openapi: OnceLock<Bytes>,
 }
 
 impl RouteTable {
@@ -89,6 +91,7 @@ impl RouteTable {
             routes,
             pool,
             codecs: Codecs::default(),
+            openapi: OnceLock::new(),
         }
     }
 }
@@ -274,6 +277,29 @@ async fn answer(
     if is_websocket_upgrade(&parts.headers) {
         return websocket(gateway, &mut parts, log).await;
     }
+    if parts.uri.path() == OPENAPI_PATH
+        && matches!(parts.method.as_str(), "GET" | "HEAD")
+        && !matches!(
+            table.routes.find(parts.method.as_str(), OPENAPI_PATH),
+            Found::Route(..)
+        )
+    {
+        let document = table.openapi.get_or_init(|| {
+            let methods: Vec<_> = table
+                .routes
+                .iter()
+                .map(|route| route.method.clone())
+                .collect();
+            let document = openapi::document(&table.routes, &openapi::Info::of(&methods, None));
+            Bytes::from(document.to_string())
+        });
+        let mut response = Response::new(Body::from(document.clone()));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return Ok(response);
+    }
     if parts.uri.path() == HEALTH_PATH
         && matches!(parts.method.as_str(), "GET" | "HEAD")
         && !matches!(
@@ -373,6 +399,10 @@ async fn answer(
         unary(gateway, route, &codecs, requests, call, log).await
     }
 }
+
+/// Where the OpenAPI document of the routes is served, unless a route of the schema takes
+/// the path.
+pub const OPENAPI_PATH: &str = "/openapi.json";
 
 /// Where the upstream's health is answered, unless a route of the schema takes the path.
 pub const HEALTH_PATH: &str = "/healthz";

@@ -53,6 +53,11 @@ pub fn write_proto_sources(
     Ok(written)
 }
 
+/// Writes `bytes` to `path` atomically (a document such as `grpcx openapi --output`'s).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
+    write_atomically(path, bytes)
+}
+
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {
     super::write_atomically(path, bytes, true).map_err(|source| ExportError {
         path: path.to_path_buf(),

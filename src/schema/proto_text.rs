@@ -566,20 +566,27 @@ fn quote(bytes: &[u8]) -> String {
     out
 }
 
+/// The leading comment the schema's source info holds for the element at `path`, each line
+/// without the one space after `//`; `None` when there is none.
+pub fn leading_comment(file: &FileDescriptor, path: &[i32]) -> Option<String> {
+    let info = file.file_descriptor_proto().source_code_info.as_ref()?;
+    let location = info.location.iter().find(|l| l.path == path)?;
+    let text = location.leading_comments.as_deref()?;
+    let lines: Vec<&str> = text
+        .trim_end()
+        .lines()
+        .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end())
+        .collect();
+    Some(lines.join("\n"))
+}
+
 /// Writes the leading comment the schema's source info holds for the element at `path`.
 fn comments(out: &mut String, file: &FileDescriptor, path: &[i32], depth: usize) {
-    let Some(info) = &file.file_descriptor_proto().source_code_info else {
-        return;
-    };
-    let Some(location) = info.location.iter().find(|l| l.path == path) else {
-        return;
-    };
-    let Some(text) = location.leading_comments.as_deref() else {
+    let Some(text) = leading_comment(file, path) else {
         return;
     };
     let pad = INDENT.repeat(depth);
-    for line in text.trim_end().lines() {
-        let line = line.strip_prefix(' ').unwrap_or(line).trim_end();
+    for line in text.lines() {
         if line.is_empty() {
             let _ = writeln!(out, "{pad}//");
         } else {

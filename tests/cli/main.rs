@@ -22,6 +22,7 @@ mod hostile;
 mod json;
 mod list;
 mod metadata;
+mod openapi;
 mod shell;
 mod sources;
 mod streaming;

@@ -1,0 +1,149 @@
+//! `grpcx openapi` and the gateway's `/openapi.json`: the document of the gateway's routes,
+//! generated from the schema. (Its validity by an independent validator is checked in the
+//! full suite, `tests/interop/`.)
+
+use serde_json::{Value, json};
+
+use crate::support::{Gateway, Home, TestServer, run_command};
+
+fn from_files(args: &[&str]) -> Value {
+    let home = Home::new();
+    let mut command = home.command();
+    command.args(args);
+    let run = run_command(command, None);
+    serde_json::from_str(run.ok()).unwrap()
+}
+
+#[test]
+fn the_demo_document_has_every_route_and_the_json_mapping() {
+    let document = from_files(&["--proto", "proto/item_service.proto", "openapi"]);
+    assert_eq!(document["openapi"], "3.1.0");
+    assert_eq!(document["info"]["title"], "ItemService");
+    assert_eq!(document["info"]["version"], "grpcx.demo.v1");
+    let paths = document["paths"].as_object().unwrap();
+    for path in [
+        "/v1/items/{id}",
+        "/v1/items",
+        "/v1/items:batchCreate",
+        "/grpcx.demo.v1.ItemService/GetItem",
+        "/grpcx.demo.v1.ItemService/SyncItems",
+    ] {
+        assert!(paths.contains_key(path), "{path}: {:?}", paths.keys());
+    }
+    let get = &document["paths"]["/v1/items/{id}"]["get"];
+    assert_eq!(get["operationId"], "ItemService_GetItem");
+    assert_eq!(get["tags"], json!(["ItemService"]));
+    assert_eq!(get["parameters"][0]["name"], "id");
+    assert_eq!(get["parameters"][0]["in"], "path");
+    assert_eq!(get["parameters"][1]["name"], "delay");
+    assert_eq!(get["parameters"][1]["in"], "query");
+    assert_eq!(
+        get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/grpcx.demo.v1.Item"
+    );
+    assert_eq!(
+        get["responses"]["default"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/google.rpc.Status"
+    );
+    // The generic route of the same method has its own operation id.
+    assert_eq!(
+        document["paths"]["/grpcx.demo.v1.ItemService/GetItem"]["post"]["operationId"],
+        "ItemService_GetItem_2"
+    );
+    // A stream: NDJSON records and SSE; a client stream: an NDJSON body.
+    let list = &document["paths"]["/v1/items"]["get"]["responses"]["200"]["content"];
+    assert!(list.get("application/x-ndjson").is_some() && list.get("text/event-stream").is_some());
+    let upload = &document["paths"]["/v1/items:batchCreate"]["post"]["requestBody"]["content"];
+    assert!(upload.get("application/x-ndjson").is_some(), "{upload}");
+
+    let schemas = &document["components"]["schemas"];
+    let item = &schemas["grpcx.demo.v1.Item"]["properties"];
+    assert_eq!(item["id"]["type"], json!(["string", "integer"]));
+    assert_eq!(
+        item["category"]["$ref"],
+        "#/components/schemas/grpcx.demo.v1.Category"
+    );
+    assert_eq!(item["tags"]["type"], "array");
+    assert_eq!(item["attributes"]["additionalProperties"]["type"], "string");
+    assert_eq!(item["createdAt"]["format"], "date-time");
+    assert_eq!(
+        schemas["grpcx.demo.v1.Category"]["enum"],
+        json!([
+            "CATEGORY_UNSPECIFIED",
+            "CATEGORY_TOOL",
+            "CATEGORY_BOOK",
+            "CATEGORY_FOOD"
+        ])
+    );
+    // A oneof: one of its members, or none.
+    let choice = &schemas["grpcx.demo.v1.SyncRequest"]["allOf"][0]["oneOf"];
+    assert_eq!(choice.as_array().unwrap().len(), 4, "{choice}");
+    // Comments become descriptions.
+    assert!(
+        schemas["grpcx.demo.v1.Item"]["properties"]["id"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Assigned by the server")
+    );
+}
+
+#[test]
+fn recursive_messages_and_well_known_types_are_written_as_the_mapping_reads_them() {
+    let document = from_files(&["--proto", "proto/types.proto", "openapi", "TypesService"]);
+    let all = &document["components"]["schemas"]["grpcx.demo.v1.AllTypes"]["properties"];
+    assert_eq!(
+        all["nested"]["$ref"],
+        "#/components/schemas/grpcx.demo.v1.AllTypes"
+    );
+    assert_eq!(all["fBytes"]["contentEncoding"], "base64");
+    assert_eq!(all["tDuration"]["type"], "string");
+    assert_eq!(all["tAny"]["required"], json!(["@type"]));
+    assert_eq!(all["wInt64"]["type"], json!(["string", "integer", "null"]));
+    assert_eq!(all["mInt64"]["type"], "object");
+    assert_eq!(all["tNull"]["type"], "null");
+    assert_eq!(all["customJSON"]["type"], "string");
+}
+
+#[test]
+fn yaml_a_file_and_unknown_services() {
+    let home = Home::new();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("api.yaml");
+    let mut command = home.command();
+    command.args([
+        "--proto",
+        "proto/item_service.proto",
+        "openapi",
+        "ItemService",
+        "--yaml",
+        "--title",
+        "Items",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    let run = run_command(command, None);
+    assert_eq!(run.ok(), "");
+    let document: Value = serde_yaml_ng::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(document["info"]["title"], "Items");
+    assert!(document["paths"]["/v1/items/{id}"]["get"].is_object());
+
+    let mut command = home.command();
+    command.args([
+        "--proto",
+        "proto/item_service.proto",
+        "openapi",
+        "NoSuchService",
+    ]);
+    run_command(command, None).fails(1, &["NoSuchService"]);
+}
+
+#[test]
+fn the_gateway_serves_the_same_document_as_the_command() {
+    let server = TestServer::start();
+    let printed: Value = serde_json::from_str(server.grpcx(&["openapi"]).ok()).unwrap();
+    let gateway = Gateway::start(&server, &[]);
+    let served = gateway.get("/openapi.json");
+    assert_eq!(served.header("content-type"), Some("application/json"));
+    assert_eq!(served.json(), printed);
+    assert!(printed["paths"]["/grpcx.demo.v1.TypesService/Echo"]["post"].is_object());
+}
