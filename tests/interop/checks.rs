@@ -857,3 +857,63 @@ pub fn gateway(peer: &Peer) {
     assert_eq!(replies.len(), 3, "{replies:?}");
     assert_eq!(replies[1]["result"]["seq"], 2, "{replies:?}");
 }
+
+/// `grpcx openapi` of the peer's schema (read by reflection from this stack), of the demo and
+/// of the gateway's routing fixture passes an OpenAPI validator no one here wrote
+/// (`openapi-spec-validator`, installed with the Python peer).
+pub fn openapi_documents_are_valid(peer: &Peer) {
+    let env = crate::peer::peer(Stack::Python)
+        .python_env
+        .clone()
+        .expect("the Python peer's environment");
+    // Through the interpreter: the environment was built elsewhere and moved, so its
+    // scripts' `#!` lines point where it was built.
+    let python = env.join("bin/python");
+    let dir = tempfile::tempdir().unwrap();
+    let from_files = |args: &[&str]| {
+        let home = crate::support::Home::new();
+        let mut command = home.command();
+        command.args(args);
+        crate::support::run_command(command, None)
+    };
+    let documents = [
+        ("peer", peer.grpcx(&["openapi"])),
+        (
+            "demo",
+            from_files(&[
+                "--proto",
+                "proto/item_service.proto",
+                "--proto",
+                "proto/types.proto",
+                "openapi",
+            ]),
+        ),
+        (
+            "library",
+            from_files(&[
+                "--import-path",
+                "fixtures/gateway",
+                "--import-path",
+                "proto",
+                "--proto",
+                "library.proto",
+                "openapi",
+            ]),
+        ),
+    ];
+    for (name, run) in documents {
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, run.ok()).unwrap();
+        let checked = std::process::Command::new(&python)
+            .args(["-m", "openapi_spec_validator"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            checked.status.success(),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&checked.stdout),
+            String::from_utf8_lossy(&checked.stderr)
+        );
+    }
+}

@@ -122,6 +122,12 @@ macro_rules! interop_suite {
             fn the_gateway_serves_every_kind_of_call_over_http() {
                 with_peer(checks::gateway);
             }
+
+            #[test]
+            #[ignore = "needs python3, node and npm, and their package registries: cargo test -- --include-ignored"]
+            fn openapi_documents_pass_an_independent_validator() {
+                with_peer(checks::openapi_documents_are_valid);
+            }
         }
     };
 }

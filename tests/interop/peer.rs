@@ -66,6 +66,9 @@ pub struct Peer {
     pub addr: String,
     /// Each peer's clients have a home of their own, never the user's.
     home: Home,
+    /// The Python peer's environment, which also holds the suite's Python tools
+    /// (`openapi-spec-validator`); `None` for the other peers.
+    pub python_env: Option<PathBuf>,
     // Held so that the server runs until this process ends; see the module's comment.
     _stdin: Mutex<ChildStdin>,
     _child: Mutex<Child>,
@@ -190,7 +193,9 @@ fn setup_python() -> Result<Peer, Failure> {
         .arg("-u")
         .arg(here("tests/interop/python/server.py"))
         .arg(&generated);
-    start(Stack::Python, command)
+    let mut peer = start(Stack::Python, command)?;
+    peer.python_env = Some(venv);
+    Ok(peer)
 }
 
 fn setup_node() -> Result<Peer, Failure> {
@@ -323,6 +328,7 @@ fn start(stack: Stack, mut command: Command) -> Result<Peer, Failure> {
         stack,
         addr: format!("127.0.0.1:{port}"),
         home: Home::new(),
+        python_env: None,
         _stdin: Mutex::new(stdin),
         _child: Mutex::new(child),
     })
