@@ -9,6 +9,7 @@
 //! what it has to say goes to the command through channels.
 
 pub mod codecs;
+pub mod docs;
 pub mod openapi;
 pub mod request;
 pub mod routes;

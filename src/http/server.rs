@@ -35,7 +35,7 @@ use tonic::transport::Channel;
 use super::codecs::{Codecs, JsonOutput, MethodCodecs, Writer};
 use super::request::{self, RequestOptions};
 use super::routes::{BodyRule, Found, Route, Routes};
-use super::{openapi, stream_body, websocket};
+use super::{docs, openapi, stream_body, websocket};
 use crate::invoke::input::InputError;
 use crate::invoke::{
     self, CallObserver, CallOptions, Flush, InvokeError, Outcome, Requests, RpcKind, Stop,
@@ -276,6 +276,16 @@ async fn answer(
     let table = gateway.table();
     if is_websocket_upgrade(&parts.headers) {
         return websocket(gateway, &mut parts, log).await;
+    }
+    if parts.uri.path().starts_with(docs::DOCS_PATH)
+        && matches!(parts.method.as_str(), "GET" | "HEAD")
+        && !matches!(
+            table.routes.find(parts.method.as_str(), parts.uri.path()),
+            Found::Route(..)
+        )
+        && let Some(response) = docs::answer(parts.uri.path())
+    {
+        return Ok(response);
     }
     if parts.uri.path() == OPENAPI_PATH
         && matches!(parts.method.as_str(), "GET" | "HEAD")

@@ -147,3 +147,31 @@ fn the_gateway_serves_the_same_document_as_the_command() {
     assert_eq!(served.json(), printed);
     assert!(printed["paths"]["/grpcx.demo.v1.TypesService/Echo"]["post"].is_object());
 }
+
+#[test]
+fn docs_serves_swagger_ui_from_the_binary_with_nothing_from_elsewhere() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &[]);
+    let page = gateway.get("/docs");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(policy.contains("default-src 'self'") && policy.contains("script-src 'self'"));
+    // Every asset the page names is served here, and no address elsewhere appears.
+    assert!(!page.body.contains("http://") && !page.body.contains("https://"));
+    for asset in page
+        .body
+        .split('"')
+        .filter(|piece| piece.starts_with("/docs/"))
+    {
+        let answer = gateway.get(asset);
+        assert_eq!(answer.status, 200, "{asset}");
+        assert!(!answer.body.is_empty(), "{asset}");
+    }
+    let start = gateway.get("/docs/start.js");
+    assert!(start.body.contains("\"/openapi.json\""), "{start:?}");
+    gateway.get("/docs/nothing.js").expect_status(404, 5);
+}
