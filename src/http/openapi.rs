@@ -42,6 +42,8 @@ pub struct Info {
     pub version: String,
     /// Where the gateway answers, when known (`/openapi.json` knows; `grpcx openapi` may not).
     pub server_url: Option<String>,
+    /// Whether the gateway ignores request fields a message does not have.
+    pub allow_unknown_fields: bool,
 }
 
 impl Info {
@@ -71,13 +73,17 @@ impl Info {
                 false => packages.join(", "),
             },
             server_url: None,
+            allow_unknown_fields: false,
         }
     }
 }
 
 /// The document of `routes`.
 pub fn document(routes: &Routes, info: &Info) -> Value {
-    let mut schemas = Schemas::default();
+    let mut schemas = Schemas {
+        allow_unknown_fields: info.allow_unknown_fields,
+        ..Schemas::default()
+    };
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     let mut operation_ids = HashSet::new();
     let mut tags: BTreeMap<String, Option<String>> = BTreeMap::new();
@@ -405,6 +411,8 @@ fn query_parameters(
 /// The component schemas referred to, made as they are first referred to.
 #[derive(Default)]
 struct Schemas {
+    /// Whether messages take fields they do not have (`--allow-unknown-fields`).
+    allow_unknown_fields: bool,
     done: BTreeMap<String, Value>,
     queued: HashSet<String>,
     queue: VecDeque<MessageDescriptor>,
@@ -430,9 +438,15 @@ impl Schemas {
         }
         let name = enumeration.full_name().to_string();
         if !self.enums.contains_key(&name) {
+            // Written by name; read by name or by number (an unknown number stays a number).
             let mut schema = json!({
-                "type": "string",
-                "enum": enumeration.values().map(|value| value.name().to_string()).collect::<Vec<_>>(),
+                "anyOf": [
+                    {
+                        "type": "string",
+                        "enum": enumeration.values().map(|value| value.name().to_string()).collect::<Vec<_>>(),
+                    },
+                    { "type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX },
+                ],
             });
             if let Some(comment) = leading_comment(&enumeration.parent_file(), enumeration.path()) {
                 put(&mut schema, "description", json!(comment));
@@ -505,7 +519,12 @@ impl Schemas {
             }
             properties.insert(field.json_name().to_string(), schema);
         }
-        let mut schema = json!({ "type": "object", "properties": properties });
+        // Unknown fields are refused, unless the gateway ignores them (--allow-unknown-fields).
+        let mut schema = json!({
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": self.allow_unknown_fields,
+        });
         if !required.is_empty() {
             put(&mut schema, "required", json!(required));
         }
@@ -688,16 +707,18 @@ fn well_known_schema(message: &MessageDescriptor) -> Option<Value> {
 fn scalar_schema_plain(kind: &Kind) -> Value {
     match kind {
         Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => json!({
-            "type": ["string", "integer"], "format": "int64", "pattern": "^-?[0-9]+$",
+            "type": ["string", "integer"], "format": "int64", "pattern": "^-?[0-9]{1,19}$",
+            "minimum": i64::MIN, "maximum": i64::MAX,
         }),
         Kind::Uint64 | Kind::Fixed64 => json!({
-            "type": ["string", "integer"], "format": "uint64", "pattern": "^[0-9]+$", "minimum": 0,
+            "type": ["string", "integer"], "format": "uint64", "pattern": "^[0-9]{1,20}$",
+            "minimum": 0, "maximum": u64::MAX,
         }),
         Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
-            json!({ "type": "integer", "format": "int32" })
+            json!({ "type": "integer", "format": "int32", "minimum": i32::MIN, "maximum": i32::MAX })
         }
         Kind::Uint32 | Kind::Fixed32 => {
-            json!({ "type": "integer", "format": "uint32", "minimum": 0 })
+            json!({ "type": "integer", "format": "uint32", "minimum": 0, "maximum": u32::MAX })
         }
         Kind::Bool => json!({ "type": "boolean" }),
         Kind::Bytes => json!({ "type": "string", "format": "byte", "contentEncoding": "base64" }),

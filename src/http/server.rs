@@ -300,7 +300,9 @@ async fn answer(
                 .iter()
                 .map(|route| route.method.clone())
                 .collect();
-            let document = openapi::document(&table.routes, &openapi::Info::of(&methods, None));
+            let mut info = openapi::Info::of(&methods, None);
+            info.allow_unknown_fields = options.request.json.allow_unknown_fields;
+            let document = openapi::document(&table.routes, &info);
             Bytes::from(document.to_string())
         });
         let mut response = Response::new(Body::from(document.clone()));

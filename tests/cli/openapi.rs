@@ -66,8 +66,9 @@ fn the_demo_document_has_every_route_and_the_json_mapping() {
     assert_eq!(item["tags"]["type"], "array");
     assert_eq!(item["attributes"]["additionalProperties"]["type"], "string");
     assert_eq!(item["createdAt"]["format"], "date-time");
+    // Enums are written by name, and read by name or number.
     assert_eq!(
-        schemas["grpcx.demo.v1.Category"]["enum"],
+        schemas["grpcx.demo.v1.Category"]["anyOf"][0]["enum"],
         json!([
             "CATEGORY_UNSPECIFIED",
             "CATEGORY_TOOL",
@@ -75,6 +76,12 @@ fn the_demo_document_has_every_route_and_the_json_mapping() {
             "CATEGORY_FOOD"
         ])
     );
+    assert_eq!(
+        schemas["grpcx.demo.v1.Category"]["anyOf"][1]["type"],
+        "integer"
+    );
+    // Unknown fields are refused.
+    assert_eq!(schemas["grpcx.demo.v1.Item"]["additionalProperties"], false);
     // A oneof: one of its members, or none.
     let choice = &schemas["grpcx.demo.v1.SyncRequest"]["allOf"][0]["oneOf"];
     assert_eq!(choice.as_array().unwrap().len(), 4, "{choice}");
