@@ -153,6 +153,7 @@ fn schemathesis_finds_no_server_error_and_only_documented_answers() {
     let server = support::TestServer::start();
     let gateway = support::Gateway::start(&server, &[]);
     let out = tempfile::NamedTempFile::new().unwrap();
+    let work = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env.join("bin/python"))
         .args(["-m", "schemathesis.cli", "run"])
         .arg(format!("http://{}/openapi.json", gateway.addr))
@@ -167,6 +168,8 @@ fn schemathesis_finds_no_server_error_and_only_documented_answers() {
         .env("SCHEMATHESIS_HOOKS", "schemathesis_hooks")
         .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/python"))
         .env("NO_COLOR", "1")
+        // schemathesis keeps a cache where it runs: not in the checkout.
+        .current_dir(work.path())
         .stdin(std::process::Stdio::null())
         .stdout(out.reopen().unwrap())
         .stderr(out.reopen().unwrap())
