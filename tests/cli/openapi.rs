@@ -182,3 +182,24 @@ fn docs_serves_swagger_ui_from_the_binary_with_nothing_from_elsewhere() {
     assert!(start.body.contains("\"/openapi.json\""), "{start:?}");
     gateway.get("/docs/nothing.js").expect_status(404, 5);
 }
+
+#[test]
+fn field_behavior_marks_required_and_read_only_fields() {
+    let document = from_files(&[
+        "--import-path",
+        "fixtures/gateway",
+        "--import-path",
+        "proto",
+        "--proto",
+        "library.proto",
+        "openapi",
+    ]);
+    let book = &document["components"]["schemas"]["library.v1.Book"];
+    assert_eq!(book["required"], json!(["parent"]), "{book}");
+    assert_eq!(book["properties"]["path"]["readOnly"], true, "{book}");
+    assert_eq!(
+        book["properties"]["path"]["description"],
+        "Where the book's file is kept; the server says."
+    );
+    assert!(book["properties"]["name"].get("readOnly").is_none());
+}
