@@ -278,22 +278,12 @@ async fn answer(
         return websocket(gateway, &mut parts, log).await;
     }
     if parts.uri.path().starts_with(docs::DOCS_PATH)
-        && matches!(parts.method.as_str(), "GET" | "HEAD")
-        && !matches!(
-            table.routes.find(parts.method.as_str(), parts.uri.path()),
-            Found::Route(..)
-        )
+        && is_own_page(&table, &parts)
         && let Some(response) = docs::answer(parts.uri.path())
     {
         return Ok(response);
     }
-    if parts.uri.path() == OPENAPI_PATH
-        && matches!(parts.method.as_str(), "GET" | "HEAD")
-        && !matches!(
-            table.routes.find(parts.method.as_str(), OPENAPI_PATH),
-            Found::Route(..)
-        )
-    {
+    if parts.uri.path() == OPENAPI_PATH && is_own_page(&table, &parts) {
         let document = table.openapi.get_or_init(|| {
             let methods: Vec<_> = table
                 .routes
@@ -312,13 +302,7 @@ async fn answer(
         );
         return Ok(response);
     }
-    if parts.uri.path() == HEALTH_PATH
-        && matches!(parts.method.as_str(), "GET" | "HEAD")
-        && !matches!(
-            table.routes.find(parts.method.as_str(), HEALTH_PATH),
-            Found::Route(..)
-        )
-    {
+    if parts.uri.path() == HEALTH_PATH && is_own_page(&table, &parts) {
         return Ok(health(gateway, parts.uri.query(), log).await);
     }
     let path = parts.uri.path();
@@ -410,6 +394,16 @@ async fn answer(
         };
         unary(gateway, route, &codecs, requests, call, log).await
     }
+}
+
+/// Whether the request may be for one of the gateway's own pages (`/docs`, `/openapi.json`,
+/// `/healthz`): a GET or HEAD that no route of the schema takes.
+fn is_own_page(table: &RouteTable, parts: &axum::http::request::Parts) -> bool {
+    matches!(parts.method.as_str(), "GET" | "HEAD")
+        && !matches!(
+            table.routes.find(parts.method.as_str(), parts.uri.path()),
+            Found::Route(..)
+        )
 }
 
 /// Where the OpenAPI document of the routes is served, unless a route of the schema takes
