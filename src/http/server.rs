@@ -183,7 +183,9 @@ fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 }
 
 /// What the access log says of one request.
+#[derive(Clone)]
 struct LogLine {
+    started: Instant,
     method: String,
     path: String,
     grpc_method: Option<String>,
@@ -193,7 +195,30 @@ struct LogLine {
     metadata: Vec<String>,
 }
 
+/// Marks a response whose access-log line is written when its stream ends.
+#[derive(Clone, Copy)]
+struct LoggedWhenDone;
+
 impl LogLine {
+    /// Writes the line: method, path, gRPC method, HTTP status, gRPC code, time (and, with
+    /// `-v`, the metadata).
+    fn send(&self, events: &mpsc::UnboundedSender<String>, status: u16, note: &str) {
+        let mut line = format!(
+            "{} {} -> {} {} {} {:.1} ms{note}",
+            self.method,
+            self.path,
+            self.grpc_method.as_deref().unwrap_or("-"),
+            status,
+            self.code.map_or("-", code_name),
+            self.started.elapsed().as_secs_f64() * 1000.0,
+        );
+        for metadata in &self.metadata {
+            line.push('\n');
+            line.push_str(metadata);
+        }
+        let _ = events.send(line);
+    }
+
     fn sent(&mut self, headers: &[Header]) {
         if let Some(verbosity) = &self.verbosity {
             for (key, value) in metadata::sent(headers, verbosity) {
@@ -212,8 +237,8 @@ impl LogLine {
 }
 
 async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
-    let started = Instant::now();
     let mut log = LogLine {
+        started: Instant::now(),
         method: request.method().as_str().to_string(),
         path: request.uri().path().to_string(),
         grpc_method: None,
@@ -224,24 +249,13 @@ async fn handle(State(gateway): State<Arc<Gateway>>, request: Request) -> Respon
     let response = match answer(&gateway, request, &mut log).await {
         Ok(response) | Err(response) => response,
     };
-    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-        // A WebSocket call: logged when it ends.
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS
+        || response.extensions().get::<LoggedWhenDone>().is_some()
+    {
+        // A WebSocket call or a stream: logged when it ends, with how it ended.
         return response;
     }
-    let mut line = format!(
-        "{} {} -> {} {} {} {:.1} ms",
-        log.method,
-        log.path,
-        log.grpc_method.as_deref().unwrap_or("-"),
-        response.status().as_u16(),
-        log.code.map_or("-", code_name),
-        started.elapsed().as_secs_f64() * 1000.0,
-    );
-    for metadata in &log.metadata {
-        line.push('\n');
-        line.push_str(metadata);
-    }
-    let _ = gateway.events.send(line);
+    log.send(&gateway.events, response.status().as_u16(), "");
     response
 }
 
@@ -1026,6 +1040,10 @@ async fn server_stream(
     let headers = headers.to_vec();
     let max_message_size = options.max_message_size;
     let pool = gateway.table().pool.clone();
+    let events = gateway.events.clone();
+    // The handler hands over the access-log line once the answer has started; the line is
+    // written when the stream ends, with how it ended.
+    let (log_tx, log_rx) = oneshot::channel::<LogLine>();
     tokio::spawn(async move {
         let closed = sender.clone();
         let call = CallOptions {
@@ -1075,16 +1093,21 @@ async fn server_stream(
         let trailers = websocket::metadata_json(&observer.trailers);
         let mut last = std::mem::take(&mut observer.buffer);
         format.end(&status, &trailers, &mut last);
-        if sender.send(Frame::data(Bytes::from(last))).await.is_err() || !http_trailers {
-            return;
+        let delivered = sender.send(Frame::data(Bytes::from(last))).await.is_ok();
+        if delivered && http_trailers {
+            let mut fields = HeaderMap::new();
+            fields.insert("grpc-status", HeaderValue::from(code as i32));
+            if let Ok(message) = HeaderValue::from_str(&percent_encode_message(&message)) {
+                fields.insert("grpc-message", message);
+            }
+            add_metadata(&mut fields, &observer.trailers);
+            let _ = sender.send(Frame::trailers(fields)).await;
         }
-        let mut fields = HeaderMap::new();
-        fields.insert("grpc-status", HeaderValue::from(code as i32));
-        if let Ok(message) = HeaderValue::from_str(&percent_encode_message(&message)) {
-            fields.insert("grpc-message", message);
+        if let Ok(mut line) = log_rx.await {
+            line.code = Some(code);
+            line.received(&observer.trailers);
+            line.send(&events, 200, " (stream)");
         }
-        add_metadata(&mut fields, &observer.trailers);
-        let _ = sender.send(Frame::trailers(fields)).await;
     });
     match started_rx.await {
         Ok(Ok(metadata)) => {
@@ -1105,6 +1128,8 @@ async fn server_stream(
             }
             add_metadata(response.headers_mut(), &metadata);
             log.received(&metadata);
+            response.extensions_mut().insert(LoggedWhenDone);
+            let _ = log_tx.send(log.clone());
             Ok(response)
         }
         Ok(Err((code, response))) => {

@@ -255,6 +255,20 @@ fn server_streams_come_as_ndjson_or_sse_and_end_with_their_status() {
     // A stream that fails before its first message is answered as a unary error.
     let refused = gateway.get("/v1/items?delay=-1s");
     refused.expect_status(400, 3);
+
+    // A stream's access-log line is written when it ends, with how it ended.
+    let cut_line = loop {
+        let line = gateway.next_log_line();
+        if line.contains("DEADLINE_EXCEEDED") {
+            break line;
+        }
+    };
+    assert!(
+        cut_line.starts_with(
+            "GET /v1/items -> grpcx.demo.v1.ItemService.ListItems 200 DEADLINE_EXCEEDED "
+        ) && cut_line.ends_with(" ms (stream)"),
+        "{cut_line}"
+    );
 }
 
 #[test]
