@@ -22,12 +22,14 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+# The whole-process benchmark's helpers: finding the build, free ports, the demo server.
+from run import free_port, say, start_server, stop_servers, target_dir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -43,17 +45,6 @@ APP_PATH = "/echo"
 FLASK_WORKERS = 5  # gunicorn's advice for 2 cores: 2 * cores + 1
 FRONTS = ["gateway", "direct", "fastapi", "flask"]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def say(text):
-    print(text, file=sys.stderr, flush=True)
-
-
-def target_dir():
-    configured = os.environ.get("CARGO_TARGET_DIR")
-    if configured:
-        return configured if os.path.isabs(configured) else os.path.join(ROOT, configured)
-    return os.path.join(ROOT, "target")
 
 
 def build():
@@ -87,12 +78,6 @@ def python_apps():
     return python
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_for_http(port, path, process, what):
     """Waits until POST path answers EXPECTED; exits the script when it never does."""
     last = None
@@ -113,18 +98,6 @@ def wait_for_http(port, path, process, what):
             last = error
         time.sleep(0.2)
     sys.exit(f"bench: {what} did not answer: {last}")
-
-
-def wait_for_grpc(grpcx, addr):
-    for _ in range(150):
-        probe = subprocess.run(
-            [grpcx, "--addr", addr, "--no-cache", "--connect-timeout", "2s", "list"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        if probe.returncode == 0:
-            return
-        time.sleep(0.2)
-    sys.exit(f"bench: the upstream on {addr} did not answer")
 
 
 def tree(pid):
@@ -200,16 +173,6 @@ def start(command, env=None, cwd=None):
     )
 
 
-def stop(process):
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def row(name, result, fastapi_rate, direct_rate):
     if result is None:
         return f"| {name} | n/a | | | | | | |"
@@ -244,11 +207,7 @@ def main():
                  'wrk.headers["Content-Type"] = "application/json"\n')
     script.close()
     try:
-        upstream_port = free_port()
-        upstream = f"127.0.0.1:{upstream_port}"
-        server = start([grpcx, "serve-demo", "--listen", upstream])
-        processes.append(server)
-        wait_for_grpc(grpcx, upstream)
+        upstream = start_server(grpcx, os.environ.copy(), [], processes)
 
         if "direct" in only:
             say(f"bench: direct gRPC, {args.connections} concurrent calls, {args.seconds} s")
@@ -295,8 +254,7 @@ def main():
             results["flask"] = measure_http(app, port, APP_PATH, args.seconds,
                                             args.connections, script.name)
     finally:
-        for process in reversed(processes):
-            stop(process)
+        stop_servers(processes)
         os.unlink(script.name)
 
     fastapi_rate = results.get("fastapi", {}).get("rate")

@@ -50,7 +50,7 @@ pub async fn run(
 ) -> Result<Outcome, Error> {
     let settings = super::settings(global)?;
     printer.configure(settings.inspect_print_options());
-    let file_rules = read_rules_file(args)?;
+    let file_rules = read_rules(args.http_rules.as_deref())?;
     let listen = match args.listen.clone() {
         None => SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
         Some(ListenAddr::Tcp(addr)) => addr,
@@ -59,12 +59,7 @@ pub async fn run(
         }
     };
     if args.routes {
-        // The table needs the schema alone: from files, no server is contacted.
-        let mut session = session::open(&settings, Needs::Inspect, printer).await?;
-        let methods = match methods(&mut session.schema).await {
-            Ok(methods) => methods,
-            Err(error) => return Err(session.explain(error).await),
-        };
+        let methods = inspected_methods(&settings, &[], printer).await?;
         let (routes, problems) = Routes::build(&methods, &file_rules);
         warn_left_out(&problems, printer);
         print_table(&routes, printer)?;
@@ -316,11 +311,37 @@ async fn read_again(reload: &Reload) -> Result<(RouteTable, Vec<RouteProblem>), 
     Ok((RouteTable::new(routes, schema.pool().clone()), problems))
 }
 
-/// The rules of `--http-rules`, none without it.
-fn read_rules_file(args: &GatewayArgs) -> Result<Vec<HttpRule>, GatewayError> {
-    read_rules(args.http_rules.as_deref())
+/// The methods of the schema the settings name, for `--routes` and `grpcx openapi`: from
+/// files alone no server is contacted. With `services` (full or short names), theirs only.
+pub(super) async fn inspected_methods(
+    settings: &Settings,
+    services: &[String],
+    printer: &mut Printer,
+) -> Result<Vec<MethodDescriptor>, Error> {
+    let mut session = session::open(settings, Needs::Inspect, printer).await?;
+    let mut chosen = Vec::new();
+    for name in services {
+        match session.schema.resolve_service(name).await {
+            Ok(service) => chosen.push(service.full_name().to_string()),
+            Err(error) => return Err(session.explain(error.into()).await),
+        }
+    }
+    let all = match methods(&mut session.schema).await {
+        Ok(methods) => methods,
+        Err(error) => return Err(session.explain(error).await),
+    };
+    Ok(all
+        .into_iter()
+        .filter(|method| {
+            chosen.is_empty()
+                || chosen
+                    .iter()
+                    .any(|name| name == method.parent_service().full_name())
+        })
+        .collect())
 }
 
+/// The rules of `--http-rules`, none without it.
 pub(super) fn read_rules(path: Option<&Path>) -> Result<Vec<HttpRule>, GatewayError> {
     let Some(path) = path else {
         return Ok(Vec::new());
@@ -338,7 +359,7 @@ pub(super) fn read_rules(path: Option<&Path>) -> Result<Vec<HttpRule>, GatewayEr
 /// Every method of every service in the schema, but reflection's own. When a request or
 /// response can hold an `Any`, the pool is completed first as a call's is (every service, the
 /// well-known types and google.rpc's details), so that what an `Any` names can be read.
-pub(super) async fn methods(schema: &mut Schema) -> Result<Vec<MethodDescriptor>, Error> {
+async fn methods(schema: &mut Schema) -> Result<Vec<MethodDescriptor>, Error> {
     let mut methods = own_methods(schema).await?;
     let pool_before = schema.pool().clone();
     for method in &methods {

@@ -247,7 +247,7 @@ fn body_value(body: &[u8]) -> Result<Option<Value>, RequestError> {
 }
 
 /// `a=1&b=x%20y&c` as pairs, `+` as a space; empty pieces skipped.
-fn parse_query(query: Option<&str>) -> Result<Vec<(String, String)>, RequestError> {
+pub(super) fn parse_query(query: Option<&str>) -> Result<Vec<(String, String)>, RequestError> {
     let Some(query) = query else {
         return Ok(Vec::new());
     };

@@ -26,7 +26,7 @@ use futures_util::StreamExt as _;
 use http_body::Frame;
 use http_body_util::StreamBody;
 use prost_reflect::DescriptorPool;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tonic::Code;
 use tonic::metadata::{KeyAndValueRef, MetadataMap};
@@ -40,7 +40,7 @@ use crate::invoke::input::InputError;
 use crate::invoke::{
     self, CallObserver, CallOptions, Flush, InvokeError, Outcome, Requests, RpcKind, Stop,
 };
-use crate::output::{Verbosity, metadata};
+use crate::output::{OutputError, Verbosity, metadata};
 use crate::schema::details;
 use crate::status::{code_name, http_status};
 use crate::transport::{Header, metadata::encode_base64};
@@ -184,12 +184,12 @@ fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
 
 /// What the access log says of one request.
 #[derive(Clone)]
-struct LogLine {
+pub(super) struct LogLine {
     started: Instant,
     method: String,
     path: String,
     grpc_method: Option<String>,
-    code: Option<Code>,
+    pub(super) code: Option<Code>,
     /// With `-v`: the metadata sent (`>`) and received (`<`), redacted as the CLI redacts.
     verbosity: Option<Verbosity>,
     metadata: Vec<String>,
@@ -202,7 +202,7 @@ struct LoggedWhenDone;
 impl LogLine {
     /// Writes the line: method, path, gRPC method, HTTP status, gRPC code, time (and, with
     /// `-v`, the metadata).
-    fn send(&self, events: &mpsc::UnboundedSender<String>, status: u16, note: &str) {
+    pub(super) fn send(&self, events: &mpsc::UnboundedSender<String>, status: u16, note: &str) {
         let mut line = format!(
             "{} {} -> {} {} {} {:.1} ms{note}",
             self.method,
@@ -227,7 +227,7 @@ impl LogLine {
         }
     }
 
-    fn received(&mut self, map: &MetadataMap) {
+    pub(super) fn received(&mut self, map: &MetadataMap) {
         if let Some(verbosity) = &self.verbosity {
             for (key, value) in metadata::received(map, verbosity) {
                 self.metadata.push(format!("  < {key}: {value}"));
@@ -270,6 +270,11 @@ fn status_response(code: Code, message: &str, details: Vec<Value>) -> Response {
 fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut text = serde_json::to_vec(body).unwrap_or_default();
     text.push(b'\n');
+    json_text_response(status, Bytes::from(text))
+}
+
+/// `text`, which is JSON, as the answer.
+fn json_text_response(status: StatusCode, text: Bytes) -> Response {
     let mut response = Response::new(Body::from(text));
     *response.status_mut() = status;
     response.headers_mut().insert(
@@ -309,12 +314,7 @@ async fn answer(
             let document = openapi::document(&table.routes, &info);
             Bytes::from(document.to_string())
         });
-        let mut response = Response::new(Body::from(document.clone()));
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        return Ok(response);
+        return Ok(json_text_response(StatusCode::OK, document.clone()));
     }
     if parts.uri.path() == HEALTH_PATH && is_own_page(&table, &parts) {
         return Ok(health(gateway, parts.uri.query(), log).await);
@@ -350,12 +350,7 @@ async fn answer(
         }
     };
     log.grpc_method = Some(route.method.full_name().to_string());
-    let bad_request =
-        |message: String| status_response(Code::InvalidArgument, &message, Vec::new());
-    let mut headers = options.headers.clone();
-    headers.extend(metadata_of(&parts.headers, &options.forward_headers).map_err(bad_request)?);
-    let timeout = timeout_of(&parts.headers, options.max_time).map_err(bad_request)?;
-    log.sent(&headers);
+    let (headers, timeout) = call_metadata(&parts.headers, options, log)?;
     let codecs = table
         .codecs
         .of(&route.method, options.request.json, options.json_output());
@@ -435,11 +430,10 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 /// service that answers at all is up (200, said so in the body).
 async fn health(gateway: &Gateway, query: Option<&str>, log: &mut LogLine) -> Response {
     log.grpc_method = Some("grpc.health.v1.Health.Check".to_string());
-    let service = query
+    let service = request::parse_query(query)
         .unwrap_or_default()
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("service="))
-        .and_then(|name| super::template::decode(name, false))
+        .into_iter()
+        .find_map(|(name, value)| (name == "service").then_some(value))
         .unwrap_or_default();
     let timeout = gateway
         .options
@@ -515,11 +509,7 @@ async fn websocket(
         }
     };
     log.grpc_method = Some(route.method.full_name().to_string());
-    let bad_request =
-        |message: String| status_response(Code::InvalidArgument, &message, Vec::new());
-    let mut headers = options.headers.clone();
-    headers.extend(metadata_of(&parts.headers, &options.forward_headers).map_err(bad_request)?);
-    let timeout = timeout_of(&parts.headers, options.max_time).map_err(bad_request)?;
+    let (headers, timeout) = call_metadata(&parts.headers, options, log)?;
     let upgrade = WebSocketUpgrade::from_request_parts(parts, &())
         .await
         .map_err(|rejection| bad_request(format!("not a WebSocket upgrade: {rejection}")))?;
@@ -531,8 +521,7 @@ async fn websocket(
         method: route.method.clone(),
         headers,
         timeout,
-        request_line: format!("{} {}", log.method, log.path),
-        started: Instant::now(),
+        log: log.clone(),
     };
     Ok(upgrade
         .max_message_size(options.max_body)
@@ -540,8 +529,69 @@ async fn websocket(
         .on_upgrade(move |socket| websocket::run(call, socket)))
 }
 
+/// A refusal of what the request asks for: INVALID_ARGUMENT, 400.
+fn bad_request(message: String) -> Response {
+    status_response(Code::InvalidArgument, &message, Vec::new())
+}
+
+/// The metadata and the deadline a request asks for, `-H`'s first; checked, a bad one is a
+/// 400 before anything goes upstream.
+fn call_metadata(
+    headers: &HeaderMap,
+    options: &GatewayOptions,
+    log: &mut LogLine,
+) -> Result<(Vec<Header>, Option<Duration>), Response> {
+    let mut metadata = options.headers.clone();
+    metadata.extend(metadata_of(headers, &options.forward_headers).map_err(bad_request)?);
+    let timeout = timeout_of(headers, options.max_time).map_err(bad_request)?;
+    log.sent(&metadata);
+    Ok((metadata, timeout))
+}
+
+/// How a call whose answer has started ended, as its last record says it.
+pub(super) struct Ending {
+    pub(super) code: Code,
+    pub(super) message: String,
+    pub(super) details: Vec<Value>,
+}
+
+impl Ending {
+    /// The ending of `outcome`; `failure` says why the gateway stopped the call itself, when
+    /// it did (else the client went away).
+    pub(super) fn of(
+        outcome: &Result<Outcome, InvokeError>,
+        failure: Option<&str>,
+        pool: &DescriptorPool,
+    ) -> Ending {
+        let (code, message, details) = match outcome {
+            Ok(Outcome::Ok) => (Code::Ok, String::new(), Vec::new()),
+            Ok(Outcome::Status(status)) => (
+                status.code(),
+                status.message().to_string(),
+                details::decode(status, pool),
+            ),
+            Ok(Outcome::Stopped) => (
+                Code::Cancelled,
+                failure.unwrap_or("the client went away").to_string(),
+                Vec::new(),
+            ),
+            Err(error) => (invoke_error_code(error), error.to_string(), Vec::new()),
+        };
+        Ending {
+            code,
+            message,
+            details,
+        }
+    }
+
+    /// The `google.rpc.Status` as JSON.
+    pub(super) fn status(&self) -> Value {
+        json!({ "code": self.code as i32, "message": self.message, "details": self.details })
+    }
+}
+
 /// The code of a call that could not be made or whose requests broke off.
-pub(super) fn invoke_error_code(error: &InvokeError) -> Code {
+fn invoke_error_code(error: &InvokeError) -> Code {
     match error {
         InvokeError::Input(_) | InvokeError::StreamBroke { .. } => Code::InvalidArgument,
         InvokeError::NotReady(_) | InvokeError::BadPath(_) => Code::Unavailable,
@@ -687,14 +737,13 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Byte
 }
 
 /// What a unary call brings back.
-#[derive(Default)]
 struct Collected {
+    json: Writer,
+    response_body: Option<String>,
     headers: MetadataMap,
     trailers: MetadataMap,
     message: Option<Vec<u8>>,
     failure: Option<String>,
-    json: Option<Writer>,
-    response_body: Option<String>,
 }
 
 impl CallObserver for Collected {
@@ -703,21 +752,9 @@ impl CallObserver for Collected {
     }
 
     fn on_message(&mut self, message: invoke::Response<'_>) -> Result<(), Stop> {
-        let Some(json) = &self.json else {
-            return Err(Stop);
-        };
-        let written = match &self.response_body {
-            None => {
-                let mut out = Vec::with_capacity(message.bytes.len() * 2 + 16);
-                json.write(message, &mut out).map(|()| out)
-            }
-            Some(key) => json.value(message).map(|value| {
-                let field = value.get(key).cloned().unwrap_or(Value::Null);
-                serde_json::to_vec(&field).unwrap_or_default()
-            }),
-        };
-        match written {
-            Ok(mut out) => {
+        let mut out = Vec::with_capacity(message.bytes.len() * 2 + 16);
+        match write_answer(&self.json, self.response_body.as_deref(), message, &mut out) {
+            Ok(()) => {
                 out.push(b'\n');
                 self.message = Some(out);
                 Ok(())
@@ -735,6 +772,27 @@ impl CallObserver for Collected {
 
     fn on_trailers(&mut self, trailers: &MetadataMap) {
         self.trailers = trailers.clone();
+    }
+}
+
+/// Appends the JSON of a response message to `out`: the whole message, or only the field
+/// `response_body` names.
+fn write_answer(
+    json: &Writer,
+    response_body: Option<&str>,
+    message: invoke::Response<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), OutputError> {
+    match response_body {
+        None => json.write(message, out),
+        Some(key) => {
+            let field = json
+                .value(message)?
+                .get(key)
+                .cloned()
+                .unwrap_or(Value::Null);
+            serde_json::to_writer(out, &field).map_err(OutputError::Json)
+        }
     }
 }
 
@@ -759,9 +817,12 @@ async fn unary(
 ) -> Result<Response, Response> {
     let options = &gateway.options;
     let mut collected = Collected {
-        json: Some(codecs.writer()),
+        json: codecs.writer(),
         response_body: response_body_key(route, options.proto_names),
-        ..Collected::default()
+        headers: MetadataMap::new(),
+        trailers: MetadataMap::new(),
+        message: None,
+        failure: None,
     };
     let outcome = invoke::invoke(
         gateway.channel.clone(),
@@ -783,11 +844,7 @@ async fn unary(
         Outcome::Ok => {
             log.code = Some(Code::Ok);
             let body = collected.message.take().unwrap_or_default();
-            let mut response = Response::new(Body::from(body));
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            let mut response = json_text_response(StatusCode::OK, Bytes::from(body));
             // The trailers of a unary call are known before its body is sent: headers too.
             add_metadata(response.headers_mut(), &collected.headers);
             add_metadata(response.headers_mut(), &collected.trailers);
@@ -830,7 +887,7 @@ fn add_metadata(headers: &mut HeaderMap, metadata: &MetadataMap) {
 
 /// The entries of `metadata` an HTTP client is shown, binary values in base64: the
 /// protocol's own keys (`grpc-status`, `content-type`, ...) stay out.
-pub(super) fn metadata_entries(metadata: &MetadataMap) -> Vec<(String, Vec<u8>)> {
+fn metadata_entries(metadata: &MetadataMap) -> Vec<(String, Vec<u8>)> {
     let mut entries = Vec::new();
     for entry in metadata.iter() {
         let (name, value) = match entry {
@@ -851,6 +908,25 @@ pub(super) fn metadata_entries(metadata: &MetadataMap) -> Vec<(String, Vec<u8>)>
         entries.push((name.to_string(), value));
     }
     entries
+}
+
+/// Metadata as a JSON object, one string per key (repeated values joined with `, `, binary
+/// values in base64), the protocol's own keys left out.
+pub(super) fn metadata_json(metadata: &MetadataMap) -> Value {
+    let mut object = Map::new();
+    for (key, value) in metadata_entries(metadata) {
+        let value = String::from_utf8_lossy(&value).to_string();
+        match object.get_mut(&key) {
+            Some(Value::String(existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+            _ => {
+                object.insert(key, Value::String(value));
+            }
+        }
+    }
+    Value::Object(object)
 }
 
 /// How a server stream is written, from the request's `Accept`.
@@ -956,13 +1032,12 @@ impl CallObserver for StreamObserver {
 
     fn on_message(&mut self, message: invoke::Response<'_>) -> Result<(), Stop> {
         self.scratch.clear();
-        let written = match &self.response_body {
-            None => self.json.write(message, &mut self.scratch),
-            Some(key) => self.json.value(message).map(|value| {
-                let field = value.get(key).cloned().unwrap_or(Value::Null);
-                self.scratch = serde_json::to_vec(&field).unwrap_or_default();
-            }),
-        };
+        let written = write_answer(
+            &self.json,
+            self.response_body.as_deref(),
+            message,
+            &mut self.scratch,
+        );
         if let Err(error) = written {
             self.failure = Some(error.to_string());
             return Err(Stop);
@@ -1063,48 +1138,26 @@ async fn server_stream(
             let _ = started.send(Err(invoke_error_response(error)));
             return;
         }
-        let (code, message, details) = match &outcome {
-            Ok(Outcome::Ok) => (Code::Ok, String::new(), Vec::new()),
-            Ok(Outcome::Status(status)) => (
-                status.code(),
-                status.message().to_string(),
-                details::decode(status, &pool),
-            ),
-            Ok(Outcome::Stopped) => (
-                Code::Cancelled,
-                observer
-                    .failure
-                    .clone()
-                    .unwrap_or_else(|| "the client went away".to_string()),
-                Vec::new(),
-            ),
-            Err(error) => (
-                invoke_error_response(error).0,
-                error.to_string(),
-                Vec::new(),
-            ),
-        };
+        let ending = Ending::of(&outcome, observer.failure.as_deref(), &pool);
         if let Some(started) = observer.started.take() {
             // No headers came: answer with the status alone, as a unary call's error.
-            let _ = started.send(Err((code, status_response(code, &message, details))));
+            let response = status_response(ending.code, &ending.message, ending.details);
+            let _ = started.send(Err((ending.code, response)));
             return;
         }
-        let status = json!({ "code": code as i32, "message": message, "details": details });
-        let trailers = websocket::metadata_json(&observer.trailers);
+        let trailers = metadata_json(&observer.trailers);
         let mut last = std::mem::take(&mut observer.buffer);
-        format.end(&status, &trailers, &mut last);
+        format.end(&ending.status(), &trailers, &mut last);
         let delivered = sender.send(Frame::data(Bytes::from(last))).await.is_ok();
         if delivered && http_trailers {
+            // grpc-status and grpc-message as gRPC writes them (the message percent-encoded).
             let mut fields = HeaderMap::new();
-            fields.insert("grpc-status", HeaderValue::from(code as i32));
-            if let Ok(message) = HeaderValue::from_str(&percent_encode_message(&message)) {
-                fields.insert("grpc-message", message);
-            }
+            let _ = tonic::Status::new(ending.code, ending.message).add_header(&mut fields);
             add_metadata(&mut fields, &observer.trailers);
             let _ = sender.send(Frame::trailers(fields)).await;
         }
         if let Ok(mut line) = log_rx.await {
-            line.code = Some(code);
+            line.code = Some(ending.code);
             line.received(&observer.trailers);
             line.send(&events, 200, " (stream)");
         }
@@ -1142,19 +1195,6 @@ async fn server_stream(
             Vec::new(),
         )),
     }
-}
-
-/// A status message as `grpc-message` carries it: percent-encoded outside printable ASCII.
-fn percent_encode_message(message: &str) -> String {
-    let mut encoded = String::with_capacity(message.len());
-    for byte in message.bytes() {
-        if (0x20..0x7f).contains(&byte) && byte != b'%' {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
 }
 
 /// The `Host` values a gateway on `addr` answers to.

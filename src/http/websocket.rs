@@ -15,23 +15,21 @@
 //! request frame goes upstream as soon as it arrives, an answer goes out as soon as it comes.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
 use prost_reflect::MethodDescriptor;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 use tonic::Code;
 use tonic::metadata::MetadataMap;
 
 use super::codecs::{MethodCodecs, Writer};
-use super::server::{Gateway, metadata_entries};
+use super::server::{Ending, Gateway, LogLine, metadata_json};
 use crate::invoke::encode::Encoder;
 use crate::invoke::input::{self, InputError};
-use crate::invoke::{self, CallObserver, CallOptions, Flush, Outcome, Requests, Stop};
-use crate::schema::details;
-use crate::status::code_name;
+use crate::invoke::{self, CallObserver, CallOptions, Flush, Requests, Stop};
 use crate::transport::Header;
 
 /// Frames held between the call and the socket: a slow client slows the call down.
@@ -41,32 +39,30 @@ const FRAMES_IN_FLIGHT: usize = 16;
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// What a WebSocket call needs besides the socket.
-pub struct SocketCall {
-    pub gateway: Arc<Gateway>,
-    pub codecs: Arc<MethodCodecs>,
-    pub method: MethodDescriptor,
-    pub headers: Vec<Header>,
-    pub timeout: Option<Duration>,
-    /// The access log's `METHOD PATH` for this request.
-    pub request_line: String,
-    pub started: Instant,
+pub(super) struct SocketCall {
+    pub(super) gateway: Arc<Gateway>,
+    pub(super) codecs: Arc<MethodCodecs>,
+    pub(super) method: MethodDescriptor,
+    pub(super) headers: Vec<Header>,
+    pub(super) timeout: Option<Duration>,
+    /// The request's access-log line, written when the socket closes.
+    pub(super) log: LogLine,
 }
 
 /// Runs the call on `socket` until it ends or the client goes away.
-pub async fn run(call: SocketCall, mut socket: WebSocket) {
+pub(super) async fn run(call: SocketCall, mut socket: WebSocket) {
     let SocketCall {
         gateway,
         codecs,
         method,
         headers,
         timeout,
-        request_line,
-        started,
+        mut log,
     } = call;
     let (requests, requests_rx) = mpsc::channel::<Result<Vec<Bytes>, InputError>>(4);
     let (frames, mut frames_rx) = mpsc::channel::<Message>(FRAMES_IN_FLIGHT);
     let (gone, gone_rx) = oneshot::channel::<()>();
-    let (ended, mut ended_rx) = oneshot::channel::<Code>();
+    let (ended, mut ended_rx) = oneshot::channel::<(Code, MetadataMap)>();
 
     let mut observer = SocketObserver {
         json: codecs.writer(),
@@ -96,46 +92,30 @@ pub async fn run(call: SocketCall, mut socket: WebSocket) {
             ) => outcome,
             // The client went away: dropping the call cancels it upstream.
             _ = gone_rx => {
-                let _ = ended.send(Code::Cancelled);
+                let _ = ended.send((Code::Cancelled, MetadataMap::new()));
                 return;
             }
         };
-        let (code, message, details) = match &outcome {
-            Ok(Outcome::Ok) => (Code::Ok, String::new(), Vec::new()),
-            Ok(Outcome::Status(status)) => (
-                status.code(),
-                status.message().to_string(),
-                details::decode(status, &call_gateway.table().pool),
-            ),
-            Ok(Outcome::Stopped) => (
-                Code::Cancelled,
-                observer
-                    .failure
-                    .clone()
-                    .unwrap_or_else(|| "the client went away".to_string()),
-                Vec::new(),
-            ),
-            Err(error) => (
-                super::server::invoke_error_code(error),
-                error.to_string(),
-                Vec::new(),
-            ),
-        };
+        let ending = Ending::of(
+            &outcome,
+            observer.failure.as_deref(),
+            &call_gateway.table().pool,
+        );
         let mut last = std::mem::take(&mut observer.pending);
         last.push(text_frame(&json!({
-            "status": { "code": code as i32, "message": message, "details": details },
+            "status": ending.status(),
             "trailers": metadata_json(&observer.trailers),
         })));
         last.push(Message::Close(Some(CloseFrame {
-            code: close_code(code),
-            reason: Utf8Bytes::from(close_reason(&message)),
+            code: close_code(ending.code),
+            reason: Utf8Bytes::from(close_reason(&ending.message)),
         })));
         for frame in last {
             if frames.send(frame).await.is_err() {
                 break;
             }
         }
-        let _ = ended.send(code);
+        let _ = ended.send((ending.code, observer.trailers));
     });
 
     // The pump: request frames in, answer frames out, until the gateway's close frame is out
@@ -218,16 +198,11 @@ pub async fn run(call: SocketCall, mut socket: WebSocket) {
             }
         }
     }
-    let code = match tokio::time::timeout(CLOSE_WAIT, &mut ended_rx).await {
-        Ok(Ok(code)) => Some(code),
-        _ => None,
-    };
-    let _ = gateway.events.send(format!(
-        "{request_line} -> {} 101 {} {:.1} ms (WebSocket)",
-        method.full_name(),
-        code.map_or("-", code_name),
-        started.elapsed().as_secs_f64() * 1000.0,
-    ));
+    if let Ok(Ok((code, trailers))) = tokio::time::timeout(CLOSE_WAIT, &mut ended_rx).await {
+        log.code = Some(code);
+        log.received(&trailers);
+    }
+    log.send(&gateway.events, 101, " (WebSocket)");
 }
 
 /// One request frame as an encoded message; its errors count messages as the frames came.
@@ -286,25 +261,6 @@ fn close_reason(message: &str) -> String {
 
 fn text_frame(value: &Value) -> Message {
     Message::Text(Utf8Bytes::from(value.to_string()))
-}
-
-/// Metadata as a JSON object, one string per key (repeated values joined with `, `, binary
-/// values in base64), the protocol's own keys left out.
-pub fn metadata_json(metadata: &MetadataMap) -> Value {
-    let mut object = Map::new();
-    for (key, value) in metadata_entries(metadata) {
-        let value = String::from_utf8_lossy(&value).to_string();
-        match object.get_mut(&key) {
-            Some(Value::String(existing)) => {
-                existing.push_str(", ");
-                existing.push_str(&value);
-            }
-            _ => {
-                object.insert(key, Value::String(value));
-            }
-        }
-    }
-    Value::Object(object)
 }
 
 /// Turns the call's events into frames.

@@ -625,24 +625,26 @@ impl<O: Write, E: Write> Printer<O, E> {
         self.stderr_line(&format!("{label} {message}"));
     }
 
-    /// One line on stderr in one write. Failures are ignored: there is nowhere left to report
-    /// them.
-    /// Several notes in one write, for a server's log under load.
+    /// Notes, a line each, in one write: for a server's log under load.
     pub fn notes(&mut self, lines: &[String]) {
-        let mut text = String::with_capacity(lines.iter().map(|line| line.len() + 1).sum());
+        self.stderr_lines(lines.iter().map(String::as_str));
+    }
+
+    /// One line on stderr in one write.
+    fn stderr_line(&mut self, text: &str) {
+        self.stderr_lines([text]);
+    }
+
+    /// Lines on stderr in one write. Failures are ignored: there is nowhere left to report
+    /// them.
+    fn stderr_lines<'a>(&mut self, lines: impl IntoIterator<Item = &'a str> + Clone) {
+        let size = lines.clone().into_iter().map(|line| line.len() + 1).sum();
+        let mut text = String::with_capacity(size);
         for line in lines {
             text.push_str(line);
             text.push('\n');
         }
         let _ = self.err.write_all(text.as_bytes());
-        let _ = self.err.flush();
-    }
-
-    fn stderr_line(&mut self, text: &str) {
-        let mut line = String::with_capacity(text.len() + 1);
-        line.push_str(text);
-        line.push('\n');
-        let _ = self.err.write_all(line.as_bytes());
         let _ = self.err.flush();
     }
 }

@@ -828,12 +828,13 @@ pub fn gateway(peer: &Peer) {
 
     // Metadata in, and the peer's error mapped: UNAUTHENTICATED is 401.
     gateway
-        .get_with(&format!("/{SERVICE}/WhoAmI"), "POST", &[])
+        .request("POST", &format!("/{SERVICE}/WhoAmI"), &[], "")
         .expect_status(401, 16);
-    let who = gateway.get_with(
-        &format!("/{SERVICE}/WhoAmI"),
+    let who = gateway.request(
         "POST",
+        &format!("/{SERVICE}/WhoAmI"),
         &[("Grpc-Metadata-x-api-key", "secret-9")],
+        "",
     );
     assert_eq!(who.json()["apiKey"], "secret-9", "{who:?}");
 
@@ -890,15 +891,7 @@ pub fn openapi_documents_are_valid(peer: &Peer) {
         ),
         (
             "library",
-            from_files(&[
-                "--import-path",
-                "fixtures/gateway",
-                "--import-path",
-                "proto",
-                "--proto",
-                "library.proto",
-                "openapi",
-            ]),
+            from_files(&[crate::support::LIBRARY_PROTO, &["openapi"]].concat()),
         ),
     ];
     for (name, run) in documents {

@@ -29,6 +29,16 @@ pub type Streamed = StreamBody<
 /// Where the pieces of a `Streamed` body are written.
 pub type BodySender = tokio::sync::mpsc::Sender<Result<Frame<Bytes>, std::convert::Infallible>>;
 
+/// The arguments that read the gateway's routing fixture (`fixtures/gateway/library.proto`).
+pub const LIBRARY_PROTO: &[&str] = &[
+    "--import-path",
+    "fixtures/gateway",
+    "--import-path",
+    "proto",
+    "--proto",
+    "library.proto",
+];
+
 /// A `grpcx gateway` process on a free loopback port, and an HTTP client for it; the process
 /// is killed on drop.
 pub struct Gateway {
@@ -156,27 +166,17 @@ impl Gateway {
         headers: &[(&str, &str)],
         body: &str,
     ) -> Answer {
-        let mut request = self.http_request(
+        let request = self.http_request(
             method,
             path,
             headers,
             Full::new(Bytes::from(body.to_string())),
         );
-        *request.version_mut() = hyper::Version::HTTP_2;
-        let sent = {
-            let _entered = self.runtime.enter();
-            self.h2_client.request(request)
-        };
-        self.runtime.block_on(async move {
-            let response = tokio::time::timeout(EXCHANGE_LIMIT, sent)
-                .await
-                .expect("an answer in time")
-                .unwrap();
-            assert_eq!(response.version(), hyper::Version::HTTP_2);
-            Answer::read(response).await
-        })
+        self.runtime
+            .block_on(self.send_over(&self.h2_client, hyper::Version::HTTP_2, request))
     }
 
+    /// One HTTP/1.1 request, answered in full when the returned future is run.
     pub fn exchange(
         &self,
         method: &str,
@@ -190,24 +190,33 @@ impl Gateway {
             headers,
             Full::new(Bytes::from(body.to_string())),
         );
-        let _entered = self.runtime.enter();
-        let sent = self.client.request(request);
+        self.send_over(&self.client, hyper::Version::HTTP_11, request)
+    }
+
+    /// Sends `request` with `client`, whose answer must come in `version`.
+    fn send_over(
+        &self,
+        client: &Client<HttpConnector, Full<Bytes>>,
+        version: hyper::Version,
+        mut request: hyper::Request<Full<Bytes>>,
+    ) -> impl std::future::Future<Output = Answer> + Send + 'static {
+        *request.version_mut() = version;
+        let sent = {
+            let _entered = self.runtime.enter();
+            client.request(request)
+        };
         async move {
             let response = tokio::time::timeout(EXCHANGE_LIMIT, sent)
                 .await
                 .expect("an answer in time")
                 .unwrap();
+            assert_eq!(response.version(), version);
             Answer::read(response).await
         }
     }
 
     pub fn get(&self, path: &str) -> Answer {
         self.request("GET", path, &[], "")
-    }
-
-    /// `method` on `path` with `headers` and no body.
-    pub fn get_with(&self, path: &str, method: &str, headers: &[(&str, &str)]) -> Answer {
-        self.request(method, path, headers, "")
     }
 
     pub fn post(&self, path: &str, body: &str) -> Answer {

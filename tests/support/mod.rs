@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
-pub use gateway::{Answer, BodySender, EXCHANGE_LIMIT, Gateway, Open};
+pub use gateway::{Answer, BodySender, EXCHANGE_LIMIT, Gateway, LIBRARY_PROTO, Open};
 pub use proxy::PingCounter;
 pub use servers::{
     AnyClientCertificate, DemoProcess, Http1Server, IgnoringServer, LoopbackServer, TestServer,
