@@ -177,11 +177,7 @@ fn operation(route: &Route, schemas: &mut Schemas, operation_ids: &mut HashSet<S
         description = format!("{comment}\n\n{description}");
     }
     operation.insert("description".into(), json!(description));
-    if method
-        .options()
-        .get_field_by_name("deprecated")
-        .is_some_and(|v| v.as_bool() == Some(true))
-    {
+    if deprecated(&method.options()) {
         operation.insert("deprecated".into(), json!(true));
     }
 
@@ -201,7 +197,7 @@ fn operation(route: &Route, schemas: &mut Schemas, operation_ids: &mut HashSet<S
             "name": name,
             "in": "path",
             "required": true,
-            "schema": leaf.as_ref().map_or(json!({ "type": "string" }), |field| schemas.scalar_text(field)),
+            "schema": leaf.as_ref().map_or(json!({ "type": "string" }), |field| schemas.parameter(field)),
         });
         if spans {
             put(&mut parameter, "schema", json!({ "type": "string" }));
@@ -373,9 +369,9 @@ fn query_parameters(
                 "name": json_path,
                 "in": "query",
                 "schema": if field.is_list() {
-                    json!({ "type": "array", "items": schemas.scalar_text(&field) })
+                    json!({ "type": "array", "items": schemas.parameter(&field) })
                 } else {
-                    schemas.scalar_text(&field)
+                    schemas.parameter(&field)
                 },
             });
             if let Some(comment) = leading_comment(&field.parent_file(), field.path()) {
@@ -482,9 +478,39 @@ impl Schemas {
         }
     }
 
-    /// The schema of a value as a path or query parameter gives it: as in a body.
-    fn scalar_text(&mut self, field: &FieldDescriptor) -> Value {
-        self.value(&field.kind())
+    /// The schema of a value of `field` in a path or a query string, where every value is
+    /// text: a 64-bit integer (a string or a number in a body) is its string form there, an
+    /// enum its names, and a wrapper is never null. (Swagger UI can fill in no parameter of
+    /// several types.)
+    fn parameter(&mut self, field: &FieldDescriptor) -> Value {
+        if let Kind::Enum(enumeration) = field.kind()
+            && enumeration.full_name() != "google.protobuf.NullValue"
+        {
+            // By name, as a form offers them (a number is read too).
+            return json!({
+                "type": "string",
+                "enum": enumeration.values().map(|value| value.name().to_string()).collect::<Vec<_>>(),
+            });
+        }
+        let mut schema = self.value(&field.kind());
+        if let Some(Value::Array(types)) = schema.get("type") {
+            let text = if types.contains(&json!("string")) {
+                json!("string")
+            } else {
+                types
+                    .iter()
+                    .find(|t| *t != "null")
+                    .cloned()
+                    .unwrap_or(json!("string"))
+            };
+            put(&mut schema, "type", text);
+            if let Value::Object(object) = &mut schema {
+                for key in ["minimum", "maximum", "description"] {
+                    object.remove(key);
+                }
+            }
+        }
+        schema
     }
 
     fn message(&mut self, message: &MessageDescriptor) -> Value {
@@ -496,11 +522,7 @@ impl Schemas {
             if let Some(comment) = leading_comment(&field.parent_file(), field.path()) {
                 notes.insert("description".into(), json!(comment));
             }
-            if field
-                .options()
-                .get_field_by_name("deprecated")
-                .is_some_and(|v| v.as_bool() == Some(true))
-            {
+            if deprecated(&field.options()) {
                 notes.insert("deprecated".into(), json!(true));
             }
             for behavior in field_behaviors(&field) {
@@ -573,6 +595,13 @@ impl Schemas {
         );
         all
     }
+}
+
+/// Whether `options` (a method's or a field's) say `deprecated = true`.
+fn deprecated(options: &prost_reflect::DynamicMessage) -> bool {
+    options
+        .get_field_by_name("deprecated")
+        .is_some_and(|value| value.as_bool() == Some(true))
 }
 
 /// `google.api.field_behavior` values this document reads.

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Gateway, Home, TestServer, run_command};
+use crate::support::{Gateway, Home, LIBRARY_PROTO, TestServer, run_command};
 
 fn from_files(args: &[&str]) -> Value {
     let home = Home::new();
@@ -35,6 +35,19 @@ fn the_demo_document_has_every_route_and_the_json_mapping() {
     assert_eq!(get["tags"], json!(["ItemService"]));
     assert_eq!(get["parameters"][0]["name"], "id");
     assert_eq!(get["parameters"][0]["in"], "path");
+    // In a path or a query string every value is text: one type each, which Swagger UI can
+    // fill in (it refuses a parameter of several types as "not provided").
+    assert_eq!(get["parameters"][0]["schema"]["type"], "string");
+    assert_eq!(get["parameters"][0]["schema"]["format"], "int64");
+    let list_parameters = &document["paths"]["/v1/items"]["get"]["parameters"];
+    let category = list_parameters
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|parameter| parameter["name"] == "category")
+        .unwrap();
+    assert_eq!(category["schema"]["type"], "string");
+    assert_eq!(category["schema"]["enum"][1], "CATEGORY_TOOL");
     assert_eq!(get["parameters"][1]["name"], "delay");
     assert_eq!(get["parameters"][1]["in"], "query");
     assert_eq!(
@@ -185,15 +198,7 @@ fn docs_serves_swagger_ui_from_the_binary_with_nothing_from_elsewhere() {
 
 #[test]
 fn field_behavior_marks_required_and_read_only_fields() {
-    let document = from_files(&[
-        "--import-path",
-        "fixtures/gateway",
-        "--import-path",
-        "proto",
-        "--proto",
-        "library.proto",
-        "openapi",
-    ]);
+    let document = from_files(&[LIBRARY_PROTO, &["openapi"]].concat());
     let book = &document["components"]["schemas"]["library.v1.Book"];
     assert_eq!(book["required"], json!(["parent"]), "{book}");
     assert_eq!(book["properties"]["path"]["readOnly"], true, "{book}");
