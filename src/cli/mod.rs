@@ -883,7 +883,7 @@ pub struct OpenapiArgs {
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Write YAML instead of JSON.
+    /// Write YAML instead of JSON. Example: grpcx openapi --yaml > openapi.yaml
     #[arg(long)]
     pub yaml: bool,
 
@@ -965,8 +965,7 @@ pub struct GatewayArgs {
     #[arg(long, value_name = "DURATION", value_parser = values::parse_duration)]
     pub reload_interval: Option<Duration>,
 
-    /// Worker threads serving requests [default: one per core]. On a machine shared with the
-    /// upstream, fewer can serve more. Example: --threads 1
+    /// Worker threads serving requests [default: one per core]. Example: --threads 4
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
 }
