@@ -181,74 +181,55 @@ fn schemathesis_finds_no_server_error_and_only_documented_answers() {
     assert!(report.contains(" passed"), "{report}");
 }
 
-/// `/docs` in a real browser (Debian's chromium, headless): Swagger UI loads from the gateway
-/// alone, reads `/openapi.json` and lists the operations, and every request the page made was
-/// answered 200 (the page's CSP allows no other host). The page as rendered is saved as
-/// `docs.png` under the test's output folder, for a person to look at.
+/// `/docs` in a real browser (Debian's chromium, headless, driven over the DevTools protocol):
+/// Swagger UI loads from the gateway alone, reads `/openapi.json` and lists the operations;
+/// every request the page made went to the gateway and was answered 200 (the page's CSP allows
+/// no other host), and the page logged no error. The page as rendered is saved as `docs.png`
+/// under the test's output folder, for a person to look at.
 #[test]
 #[ignore = "needs chromium (Debian's package; .ci/run installs it): cargo test -- --include-ignored"]
 fn docs_loads_in_a_real_browser_and_lists_the_operations() {
     use std::time::Duration;
 
-    let chromium = std::env::var("GRPCX_CHROMIUM").unwrap_or_else(|_| "chromium".into());
     let server = support::TestServer::start();
     let gateway = support::Gateway::start(&server, &[]);
-    let url = format!("http://{}/docs", gateway.addr);
-    let profile = tempfile::tempdir().unwrap();
-    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
-    std::fs::create_dir_all(&shots).unwrap();
-    let browse = |extra: &[String]| {
-        let out = tempfile::NamedTempFile::new().unwrap();
-        let mut child = std::process::Command::new(&chromium)
-            .args([
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(["--window-size=1280,1400", "--virtual-time-budget=10000"])
-            .args(extra)
-            .arg(&url)
-            .stdin(std::process::Stdio::null())
-            .stdout(out.reopen().unwrap())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("{chromium}: {error} (apt-get install chromium)"));
-        let code = support::wait_bounded(&mut child, Duration::from_secs(90));
-        assert_eq!(code, Some(0), "{chromium} did not finish");
-        std::fs::read_to_string(out.path()).unwrap_or_default()
-    };
-    let dom = browse(&["--dump-dom".to_string()]);
+    let mut browser = support::Browser::launch();
+    browser.set_viewport(1280, 1400);
+    browser.navigate(&format!("http://{}/docs", gateway.addr));
     for operation in [
         "ItemService_GetItem",
         "ItemService_ListItems",
         "TypesService_Echo",
     ] {
-        assert!(
-            dom.contains(&format!(">{operation}<")),
-            "{operation} is not listed:\n{dom}"
+        // A word of its own: `ItemService_GetItem_2` is another operation.
+        browser.wait_for(
+            &format!("document.body.innerText.split(/\\s+/).includes({operation:?})"),
+            Duration::from_secs(30),
         );
     }
-    browse(&[format!("--screenshot={}", shots.join("docs.png").display())]);
-    assert!(shots.join("docs.png").exists());
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser/docs.png");
+    browser.screenshot(&shot);
+    assert!(shot.exists());
 
-    let mut requests = Vec::new();
-    while let Ok(line) = gateway.log.recv_timeout(Duration::from_millis(500)) {
-        if line.starts_with("GET /") {
-            requests.push(line);
-        }
-    }
+    let requests = browser.requests();
+    let own = format!("http://{}/", gateway.addr);
     assert!(
         requests
             .iter()
-            .any(|line| line.starts_with("GET /openapi.json ")),
+            .any(|request| request.url == format!("{own}openapi.json")),
         "{requests:#?}"
     );
-    for line in &requests {
+    for request in &requests {
         assert!(
-            line.contains(" 200 "),
-            "a request of the page failed: {line}"
+            request.url.starts_with(&own),
+            "the page asked another host: {request:?}"
+        );
+        assert_eq!(
+            (request.status, &request.failed),
+            (Some(200), &None),
+            "a request of the page failed: {request:?}"
         );
     }
+    let errors = browser.errors();
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
 }

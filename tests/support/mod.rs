@@ -1,13 +1,14 @@
 //! What every test binary shares (`cli`, `interop`, `load`): running the real grpcx binary with
 //! nothing from the user's environment, bounded in time; interactive grpcx processes; the demo
-//! server in process and as a child process; other loopback servers; a real terminal; and
-//! grpcx run in this process for the checks that need no child.
+//! server in process and as a child process; other loopback servers; a real terminal; a
+//! headless browser; and grpcx run in this process for the checks that need no child.
 //!
 //! Every process started here is bounded in time and killed when its handle is dropped, and
 //! every temporary directory is removed with the handle that owns it. Each test binary uses a
 //! part of this, so the rest is unused there.
 #![allow(dead_code, unused_imports)]
 
+mod browser;
 mod gateway;
 mod proxy;
 mod servers;
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
+pub use browser::{Browser, SeenRequest};
 pub use gateway::{Answer, BodySender, EXCHANGE_LIMIT, Gateway, LIBRARY_PROTO, Open};
 pub use proxy::PingCounter;
 pub use servers::{
