@@ -612,6 +612,18 @@ The document describes what `grpcx gateway` serves: every route (annotated and g
 path and query parameters, bodies and answers, and the messages in the protobuf JSON mapping.
 The gateway serves the same document at GET /openapi.json.")]
     Openapi(OpenapiArgs),
+    /// Explore the server in a browser: a gateway on a free loopback port serving /ui, a page
+    /// to pick any method, fill its request in a form and call it (streams included).
+    #[command(after_help = "\
+Examples:
+  grpcx ui                                        # prints the page's URL, e.g. http://127.0.0.1:40125/ui
+  grpcx ui --open                                 # and opens it in the desktop's browser
+  grpcx --addr api:443 ui --listen 127.0.0.1:9000 -H 'authorization: Bearer $T'
+
+The page is served by the gateway (see `grpcx gateway --help`), which also serves /docs and
+/openapi.json. It answers only to this machine's loopback names, and a call from a web page
+needs the token the gateway's own pages carry, so that no other site can drive it.")]
+    Ui(UiArgs),
     /// A guided tour of grpcx on an embedded demo server; needs nothing else running.
     #[command(after_help = "Example:\n  grpcx demo")]
     Demo,
@@ -700,6 +712,7 @@ impl Command {
             Command::Health(args) => Some(&mut args.global),
             Command::Gateway(args) => Some(&mut args.global),
             Command::Openapi(args) => Some(&mut args.global),
+            Command::Ui(args) => Some(&mut args.global),
             _ => None,
         }
     }
@@ -968,6 +981,27 @@ pub struct GatewayArgs {
     /// Worker threads serving requests [default: one per core]. Example: --threads 4
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
+}
+
+#[derive(Debug, Args)]
+pub struct UiArgs {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// The HTTP address to listen on, IP:PORT or localhost:PORT [default: 127.0.0.1:0, a free
+    /// port]. Example: --listen 127.0.0.1:9000
+    #[arg(long, value_name = "ADDRESS")]
+    pub listen: Option<ListenAddr>,
+
+    /// Read HTTP rules from a service config YAML file, as `grpcx gateway --http-rules` does:
+    /// the page shows their routes and copies curl commands for them. Example: --http-rules rules.yaml
+    #[arg(long, value_name = "FILE")]
+    pub http_rules: Option<PathBuf>,
+
+    /// Open the page in the desktop's browser ($BROWSER, else xdg-open, or open on macOS).
+    /// Example: --open
+    #[arg(long)]
+    pub open: bool,
 }
 
 #[derive(Debug, Args)]

@@ -16,9 +16,11 @@ use tokio::time::Instant;
 
 use super::serve_demo::Signals;
 use super::session::{self, Needs};
-use crate::cli::{GatewayArgs, GlobalArgs};
+
+use crate::cli::{Cli, Command, GatewayArgs, GlobalArgs, UiArgs};
 use crate::error::Error;
 use crate::http::GatewayError;
+use crate::http::explorer::Upstream;
 use crate::http::request::RequestOptions;
 use crate::http::routes::{RouteProblem, Routes};
 use crate::http::rules::{self, HttpRule};
@@ -43,9 +45,47 @@ const INFRASTRUCTURE: &[&str] = &[
     "grpc.reflection.v1alpha.ServerReflection",
 ];
 
+/// What `grpcx ui` adds to a gateway: the page's URL on stdout, and the browser opened on it.
+pub struct Explorer {
+    pub open: bool,
+}
+
+/// `grpcx ui`: a gateway with its defaults but for the address (a free loopback port), and
+/// the explorer's URL.
+pub async fn run_ui(
+    global: &GlobalArgs,
+    args: &UiArgs,
+    printer: &mut Printer,
+) -> Result<Outcome, Error> {
+    let listen = args
+        .listen
+        .as_ref()
+        .map_or_else(|| "127.0.0.1:0".to_string(), ToString::to_string);
+    let mut words = vec![
+        "grpcx".to_string(),
+        "gateway".to_string(),
+        "--listen".to_string(),
+        listen,
+    ];
+    if let Some(rules) = &args.http_rules {
+        words.push("--http-rules".to_string());
+        words.push(rules.display().to_string());
+    }
+    let cli = Cli::try_parse_from(words)
+        .map_err(|err| Error::Internal(format!("the ui's gateway does not parse: {err}")))?;
+    let Command::Gateway(gateway_args) = &cli.command else {
+        return Err(Error::Internal(
+            "the ui's gateway is not `gateway`".to_string(),
+        ));
+    };
+    let explorer = Explorer { open: args.open };
+    run(global, gateway_args, Some(explorer), printer).await
+}
+
 pub async fn run(
     global: &GlobalArgs,
     args: &GatewayArgs,
+    explorer: Option<Explorer>,
     printer: &mut Printer,
 ) -> Result<Outcome, Error> {
     let settings = super::settings(global)?;
@@ -83,6 +123,14 @@ pub async fn run(
         settings.connect.target,
         gateway.table().routes.len(),
     ));
+    if let Some(explorer) = explorer {
+        let url = format!("http://{addr}{}", crate::http::explorer::EXPLORER_PATH);
+        printer.line(&url)?;
+        printer.flush()?;
+        if explorer.open {
+            open_in_browser(&url, printer);
+        }
+    }
     // Not a task of its own: reflection's futures are not `Send`. It runs beside the server in
     // the loop below, and never ends.
     let reloading = reload_when_asked(
@@ -138,6 +186,34 @@ pub async fn run(
     write_notes(&mut notes, printer);
     printer.note(ended?);
     Ok(Outcome::Ok)
+}
+
+/// Opens `url` in the desktop's browser, saying so when none can be started (the URL is
+/// printed already).
+fn open_in_browser(url: &str, printer: &mut Printer) {
+    let opener = std::env::var("BROWSER")
+        .ok()
+        .filter(|browser| !browser.trim().is_empty())
+        .unwrap_or_else(|| {
+            if cfg!(target_os = "macos") {
+                "open".to_string()
+            } else {
+                "xdg-open".to_string()
+            }
+        });
+    let started = std::process::Command::new(&opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match started {
+        // The browser lives on its own; its exit status is not ours to wait for.
+        Ok(child) => drop(child),
+        Err(error) => printer.warning(&format!(
+            "cannot open a browser ({opener}: {error}); open {url} yourself, or set $BROWSER"
+        )),
+    }
 }
 
 /// Writes the notes waiting in `notes`, in writes of at most NOTES_PER_WRITE lines.
@@ -218,6 +294,11 @@ pub(super) async fn start(
             .then(|| server::loopback_hosts(addr)),
         cors_origins: args.cors_origin.clone(),
         verbosity: (settings.verbosity.level > 0).then(|| settings.verbosity.clone()),
+        token: new_token()?,
+        upstream: Upstream {
+            address: settings.connect.target.to_string(),
+            tls: settings.connect.tls.is_some(),
+        },
     };
     let gateway = Arc::new(Gateway::new(
         table,
@@ -232,6 +313,13 @@ pub(super) async fn start(
         connection: session.connection,
         notes,
     })
+}
+
+/// A new random token for the gateway's pages (128 bits, as hex).
+fn new_token() -> Result<String, GatewayError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|error| GatewayError::Random(error.to_string()))?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 
 pub(super) fn warn_left_out(problems: &[RouteProblem], printer: &mut Printer) {

@@ -32,7 +32,9 @@ use crate::settings::Settings;
 pub fn run(cli: &Cli, printer: &mut Printer) -> u8 {
     // A client needs one thread; the servers (serve-demo, the tour's) use both cores.
     let runtime = match &cli.command {
-        Command::ServeDemo(_) | Command::Demo => tokio::runtime::Builder::new_multi_thread(),
+        Command::ServeDemo(_) | Command::Demo | Command::Ui(_) => {
+            tokio::runtime::Builder::new_multi_thread()
+        }
         Command::Gateway(args) => {
             let mut builder = tokio::runtime::Builder::new_multi_thread();
             if let Some(threads) = args.threads {
@@ -73,7 +75,8 @@ pub async fn execute(cli: &Cli, printer: &mut Printer) -> Result<Outcome, Error>
             talk_to_server(&cli.global, ServerCommand::Health(args), printer).await
         }
         Command::ServeDemo(args) => serve_demo::run(args, printer).await,
-        Command::Gateway(args) => gateway::run(&cli.global, args, printer).await,
+        Command::Gateway(args) => gateway::run(&cli.global, args, None, printer).await,
+        Command::Ui(args) => gateway::run_ui(&cli.global, args, printer).await,
         Command::Openapi(args) => openapi::run(&cli.global, args, printer).await,
         // Boxed: the tour runs its steps through `execute`.
         Command::Demo => Box::pin(demo::run(printer)).await,

@@ -1,7 +1,8 @@
 //! `/docs`: Swagger UI reading the gateway's `/openapi.json`, its "Try it out" calling the
 //! gateway itself. The assets are Swagger UI's own release files, packaged in the
 //! `swagger-ui-redist` crate and served from the binary: the page works offline and asks no
-//! other host for anything (its Content-Security-Policy says so to the browser too).
+//! other host for anything (its Content-Security-Policy says so to the browser too). The page
+//! carries the gateway's token, which "Try it out" sends with each call (`server::check_token`).
 
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
@@ -11,12 +12,14 @@ use swagger_ui_redist::{SwaggerUi, SwaggerUiStaticFile};
 /// Where the page is served; its assets are under it.
 pub const DOCS_PATH: &str = "/docs";
 
-/// The page: Swagger UI's assets, and the script that starts it on `/openapi.json`.
+/// The page: Swagger UI's assets, and the script that starts it on `/openapi.json`;
+/// `{{TOKEN}}` becomes the gateway's token.
 const PAGE: &str = r#"<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
+  <meta name="grpcx-token" content="{{TOKEN}}">
   <title>API reference · grpcx gateway</title>
   <link rel="stylesheet" href="/docs/swagger-ui.css">
   <link rel="stylesheet" href="/docs/index.css">
@@ -34,7 +37,12 @@ const PAGE: &str = r#"<!doctype html>
 
 /// Starts Swagger UI: a separate file, so that the page needs no inline script.
 const START: &str = r##"window.addEventListener("load", function () {
+  var token = document.querySelector('meta[name="grpcx-token"]').content;
   window.ui = SwaggerUIBundle({
+    requestInterceptor: function (request) {
+      request.headers["X-Grpcx-Token"] = token;
+      return request;
+    },
     url: "/openapi.json",
     dom_id: "#swagger-ui",
     deepLinking: true,
@@ -55,18 +63,25 @@ const START: &str = r##"window.addEventListener("load", function () {
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The answer to `path` (`/docs` or a file under it), `None` for anything else.
-pub fn answer(path: &str) -> Option<Response> {
+pub fn answer(path: &str, token: &str) -> Option<Response> {
     if path == DOCS_PATH || path == "/docs/" {
-        return Some(file(PAGE.as_bytes(), "text/html; charset=utf-8"));
+        let mut page = file(
+            Body::from(PAGE.replace("{{TOKEN}}", token)),
+            "text/html; charset=utf-8",
+        );
+        // The token is this run's: never kept.
+        page.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        return Some(page);
     }
     let name = path.strip_prefix("/docs/")?;
     if name == "start.js" {
-        return Some(file(START.as_bytes(), "text/javascript; charset=utf-8"));
+        return Some(file(Body::from(START), "text/javascript; charset=utf-8"));
     }
     SwaggerUi::static_files()
         .iter()
         .find(|(asset, _)| asset.file_name() == name)
-        .map(|(asset, bytes)| file(bytes, content_type(*asset)))
+        .map(|(asset, bytes)| file(Body::from(*bytes), content_type(*asset)))
 }
 
 fn content_type(asset: SwaggerUiStaticFile) -> &'static str {
@@ -80,8 +95,8 @@ fn content_type(asset: SwaggerUiStaticFile) -> &'static str {
     }
 }
 
-fn file(bytes: &'static [u8], content_type: &'static str) -> Response {
-    let mut response = Response::new(Body::from(bytes));
+fn file(body: Body, content_type: &'static str) -> Response {
+    let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
@@ -115,10 +130,10 @@ mod tests {
             "favicon-32x32.png",
         ] {
             assert!(page.contains(&format!("/docs/{name}")), "{name}");
-            assert!(answer(&format!("/docs/{name}")).is_some(), "{name}");
+            assert!(answer(&format!("/docs/{name}"), "t").is_some(), "{name}");
         }
-        assert!(answer("/docs").is_some());
-        assert!(answer("/docs/nothing.js").is_none());
-        assert!(answer("/other").is_none());
+        assert!(answer("/docs", "t").is_some());
+        assert!(answer("/docs/nothing.js", "t").is_none());
+        assert!(answer("/other", "t").is_none());
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod codecs;
 pub mod docs;
+pub mod explorer;
 pub mod openapi;
 pub mod request;
 pub mod routes;
@@ -35,6 +36,8 @@ pub enum GatewayError {
     UnixListen(String),
     #[error("the HTTP server failed: {0}")]
     Serve(std::io::Error),
+    #[error("the system gave no random numbers for the gateway's token: {0}")]
+    Random(String),
 }
 
 impl GatewayError {
@@ -54,7 +57,7 @@ impl GatewayError {
             GatewayError::UnixListen(_) => {
                 Some("give --listen an IP:PORT, e.g. 127.0.0.1:8080".to_string())
             }
-            GatewayError::Serve(_) => None,
+            GatewayError::Serve(_) | GatewayError::Random(_) => None,
         }
     }
 }

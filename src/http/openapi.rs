@@ -598,21 +598,21 @@ impl Schemas {
 }
 
 /// Whether `options` (a method's or a field's) say `deprecated = true`.
-fn deprecated(options: &prost_reflect::DynamicMessage) -> bool {
+pub(super) fn deprecated(options: &prost_reflect::DynamicMessage) -> bool {
     options
         .get_field_by_name("deprecated")
         .is_some_and(|value| value.as_bool() == Some(true))
 }
 
 /// `google.api.field_behavior` values this document reads.
-enum FieldBehavior {
+pub(super) enum FieldBehavior {
     Required,
     OutputOnly,
 }
 
 /// The field's `google.api.field_behavior` (extension 1052 of FieldOptions), when the schema
 /// declares it.
-fn field_behaviors(field: &FieldDescriptor) -> Vec<FieldBehavior> {
+pub(super) fn field_behaviors(field: &FieldDescriptor) -> Vec<FieldBehavior> {
     let options = field.options();
     let Some(extension) = field
         .parent_pool()

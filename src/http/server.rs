@@ -35,7 +35,7 @@ use tonic::transport::Channel;
 use super::codecs::{Codecs, JsonOutput, MethodCodecs, Writer};
 use super::request::{self, RequestOptions};
 use super::routes::{BodyRule, Found, Route, Routes};
-use super::{docs, openapi, stream_body, websocket};
+use super::{docs, explorer, openapi, stream_body, websocket};
 use crate::invoke::input::InputError;
 use crate::invoke::{
     self, CallObserver, CallOptions, Flush, InvokeError, Outcome, Requests, RpcKind, Stop,
@@ -71,6 +71,11 @@ pub struct GatewayOptions {
     pub cors_origins: Vec<String>,
     /// With `-v`, the access log shows each call's metadata, hiding what this hides.
     pub verbosity: Option<Verbosity>,
+    /// What a call from a web page must carry (`check_token`); the gateway's own pages hold
+    /// it. Random, new each run.
+    pub token: String,
+    /// The upstream, as `/ui` shows it.
+    pub upstream: explorer::Upstream,
 }
 
 /// The routes and the schema they were built from: replaced whole when the schema is read
@@ -83,6 +88,8 @@ pub struct RouteTable {
     codecs: Codecs,
     /// `/openapi.json`, made on first use.
     openapi: OnceLock<Bytes>,
+    /// `/ui/schema.json`, made on first use.
+    explorer: OnceLock<Bytes>,
 }
 
 impl RouteTable {
@@ -92,6 +99,7 @@ impl RouteTable {
             pool,
             codecs: Codecs::default(),
             openapi: OnceLock::new(),
+            explorer: OnceLock::new(),
         }
     }
 }
@@ -298,7 +306,20 @@ async fn answer(
     }
     if parts.uri.path().starts_with(docs::DOCS_PATH)
         && is_own_page(&table, &parts)
-        && let Some(response) = docs::answer(parts.uri.path())
+        && let Some(response) = docs::answer(parts.uri.path(), &options.token)
+    {
+        return Ok(response);
+    }
+    if parts.uri.path().starts_with(explorer::EXPLORER_PATH)
+        && is_own_page(&table, &parts)
+        && let Some(response) = explorer::answer(parts.uri.path(), &options.token, || {
+            table
+                .explorer
+                .get_or_init(|| {
+                    Bytes::from(explorer::schema(&table.routes, &options.upstream).to_string())
+                })
+                .clone()
+        })
     {
         return Ok(response);
     }
@@ -350,6 +371,7 @@ async fn answer(
         }
     };
     log.grpc_method = Some(route.method.full_name().to_string());
+    check_token(&parts.headers, None, options)?;
     let (headers, timeout) = call_metadata(&parts.headers, options, log)?;
     let codecs = table
         .codecs
@@ -509,6 +531,13 @@ async fn websocket(
         }
     };
     log.grpc_method = Some(route.method.full_name().to_string());
+    let query = request::parse_query(parts.uri.query())
+        .map_err(|error| bad_request(format!("the query string: {error}")))?;
+    let token = query
+        .iter()
+        .find_map(|(name, value)| (name == TOKEN_PARAMETER).then_some(value.as_str()));
+    check_token(&parts.headers, token, options)?;
+    metadata_from_query(&query, &mut parts.headers)?;
     let (headers, timeout) = call_metadata(&parts.headers, options, log)?;
     let upgrade = WebSocketUpgrade::from_request_parts(parts, &())
         .await
@@ -652,6 +681,80 @@ fn check_host_and_origin(headers: &HeaderMap, options: &GatewayOptions) -> Resul
                 Vec::new(),
             ));
         }
+    }
+    Ok(())
+}
+
+/// The header that carries the token, and the query parameter of a WebSocket's URL that does
+/// (a browser sets no header on a WebSocket).
+pub const TOKEN_HEADER: &str = "x-grpcx-token";
+pub const TOKEN_PARAMETER: &str = "grpcx-token";
+
+/// Refuses a call that a web page makes without the gateway's token, so that a page of
+/// another site cannot drive the gateway through the browser, not even with a request that
+/// carries no `Origin` (a link, an image: Chromium and Firefox say `Sec-Fetch-Site` on those).
+/// Programs (curl, scripts, other servers) send neither header and need no token; the pages
+/// of `--cors-origin`'s origins need none either: their operator allowed them.
+fn check_token(
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+    options: &GatewayOptions,
+) -> Result<(), Response> {
+    let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let origin = text(header::ORIGIN.as_str());
+    let from_a_page = origin.is_some() || text("sec-fetch-site").is_some_and(|site| site != "none");
+    if !from_a_page
+        || origin.is_some_and(|origin| {
+            options
+                .cors_origins
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+        })
+    {
+        return Ok(());
+    }
+    let given = text(TOKEN_HEADER).or(query_token).unwrap_or_default();
+    if same_token(given.as_bytes(), options.token.as_bytes()) {
+        return Ok(());
+    }
+    Err(status_response(
+        Code::PermissionDenied,
+        "a call from a web page needs the gateway's token (header X-Grpcx-Token), which only the gateway's own pages (/ui, /docs) hold; programs such as curl need none",
+        Vec::new(),
+    ))
+}
+
+/// Whether `given` is the token, in a time that does not tell how much of it matched.
+fn same_token(given: &[u8], token: &[u8]) -> bool {
+    !token.is_empty()
+        && given.len() == token.len()
+        && given
+            .iter()
+            .zip(token)
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
+/// A WebSocket's metadata and deadline, from its URL's query string as a browser can only
+/// give them: `grpc-metadata-<key>=<value>` and `grpc-timeout=<value>`, read as the headers
+/// of those names are (and checked the same way).
+fn metadata_from_query(
+    query: &[(String, String)],
+    headers: &mut HeaderMap,
+) -> Result<(), Response> {
+    for (name, value) in query {
+        let name = name.to_ascii_lowercase();
+        if !(name.starts_with("grpc-metadata-") || name == "grpc-timeout") {
+            continue;
+        }
+        let header_name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| bad_request(format!("query parameter `{name}` is not a header name")))?;
+        let header_value = HeaderValue::from_str(value).map_err(|_| {
+            bad_request(format!(
+                "query parameter `{name}` is not printable ASCII text"
+            ))
+        })?;
+        headers.append(header_name, header_value);
     }
     Ok(())
 }

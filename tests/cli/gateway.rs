@@ -529,11 +529,17 @@ fn pages_of_other_origins_and_foreign_host_names_are_refused() {
     foreign.expect_status(403, 7);
     assert!(foreign.message().contains("--cors-origin"), "{foreign:?}");
 
+    // A page of the gateway's own origin calls with the token its pages carry.
+    let token = gateway.token();
     for host in [format!("localhost:{port}"), gateway.addr.clone()] {
         let same = gateway.request(
             "GET",
             "/v1/items/1",
-            &[("Host", &host), ("Origin", &format!("http://{host}"))],
+            &[
+                ("Host", &host),
+                ("Origin", &format!("http://{host}")),
+                ("X-Grpcx-Token", &token),
+            ],
             "",
         );
         assert_eq!(same.status, 200, "{same:?}");
@@ -1095,4 +1101,81 @@ fn the_upstream_takes_every_connection_and_schema_option() {
     assert_eq!(item.header("grpc-metadata-x-echo-from"), Some("flag"));
     let stream = gateway.get("/v1/items?limit=1");
     assert_eq!(stream.records().len(), 2, "{stream:?}");
+}
+
+/// A call from a web page needs the token the gateway's own pages carry: without it (or with
+/// another) a page of the same origin, or a cross-site link or image that sends no `Origin`,
+/// is refused before anything goes upstream; programs that are not browsers need none, and a
+/// WebSocket carries the token, its metadata and its deadline in its query string.
+#[test]
+fn calls_from_web_pages_need_the_token_of_the_gateways_own_pages() {
+    let server = TestServer::start();
+    let gateway = Gateway::start(&server, &[]);
+    let token = gateway.token();
+    let origin = format!("http://{}", gateway.addr);
+    for headers in [
+        vec![("Origin", origin.as_str())],
+        vec![("Origin", origin.as_str()), ("X-Grpcx-Token", "0123")],
+        vec![("Sec-Fetch-Site", "cross-site")],
+        vec![("Sec-Fetch-Site", "same-origin")],
+    ] {
+        let refused = gateway.request("GET", "/v1/items/1", &headers, "");
+        refused.expect_status(403, 7);
+        assert!(refused.message().contains("X-Grpcx-Token"), "{refused:?}");
+    }
+    assert!(api_calls(&server).is_empty(), "{:?}", api_calls(&server));
+
+    let with_token = gateway.request(
+        "POST",
+        "/grpcx.demo.v1.ItemService/GetItem",
+        &[("Origin", &origin), ("X-Grpcx-Token", &token)],
+        r#"{"id":2}"#,
+    );
+    assert_eq!(with_token.status, 200, "{with_token:?}");
+    // Typed into the address bar: the browser says the request comes from no page.
+    let navigation = gateway.request("GET", "/v1/items/1", &[("Sec-Fetch-Site", "none")], "");
+    assert_eq!(navigation.status, 200, "{navigation:?}");
+    assert_eq!(gateway.get("/v1/items/1").status, 200);
+    // The pages themselves are for anyone to load; the token changes with every run.
+    assert_eq!(
+        gateway
+            .request("GET", "/ui/app.js", &[("Sec-Fetch-Site", "cross-site")], "")
+            .status,
+        200
+    );
+    assert_eq!(token.len(), 32, "{token}");
+    assert_ne!(token, Gateway::start(&server, &[]).token());
+
+    let url = |query: &str| {
+        format!(
+            "ws://{}/grpcx.demo.v1.ItemService/GetItem{query}",
+            gateway.addr
+        )
+    };
+    let socket = |query: &str| {
+        let mut request = tungstenite::client::IntoClientRequest::into_client_request(url(query))
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+        tungstenite::connect(request)
+    };
+    match socket("") {
+        Err(tungstenite::Error::Http(answer)) => assert_eq!(answer.status(), 403),
+        other => panic!("a WebSocket without the token: {other:?}"),
+    }
+    let (mut socket, _) = socket(&format!(
+        "?grpcx-token={token}&grpc-metadata-x-echo-page=ui&grpc-timeout=5S"
+    ))
+    .expect("a WebSocket with the token");
+    socket
+        .send(tungstenite::Message::text(r#"{"id":2}"#))
+        .unwrap();
+    let mut frames = Vec::new();
+    while let Ok(tungstenite::Message::Text(text)) = socket.read() {
+        frames.push(serde_json::from_str::<serde_json::Value>(&text).unwrap());
+    }
+    assert_eq!(frames[0]["headers"]["x-echo-page"], "ui", "{frames:?}");
+    assert_eq!(frames[1]["result"]["id"], "2", "{frames:?}");
+    assert_eq!(frames[2]["status"]["code"], 0, "{frames:?}");
 }

@@ -215,6 +215,17 @@ impl Gateway {
         }
     }
 
+    /// The gateway's token, as its `/ui` page carries it for the page's calls.
+    pub fn token(&self) -> String {
+        let page = self.get("/ui");
+        assert_eq!(page.status, 200, "{page:?}");
+        let (_, rest) = page
+            .body
+            .split_once(r#"<meta name="grpcx-token" content=""#)
+            .expect("the page carries the token");
+        rest.split('"').next().unwrap().to_string()
+    }
+
     pub fn get(&self, path: &str) -> Answer {
         self.request("GET", path, &[], "")
     }
