@@ -1153,8 +1153,8 @@ fn calls_from_web_pages_need_the_token_of_the_gateways_own_pages() {
         )
     };
     let socket = |query: &str| {
-        let mut request = tungstenite::client::IntoClientRequest::into_client_request(url(query))
-            .unwrap();
+        let mut request =
+            tungstenite::client::IntoClientRequest::into_client_request(url(query)).unwrap();
         request
             .headers_mut()
             .insert("Origin", origin.parse().unwrap());

@@ -910,3 +910,74 @@ pub fn openapi_documents_are_valid(peer: &Peer) {
         );
     }
 }
+
+/// `/ui` in front of the peer, in a real browser: a unary call from the template, a server
+/// stream, metadata the server requires, an error with its details decoded and a
+/// bidirectional exchange with a half-close (see `ui.rs`).
+pub fn explorer(peer: &Peer) {
+    use crate::ui::ExplorerPage;
+
+    let gateway = Gateway::spawn(peer.command(&Gateway::args(&[])), None);
+    let stack = match peer.stack {
+        Stack::Python => "python",
+        Stack::Node => "node",
+    };
+    let mut page = ExplorerPage::open(&gateway, &format!("ui-{stack}"));
+
+    page.pick(&format!("{SERVICE}.Echo"));
+    page.press("call");
+    assert_eq!(
+        page.wait_status(),
+        "OK",
+        "the template is a request the peer takes"
+    );
+    assert!(
+        page.received()[0].get("echo").is_some(),
+        "{:?}",
+        page.received()
+    );
+
+    page.pick(&format!("{SERVICE}.Range"));
+    page.set_json(r#"{"start": "5", "count": 3, "step": "2"}"#);
+    page.press("call");
+    assert_eq!(page.wait_status(), "OK");
+    let values: Vec<Value> = page
+        .received()
+        .iter()
+        .map(|item| item["value"].clone())
+        .collect();
+    assert_eq!(values, ["5", "7", "9"]);
+
+    page.pick(&format!("{SERVICE}.WhoAmI"));
+    page.add_metadata("x-api-key", "from-the-browser");
+    page.press("call");
+    assert_eq!(page.wait_status(), "OK");
+    assert_eq!(page.received()[0]["apiKey"], "from-the-browser");
+    page.add_metadata("", "");
+
+    page.pick(&format!("{SERVICE}.Reject"));
+    page.set_json(r#"{"field": "name", "reason": "too short"}"#);
+    page.press("call");
+    assert_eq!(page.wait_status(), "INVALID_ARGUMENT");
+    let details = page.text("status-details");
+    assert!(details.contains("google.rpc.BadRequest"), "{details}");
+    page.screenshot("error");
+
+    page.pick(&format!("{SERVICE}.Chat"));
+    page.set_json(r#"{"seq": 1, "text": "hello"}"#);
+    page.press("call");
+    page.wait_received(1);
+    page.set_json(r#"{"seq": 2, "text": "again"}"#);
+    page.press("send");
+    page.wait_received(2);
+    page.press("half-close");
+    assert_eq!(page.wait_status(), "OK");
+    let texts: Vec<Value> = page
+        .received()
+        .iter()
+        .map(|reply| reply["text"].clone())
+        .collect();
+    assert_eq!(texts, ["HELLO", "AGAIN"]);
+    page.screenshot("bidi");
+    page.assert_clean();
+}

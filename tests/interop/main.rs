@@ -21,6 +21,7 @@ mod checks;
 mod peer;
 #[path = "../support/mod.rs"]
 mod support;
+mod ui;
 
 macro_rules! interop_suite {
     ($module:ident, $stack:expr) => {
@@ -127,6 +128,12 @@ macro_rules! interop_suite {
             #[ignore = "needs python3, node and npm, and their package registries: cargo test -- --include-ignored"]
             fn openapi_documents_pass_an_independent_validator() {
                 with_peer(checks::openapi_documents_are_valid);
+            }
+
+            #[test]
+            #[ignore = "needs python3, node, npm and chromium, and their package registries: cargo test -- --include-ignored"]
+            fn the_explorer_calls_the_peer_in_a_real_browser() {
+                with_peer(checks::explorer);
             }
         }
     };

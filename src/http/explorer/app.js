@@ -157,12 +157,7 @@
         }
         continue;
       }
-      if (field.type === "enum") {
-        const values = (schema.enums[field.enum] || { values: [] }).values;
-        value[field.jsonName] = values.length ? values[0].name : 0;
-        continue;
-      }
-      value[field.jsonName] = zero(field.type);
+      value[field.jsonName] = initialOf(field);
     }
     return value;
   }
@@ -253,6 +248,8 @@
       return schema.messages[type.message] ? template(type.message, 1, []) : {};
     }
     if (type.type === "enum") {
+      // NullValue's JSON form is null itself.
+      if (type.enum === "google.protobuf.NullValue") return null;
       const values = (schema.enums[type.enum] || { values: [] }).values;
       return values.length ? values[0].name : 0;
     }
