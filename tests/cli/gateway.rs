@@ -1179,3 +1179,122 @@ fn calls_from_web_pages_need_the_token_of_the_gateways_own_pages() {
     assert_eq!(frames[1]["result"]["id"], "2", "{frames:?}");
     assert_eq!(frames[2]["status"]["code"], 0, "{frames:?}");
 }
+
+/// `grpcx ui`: a gateway on a free loopback port whose `/ui` URL is the one line on stdout,
+/// opened with `--open` in `$BROWSER`; the page's schema has the demo's services (the
+/// server's own first), their kinds, routes and comments, and the messages of their requests.
+#[test]
+fn ui_prints_the_explorers_url_and_opens_it_in_the_browser() {
+    let server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let opened = dir.path().join("opened");
+    let browser = dir.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\necho \"$1\" > {}\n", opened.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let mut child = server
+        .command(&["ui", "--open"])
+        .env("BROWSER", &browser)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = crate::support::read_lines(child.stdout.take().unwrap());
+    let url = lines.recv_timeout(Duration::from_secs(20));
+    let _ = child.kill();
+    let _ = child.wait();
+    let url = url.expect("the URL on stdout");
+    let addr = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.strip_suffix("/ui"))
+        .unwrap_or_else(|| panic!("not the explorer's URL: {url}"));
+    assert!(addr.starts_with("127.0.0.1:"), "{addr}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !opened.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::read_to_string(&opened).unwrap().trim(), url);
+
+    // The page and its schema, from a second run read through the test's HTTP client.
+    let gateway = Gateway::spawn(server.command(&["ui"]), None);
+    let page = gateway.get("/ui");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.header("content-security-policy")
+            .is_some_and(|csp| csp.contains("default-src 'none'")),
+        "{page:?}"
+    );
+    let schema = gateway.get("/ui/schema.json").json();
+    assert_eq!(schema["upstream"]["address"], server.addr.as_str());
+    let services: Vec<&str> = schema["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|service| service["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        services,
+        [
+            "grpcx.demo.v1.ItemService",
+            "grpcx.demo.v1.TypesService",
+            "grpc.health.v1.Health"
+        ]
+    );
+    let methods = &schema["services"][0]["methods"];
+    let kinds: Vec<&str> = methods
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|method| method["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "unary",
+            "server_streaming",
+            "client_streaming",
+            "bidi_streaming"
+        ]
+    );
+    assert_eq!(methods[0]["routes"][0]["path"], "/v1/items/{id}");
+    assert_eq!(methods[0]["routes"][0]["variables"], json!(["id"]));
+    assert!(
+        methods[0]["comment"]
+            .as_str()
+            .unwrap()
+            .contains("NOT_FOUND")
+    );
+    let all_types = &schema["messages"]["grpcx.demo.v1.AllTypes"]["fields"];
+    let field = |name: &str| {
+        all_types
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|field| field["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        field("m_message"),
+        json!({"name": "m_message", "jsonName": "mMessage", "number": 35, "label": "map",
+               "type": "map", "key": {"type": "string"},
+               "value": {"type": "message", "message": "grpcx.demo.v1.AllTypes"}})
+    );
+    assert_eq!(field("o_string")["oneof"], "choice");
+    assert_eq!(field("f_enum")["enum"], "grpcx.demo.v1.Color");
+    assert!(schema["enums"]["grpcx.demo.v1.Color"]["values"].is_array());
+    // The well-known types are named, not described: the page has inputs for them.
+    assert!(
+        schema["messages"]
+            .get("google.protobuf.Timestamp")
+            .is_none()
+    );
+}

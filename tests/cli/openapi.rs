@@ -208,3 +208,50 @@ fn field_behavior_marks_required_and_read_only_fields() {
     );
     assert!(book["properties"]["name"].get("readOnly").is_none());
 }
+
+/// The whole document of the demo's schema, as committed in `fixtures/openapi/demo.json`: a
+/// change to any part of it shows in review. `GRPCX_UPDATE_SNAPSHOTS=1 cargo test snapshot`
+/// writes the new one after a deliberate change.
+#[test]
+fn the_demo_document_matches_its_snapshot() {
+    let snapshot =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/openapi/demo.json");
+    let home = Home::new();
+    let mut command = home.command();
+    command.args([
+        "--proto",
+        "proto/item_service.proto",
+        "--proto",
+        "proto/types.proto",
+        "openapi",
+    ]);
+    let printed = run_command(command, None).ok().to_string();
+    if std::env::var_os("GRPCX_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&snapshot, &printed).unwrap();
+    }
+    let expected = std::fs::read_to_string(&snapshot).unwrap();
+    assert!(
+        printed == expected,
+        "the document differs from {} (GRPCX_UPDATE_SNAPSHOTS=1 rewrites it):\n{}",
+        snapshot.display(),
+        first_difference(&expected, &printed)
+    );
+}
+
+/// The first line where `expected` and `printed` differ, with its neighbours.
+fn first_difference(expected: &str, printed: &str) -> String {
+    let expected: Vec<&str> = expected.lines().collect();
+    let printed: Vec<&str> = printed.lines().collect();
+    let at = expected
+        .iter()
+        .zip(&printed)
+        .position(|(a, b)| a != b)
+        .unwrap_or(expected.len().min(printed.len()));
+    let around = |lines: &[&str]| lines[at.saturating_sub(2)..(at + 3).min(lines.len())].join("\n");
+    format!(
+        "line {}:\n--- snapshot\n{}\n--- printed\n{}",
+        at + 1,
+        around(&expected),
+        around(&printed)
+    )
+}
