@@ -1191,7 +1191,10 @@ fn ui_prints_the_explorers_url_and_opens_it_in_the_browser() {
     let browser = dir.path().join("browser.sh");
     std::fs::write(
         &browser,
-        format!("#!/bin/sh\necho \"$1\" > {}\n", opened.display()),
+        format!(
+            "#!/bin/sh\necho \"$1\" > {0}.part && mv {0}.part {0}\n",
+            opened.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(
@@ -1209,6 +1212,11 @@ fn ui_prints_the_explorers_url_and_opens_it_in_the_browser() {
         .unwrap();
     let lines = crate::support::read_lines(child.stdout.take().unwrap());
     let url = lines.recv_timeout(Duration::from_secs(20));
+    // The browser is started after the URL is printed: wait for it before stopping grpcx.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !opened.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let _ = child.kill();
     let _ = child.wait();
     let url = url.expect("the URL on stdout");
@@ -1217,10 +1225,6 @@ fn ui_prints_the_explorers_url_and_opens_it_in_the_browser() {
         .and_then(|rest| rest.strip_suffix("/ui"))
         .unwrap_or_else(|| panic!("not the explorer's URL: {url}"));
     assert!(addr.starts_with("127.0.0.1:"), "{addr}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !opened.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
     assert_eq!(std::fs::read_to_string(&opened).unwrap().trim(), url);
 
     // The page and its schema, from a second run read through the test's HTTP client.

@@ -913,7 +913,7 @@ pub fn openapi_documents_are_valid(peer: &Peer) {
 
 /// `/ui` in front of the peer, in a real browser: a unary call from the template, a server
 /// stream, metadata the server requires, an error with its details decoded and a
-/// bidirectional exchange with a half-close (see `ui.rs`).
+/// bidirectional exchange with a half-close (see `ui.rs`); then `/docs` lists its operations.
 pub fn explorer(peer: &Peer) {
     use crate::ui::ExplorerPage;
 
@@ -979,5 +979,15 @@ pub fn explorer(peer: &Peer) {
         .collect();
     assert_eq!(texts, ["HELLO", "AGAIN"]);
     page.screenshot("bidi");
+    page.assert_clean();
+
+    // `/docs` lists the peer's operations, from its own document.
+    page.browser
+        .navigate(&format!("http://{}/docs", gateway.addr));
+    page.browser.wait_for(
+        "['InteropService_Echo', 'InteropService_Range', 'InteropService_Chat'].every((id) => document.body.innerText.split(/\\s+/).includes(id))",
+        Duration::from_secs(15),
+    );
+    page.screenshot("docs");
     page.assert_clean();
 }

@@ -191,8 +191,10 @@ fn schemathesis_finds_no_server_error_and_only_documented_answers() {
 /// `/docs` in a real browser (Debian's chromium, headless, driven over the DevTools protocol):
 /// Swagger UI loads from the gateway alone, reads `/openapi.json` and lists the operations;
 /// every request the page made went to the gateway and was answered 200 (the page's CSP allows
-/// no other host), and the page logged no error. The page as rendered is saved as `docs.png`
-/// under the test's output folder, for a person to look at.
+/// no other host), and the page logged no error. Then "Try it out" on `GET /v1/items/{id}`
+/// gets the item from the gateway (with the token the page carries). The page as rendered is
+/// saved as `docs.png` and `docs-try-it-out.png` under the test's output folder, for a person
+/// to look at.
 #[test]
 #[ignore = "needs chromium (Debian's package; .ci/run installs it): cargo test -- --include-ignored"]
 fn docs_loads_in_a_real_browser_and_lists_the_operations() {
@@ -239,4 +241,36 @@ fn docs_loads_in_a_real_browser_and_lists_the_operations() {
     }
     let errors = browser.errors();
     assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+
+    // "Try it out" calls the gateway, with the token the page carries: GET /v1/items/{id}.
+    browser
+        .eval(
+            "document.querySelector('#operations-ItemService-ItemService_GetItem button.opblock-summary-control').click()",
+        )
+        .unwrap();
+    browser.wait_for(
+        "!!document.querySelector('#operations-ItemService-ItemService_GetItem input[placeholder=id]')",
+        Duration::from_secs(10),
+    );
+    browser
+        .eval("document.querySelector('#operations-ItemService-ItemService_GetItem input[placeholder=id]').focus()")
+        .unwrap();
+    browser.type_text("2");
+    // Swagger UI takes a parameter's value a moment after it is typed.
+    browser
+        .eval("new Promise((done) => setTimeout(() => done(true), 1000))")
+        .unwrap();
+    browser
+        .eval("document.querySelector('#operations-ItemService-ItemService_GetItem button.execute').click()")
+        .unwrap();
+    let answer = browser.wait_for(
+        "(() => { const cell = document.querySelector('#operations-ItemService-ItemService_GetItem .live-responses-table tbody .response-col_status'); return cell && cell.textContent.trim(); })()",
+        Duration::from_secs(10),
+    );
+    assert_eq!(answer, "200", "Try it out");
+    let body = browser
+        .eval("document.querySelector('#operations-ItemService-ItemService_GetItem .live-responses-table .microlight').textContent")
+        .unwrap();
+    assert!(body.as_str().unwrap().contains("\"id\": \"2\""), "{body}");
+    browser.screenshot(&shot.with_file_name("docs-try-it-out.png"));
 }
