@@ -96,21 +96,34 @@ fn content_type(asset: SwaggerUiStaticFile) -> &'static str {
 }
 
 fn file(body: Body, content_type: &'static str) -> Response {
+    own_file(
+        body,
+        content_type,
+        CONTENT_SECURITY_POLICY,
+        "public, max-age=3600",
+    )
+}
+
+/// A file of the gateway's own pages (`/docs`, `/ui`): its type, the policy that keeps the
+/// page to what the gateway serves, no sniffing, and how long a browser may keep it.
+pub(super) fn own_file(
+    body: Body,
+    content_type: &'static str,
+    policy: &'static str,
+    cache: &'static str,
+) -> Response {
     let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        HeaderValue::from_static(policy),
     );
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
 }
 

@@ -16,9 +16,11 @@ use bytes::Bytes;
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor, MethodDescriptor};
 use serde_json::{Map, Value, json};
 
+use super::docs;
 use super::openapi::{FieldBehavior, deprecated, field_behaviors};
 use super::routes::{BodyRule, RouteSource, Routes, generic_path};
 use crate::invoke::RpcKind;
+use crate::schema::as_json;
 use crate::schema::proto_text::leading_comment;
 use crate::well_known::WellKnown;
 
@@ -67,19 +69,8 @@ pub fn answer(path: &str, token: &str, schema: impl FnOnce() -> Bytes) -> Option
 }
 
 fn file(body: Body, content_type: &'static str, cache: &'static str) -> Response {
-    let mut response = Response::new(body);
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    headers.insert(
+    let mut response = docs::own_file(body, content_type, CONTENT_SECURITY_POLICY, cache);
+    response.headers_mut().insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
@@ -242,16 +233,7 @@ fn field_json(field: &FieldDescriptor) -> Value {
     entry.insert("name".into(), json!(field.name()));
     entry.insert("jsonName".into(), json!(field.json_name()));
     entry.insert("number".into(), json!(field.number()));
-    let label = if field.is_map() {
-        "map"
-    } else if field.is_list() {
-        "repeated"
-    } else if field.supports_presence() {
-        "optional"
-    } else {
-        "singular"
-    };
-    entry.insert("label".into(), json!(label));
+    entry.insert("label".into(), json!(as_json::cardinality(field)));
     match (field.is_map(), field.kind()) {
         (true, Kind::Message(map_entry)) => {
             entry.insert("type".into(), json!("map"));

@@ -113,8 +113,10 @@ pub fn message(message: &MessageDescriptor) -> Value {
     )
 }
 
-pub fn field(field: &FieldDescriptor) -> Value {
-    let cardinality = if field.is_map() {
+/// How many values a field holds, in one word: map, repeated, optional (it has presence) or
+/// singular.
+pub fn cardinality(field: &FieldDescriptor) -> &'static str {
+    if field.is_map() {
         "map"
     } else if field.is_list() {
         "repeated"
@@ -122,7 +124,11 @@ pub fn field(field: &FieldDescriptor) -> Value {
         "optional"
     } else {
         "singular"
-    };
+    }
+}
+
+pub fn field(field: &FieldDescriptor) -> Value {
+    let cardinality = cardinality(field);
     let mut entries = vec![
         ("name", json!(field.name())),
         ("jsonName", json!(field.json_name())),
