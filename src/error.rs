@@ -5,6 +5,7 @@
 //! call that ends with a non-OK gRPC status is not an error but an [`Outcome`], shown by the
 //! command that made the call; here it only becomes the exit code (see `status`).
 
+use crate::bench::BenchError;
 use crate::demo::DemoError;
 use crate::http::GatewayError;
 use crate::invoke::health::Health;
@@ -34,6 +35,8 @@ pub enum Error {
     Profile(#[from] ProfileError),
     #[error(transparent)]
     Gateway(#[from] GatewayError),
+    #[error(transparent)]
+    Bench(#[from] BenchError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
     /// `health`: the server answered, with a health other than SERVING.
@@ -62,6 +65,9 @@ impl Error {
                 Health::Unknown | Health::Serving => status::EXIT_HEALTH_UNKNOWN,
             },
             Error::Interrupted => EXIT_INTERRUPTED,
+            Error::Bench(BenchError::SloBreached(_)) => status::EXIT_SLO_BREACHED,
+            Error::Bench(BenchError::LoadNotHeld(_)) => status::EXIT_LOAD_NOT_HELD,
+            Error::Bench(BenchError::Regression(_)) => status::EXIT_REGRESSION,
             _ => EXIT_FAILURE,
         }
     }
@@ -78,6 +84,7 @@ impl Error {
             Error::Settings(err) => err.hint(),
             Error::Profile(err) => err.hint(),
             Error::Gateway(err) => err.hint(),
+            Error::Bench(err) => err.hint(),
             Error::Internal(_) => Some("this is a bug in grpcx; please report it".to_string()),
             Error::Unhealthy { .. } => None,
             Error::Interrupted | Error::Runtime(_) => None,

@@ -11,7 +11,7 @@ const LAYERS: &[&[&str]] = &[
     &["transport"],
     &["schema", "invoke", "demo"],
     &["output"],
-    &["http"],
+    &["http", "bench"],
     &["profiles", "cli"],
     &["settings"],
     &["error"],

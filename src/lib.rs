@@ -7,6 +7,7 @@
 //! - `schema`, `invoke`, `demo`: descriptors from reflection or files; dynamic calls of the
 //!   four kinds behind an observer; the demo server. Each knows only the layers below;
 //! - `output`: the printer, an observer of calls;
+//! - `http`, `bench`: the gateway, and the load generator, on top of the call layers;
 //! - `profiles`, `cli`, `settings`: the config file, the command line, and the settings
 //!   resolved from both;
 //! - `error`: every failure, its exit code and its hint;
@@ -14,6 +15,7 @@
 //!
 //! Data flows one way: arguments → settings → schema → invoke → output.
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod demo;

@@ -20,6 +20,12 @@ pub const EXIT_HEALTH_UNKNOWN: u8 = 4;
 pub const EXIT_SERVICE_UNKNOWN: u8 = 5;
 /// Exit code after Ctrl-C.
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// `bench`: an `--slo` objective was not met.
+pub const EXIT_SLO_BREACHED: u8 = 6;
+/// `bench`: the generator could not make the load asked for.
+pub const EXIT_LOAD_NOT_HELD: u8 = 7;
+/// `bench compare`: a change beyond `--max-regression`.
+pub const EXIT_REGRESSION: u8 = 8;
 
 /// The exit code of a call that ended with `code`.
 pub fn exit_code(code: Code) -> u8 {

@@ -624,6 +624,30 @@ The page is served by the gateway (see `grpcx gateway --help`), which also serve
 /openapi.json. It answers only to this machine's loopback names, and a call from a web page
 needs the token the gateway's own pages carry, so that no other site can drive it.")]
     Ui(UiArgs),
+    /// Load-test a method: many calls, closed or open loop, with latency percentiles from HDR
+    /// histograms (corrected for coordinated omission), objectives, and reports to merge and compare.
+    #[command(after_help = "\
+Examples:
+  grpcx bench ItemService/GetItem '{\"id\":1}' -c 50 -n 10000       # closed loop: 50 workers
+  grpcx bench ItemService/GetItem '{\"id\":1}' --rps 2000 -z 30s     # open loop at 2000 calls/s
+  grpcx bench ItemService/GetItem '{\"id\":{{randomInt 1 4}}}' -z 10s --warmup 2s
+  grpcx bench ItemService/ListItems '{}' -c 8 -z 10s                 # server streams
+  grpcx bench ItemService/GetItem '{\"id\":1}' --rps 500 -z 1m --slo 'p99<50ms' --slo 'error-rate<0.1%'
+  grpcx bench ItemService/GetItem '{\"id\":1}' -n 100000 -o json > new.json
+  grpcx bench compare old.json new.json --max-regression 10%
+  grpcx bench merge shard-*.json --slo 'p99<50ms'
+  grpcx bench k8s-job --shards 4 -- ItemService/GetItem '{\"id\":1}' --rps 8000 -z 5m
+
+Templates in DATA and in -H values, as ghz writes them: {{.RequestNumber}}, {{.WorkerID}},
+{{.Timestamp}}, {{.TimestampUnix}}, {{.TimestampUnixMilli}}, {{.TimestampUnixNano}},
+{{.UUID}} (one per call), {{newUUID}}, {{randomInt MIN MAX}}, {{randomString N}},
+{{.FullyQualifiedName}}, {{.MethodName}}, {{.ServiceName}}.
+
+Exit codes: 0 the run ended (errors among its calls are in the report), 6 an --slo objective
+was not met, 7 the generator could not hold the --rps asked for (said in the report), 8
+`compare` found a regression beyond --max-regression, 1 the run could not start, 2 usage,
+130 interrupted (after the report of what was done).")]
+    Bench(Box<BenchCommand>),
     /// A guided tour of grpcx on an embedded demo server; needs nothing else running.
     #[command(after_help = "Example:\n  grpcx demo")]
     Demo,
@@ -713,6 +737,7 @@ impl Command {
             Command::Gateway(args) => Some(&mut args.global),
             Command::Openapi(args) => Some(&mut args.global),
             Command::Ui(args) => Some(&mut args.global),
+            Command::Bench(bench) => Some(&mut bench.run.global),
             _ => None,
         }
     }
@@ -981,6 +1006,219 @@ pub struct GatewayArgs {
     /// Worker threads serving requests [default: one per core]. Example: --threads 4
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
+}
+
+/// `grpcx bench`: a run, or one of the commands on reports.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct BenchCommand {
+    #[command(subcommand)]
+    pub action: Option<BenchAction>,
+    #[command(flatten)]
+    pub run: BenchArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchAction {
+    /// Print how a run differs from another: rate, each percentile, error rate.
+    #[command(
+        after_help = "Example:\n  grpcx bench compare old.json new.json --max-regression 10%"
+    )]
+    Compare {
+        /// The earlier run's JSON report.
+        old: PathBuf,
+        /// The later run's JSON report.
+        new: PathBuf,
+        /// Exit 8 when the rate falls, or p50, p90, p99, p99.9, p99.99, max or the error rate
+        /// rises, by more than this. Example: --max-regression 10%
+        #[arg(long, value_name = "PERCENT", value_parser = values::parse_percent)]
+        max_regression: Option<f64>,
+    },
+    /// Add up the JSON reports of a run's shards (histograms added exactly), and check
+    /// objectives on the whole.
+    #[command(
+        after_help = "Example:\n  grpcx bench merge shard-0.json shard-1.json --slo 'p99<50ms' -o json"
+    )]
+    Merge {
+        /// The shards' JSON reports.
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        #[command(flatten)]
+        report: BenchReportArgs,
+    },
+    /// Print a Kubernetes Indexed Job that runs a bench split over N pods, each its shard.
+    #[command(after_help = "\
+Example:
+  grpcx --addr items.default.svc:50051 bench k8s-job --shards 4 --image registry.example/grpcx:1 \\
+      -- ItemService/GetItem '{\"id\":1}' --rps 8000 -z 5m > job.yaml
+  kubectl apply -f job.yaml && kubectl wait --for=condition=complete job/grpcx-bench
+  for pod in $(kubectl get pods -l job-name=grpcx-bench -o name); do kubectl logs $pod > $(basename $pod).json; done
+  grpcx bench merge grpcx-bench-*.json")]
+    K8sJob(K8sJobArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct K8sJobArgs {
+    /// How many pods (shards) share the load. Example: --shards 4
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub shards: u64,
+    /// The container image with the grpcx binary. Example: --image registry.example/grpcx:1
+    #[arg(long, default_value = "grpcx:latest", value_name = "IMAGE")]
+    pub image: String,
+    /// The Job's name. Example: --name items-load
+    #[arg(long, default_value = "grpcx-bench", value_name = "NAME")]
+    pub name: String,
+    /// How long after the Job is printed its shards start, all at once (their --start-at).
+    /// Example: --start-in 2m
+    #[arg(long, default_value = "1m", value_name = "DURATION", value_parser = values::parse_duration)]
+    pub start_in: Duration,
+    /// The bench's own arguments: METHOD, DATA and its options (each pod adds --shard and -o json).
+    #[arg(last = true, required = true, value_name = "BENCH ARGS")]
+    pub bench: Vec<String>,
+}
+
+/// How a run's (or a merge's) report is given, and the objectives checked on it.
+#[derive(Debug, Clone, Args)]
+pub struct BenchReportArgs {
+    /// The report's form: the summary (default), json (versioned, with the histograms, to
+    /// merge and compare), csv (one line a second) or html (one self-contained page).
+    /// Example: -o json
+    #[arg(short = 'o', long, value_enum, default_value_t = BenchOutput::Summary, value_name = "FORMAT")]
+    pub output: BenchOutput,
+
+    /// An objective checked at the end (repeatable); one not met exits 6.
+    /// Example: --slo 'p99<250ms' --slo 'error-rate<0.1%' --slo 'rps>=950'
+    #[arg(long, value_name = "OBJECTIVE")]
+    pub slo: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchOutput {
+    Summary,
+    Json,
+    Csv,
+    Html,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The method, as `call` takes it. Example: ItemService/GetItem
+    #[arg(value_name = "METHOD")]
+    pub method: String,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// The request as JSON (several values for a request stream), @FILE, or - for stdin; may
+    /// hold templates. Example: '{"id": {{randomInt 1 100}}}'
+    #[arg(value_name = "DATA", conflicts_with = "data")]
+    pub data_arg: Option<String>,
+
+    /// The request, as DATA. Example: -d @request.json
+    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    pub data: Option<String>,
+
+    /// Requests to cycle through, one call's data a line (NDJSON); may hold templates.
+    /// Example: --data-file requests.ndjson
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "data_arg"])]
+    pub data_file: Option<PathBuf>,
+
+    /// Closed loop: this many workers, each starting a call when its last one ends.
+    /// Example: -c 64
+    #[arg(short = 'c', long, default_value_t = 50, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub concurrency: u64,
+
+    /// Open loop: start this many calls a second, whatever their latency. Example: --rps 2000
+    #[arg(short = 'r', long, value_name = "RATE", value_parser = values::parse_rate)]
+    pub rps: Option<f64>,
+
+    /// The open loop's schedule: const (--rps), step or line (ghz's).
+    /// Example: --load-schedule step --load-start 100 --load-step 100 --load-step-duration 10s --load-end 1000
+    #[arg(long, value_enum, default_value_t = LoadSchedule::Const, value_name = "SCHEDULE")]
+    pub load_schedule: LoadSchedule,
+
+    /// The step and line schedules' first rate [default: --rps]. Example: --load-start 100
+    #[arg(long, value_name = "RATE", value_parser = values::parse_rate)]
+    pub load_start: Option<f64>,
+
+    /// The step and line schedules' last rate (they hold it). Example: --load-end 1000
+    #[arg(long, value_name = "RATE", value_parser = values::parse_rate)]
+    pub load_end: Option<f64>,
+
+    /// How much the rate changes each step (step) or each second (line); negative goes down.
+    /// Example: --load-step 50
+    #[arg(long, value_name = "RATE", allow_hyphen_values = true)]
+    pub load_step: Option<f64>,
+
+    /// How long each step of the step schedule lasts. Example: --load-step-duration 10s
+    #[arg(long, default_value = "10s", value_name = "DURATION", value_parser = values::parse_duration)]
+    pub load_step_duration: Duration,
+
+    /// Open loop: the most calls in flight at once; a call that finds none free waits, and is
+    /// late. Example: --max-inflight 5000
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_inflight: u64,
+
+    /// Stop after this many calls (warm-up not counted) [default: 200 without -z].
+    /// Example: -n 100000
+    #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub total: Option<u64>,
+
+    /// Stop after this long (warm-up not counted). Example: -z 30s
+    #[arg(short = 'z', long, value_name = "DURATION", value_parser = values::parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Calls for this long first, left out of the results. Example: --warmup 5s
+    #[arg(long, default_value = "0s", value_name = "DURATION", value_parser = values::parse_duration)]
+    pub warmup: Duration,
+
+    /// HTTP/2 connections the calls are spread over. Example: --connections 4
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub connections: u64,
+
+    /// Each call's deadline. Example: -t 5s
+    #[arg(short = 't', long, default_value = "20s", value_name = "DURATION", value_parser = values::parse_duration)]
+    pub timeout: Duration,
+
+    /// Client and bidi streams: messages each stream sends, cycling through DATA's.
+    /// Example: --stream-count 100
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_count: Option<u64>,
+
+    /// Client and bidi streams: the pause between a stream's messages. Example: --stream-interval 10ms
+    #[arg(long, value_name = "DURATION", value_parser = values::parse_duration)]
+    pub stream_interval: Option<Duration>,
+
+    /// Run shard I of N: this process sends its share of the rate, of -n and of the request
+    /// numbers (merge the shards' JSON with `grpcx bench merge`). Example: --shard 0/4
+    #[arg(long, value_name = "I/N", value_parser = values::parse_shard)]
+    pub shard: Option<(u64, u64)>,
+
+    /// Start at this time (RFC 3339, or Unix seconds), to line shards up.
+    /// Example: --start-at 2026-12-02T16:00:00Z
+    #[arg(long, value_name = "TIME", value_parser = values::parse_time)]
+    pub start_at: Option<std::time::SystemTime>,
+
+    /// Ignore request fields the message does not have, instead of failing.
+    /// Example: --allow-unknown-fields
+    #[arg(long)]
+    pub allow_unknown_fields: bool,
+
+    #[command(flatten)]
+    pub report: BenchReportArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LoadSchedule {
+    Const,
+    Step,
+    Line,
+}
+
+impl BenchArgs {
+    pub fn data(&self) -> Option<&str> {
+        self.data_arg.as_deref().or(self.data.as_deref())
+    }
 }
 
 #[derive(Debug, Args)]

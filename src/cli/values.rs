@@ -64,6 +64,99 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 
 /// Parses a web origin as browsers send it: `scheme://host` or `scheme://host:port`, nothing
 /// after (a trailing `/` is dropped), in ASCII.
+/// A rate of calls per second: a positive number. Example: 1500, 0.5
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a rate; give calls per second above 0, e.g. 1500"
+        )),
+    }
+}
+
+/// A percentage as a fraction: `10%` (or `10`) is 0.1.
+pub fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%');
+    match number.parse::<f64>() {
+        Ok(percent) if percent.is_finite() && percent >= 0.0 => Ok(percent / 100.0),
+        _ => Err(format!("`{text}` is not a percentage; write e.g. 10%")),
+    }
+}
+
+/// `I/N`: shard I (from 0) of N.
+pub fn parse_shard(text: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("`{text}` is not a shard; write I/N with I from 0 to N-1, e.g. 0/4");
+    let (index, count) = text.split_once('/').ok_or_else(bad)?;
+    let index: u64 = index.trim().parse().map_err(|_| bad())?;
+    let count: u64 = count.trim().parse().map_err(|_| bad())?;
+    if count == 0 || index >= count {
+        return Err(bad());
+    }
+    Ok((index, count))
+}
+
+/// A moment: RFC 3339 in UTC (`2026-12-02T16:00:00Z`, fractions allowed) or Unix seconds.
+pub fn parse_time(text: &str) -> Result<std::time::SystemTime, String> {
+    let bad = || {
+        format!(
+            "`{text}` is not a time; write RFC 3339 in UTC (2026-12-02T16:00:00Z) or Unix seconds"
+        )
+    };
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<f64>() {
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return Err(bad());
+        }
+        return Ok(std::time::UNIX_EPOCH + Duration::from_secs_f64(seconds));
+    }
+    let rest = text
+        .strip_suffix('Z')
+        .or_else(|| text.strip_suffix("+00:00"))
+        .ok_or_else(bad)?;
+    let (date, time) = rest.split_once(['T', 't', ' ']).ok_or_else(bad)?;
+    let numbers = |part: &str, separator: char| -> Option<Vec<f64>> {
+        part.split(separator)
+            .map(|n| n.parse::<f64>().ok())
+            .collect()
+    };
+    let (Some([year, month, day]), Some([hour, minute, second])) = (
+        numbers(date, '-')
+            .as_deref()
+            .and_then(|d| <[f64; 3]>::try_from(d).ok()),
+        numbers(time, ':')
+            .as_deref()
+            .and_then(|t| <[f64; 3]>::try_from(t).ok()),
+    ) else {
+        return Err(bad());
+    };
+    if !(1.0..=12.0).contains(&month)
+        || !(1.0..=31.0).contains(&day)
+        || hour >= 24.0
+        || minute >= 60.0
+        || second >= 61.0
+    {
+        return Err(bad());
+    }
+    let (year, month, day) = (year as i64, month as u32, day as u32);
+    let days = days_from_civil(year, month, day);
+    let seconds = days as f64 * 86_400.0 + hour * 3600.0 + minute * 60.0 + second;
+    if seconds < 0.0 {
+        return Err(bad());
+    }
+    Ok(std::time::UNIX_EPOCH + Duration::from_secs_f64(seconds))
+}
+
+/// Days since 1970-01-01 of a calendar date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let month = i64::from(month);
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 pub fn parse_origin(text: &str) -> Result<String, String> {
     let origin = text.trim().trim_end_matches('/');
     let wrong = || {

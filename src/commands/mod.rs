@@ -4,6 +4,7 @@
 //! async runtime, runs the command, shows what is left to show through the printer and
 //! returns the exit code (see `error::report`).
 
+pub mod bench;
 pub mod call;
 pub mod completions;
 pub mod demo;
@@ -32,7 +33,7 @@ use crate::settings::Settings;
 pub fn run(cli: &Cli, printer: &mut Printer) -> u8 {
     // A client needs one thread; the servers (serve-demo, the tour's) use both cores.
     let runtime = match &cli.command {
-        Command::ServeDemo(_) | Command::Demo | Command::Ui(_) => {
+        Command::ServeDemo(_) | Command::Demo | Command::Ui(_) | Command::Bench(_) => {
             tokio::runtime::Builder::new_multi_thread()
         }
         Command::Gateway(args) => {
@@ -77,6 +78,7 @@ pub async fn execute(cli: &Cli, printer: &mut Printer) -> Result<Outcome, Error>
         Command::ServeDemo(args) => serve_demo::run(args, printer).await,
         Command::Gateway(args) => gateway::run(&cli.global, args, None, printer).await,
         Command::Ui(args) => gateway::run_ui(&cli.global, args, printer).await,
+        Command::Bench(bench) => bench::run(&cli.global, bench, printer).await,
         Command::Openapi(args) => openapi::run(&cli.global, args, printer).await,
         // Boxed: the tour runs its steps through `execute`.
         Command::Demo => Box::pin(demo::run(printer)).await,
