@@ -114,8 +114,22 @@ impl Report {
             path: path.to_string(),
             reason,
         };
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|error| failed(error.to_string()))?;
+        let value: serde_json::Value = match serde_json::from_str(text) {
+            Ok(value) => value,
+            // A pod's log (`kubectl logs`) may hold grpcx's notes around the document: the
+            // document is the JSON object that starts a line.
+            Err(error) => text
+                .match_indices("\n{")
+                .map(|(at, _)| at + 1)
+                .chain(text.starts_with('{').then_some(0))
+                .find_map(|at| {
+                    serde_json::Deserializer::from_str(text.get(at..)?)
+                        .into_iter::<serde_json::Value>()
+                        .next()?
+                        .ok()
+                })
+                .ok_or_else(|| failed(error.to_string()))?,
+        };
         match value.get("schema").and_then(|schema| schema.as_str()) {
             Some(SCHEMA) => {}
             Some(other) => return Err(failed(format!("its schema is {other}, not {SCHEMA}"))),
@@ -548,6 +562,40 @@ pub fn html(report: &Report) -> String {
             escape(&report.generator.notes.join("; "))
         );
     }
+    let _ = write!(
+        out,
+        "<h2>Latency distribution</h2><table class=\"numbers\"><tr><th></th>"
+    );
+    let mut columns: Vec<(&str, &Latency)> = vec![(
+        if report.load.mode == "open" {
+            "from the intended start"
+        } else {
+            "latency"
+        },
+        &report.latency,
+    )];
+    if report.load.mode == "open" {
+        columns.push(("from the actual send", &report.service_time));
+        columns.push(("send lateness", &report.send_lateness));
+    }
+    if let Some(first) = &report.first_message {
+        columns.push(("first message", first));
+    }
+    if let Some(round_trip) = &report.message_round_trip {
+        columns.push(("message round trip", round_trip));
+    }
+    for (name, _) in &columns {
+        let _ = write!(out, "<th>{}</th>", escape(name));
+    }
+    let _ = write!(out, "</tr>");
+    for (name, pick) in LATENCY_ROWS {
+        let _ = write!(out, "<tr><td>{name}</td>");
+        for (_, latency) in &columns {
+            let _ = write!(out, "<td>{}</td>", human(pick(latency)));
+        }
+        let _ = write!(out, "</tr>");
+    }
+    let _ = write!(out, "</table>");
     let _ = write!(out, "<h2>Latency over time</h2>{}", over_time_svg(report));
     let _ = write!(
         out,
@@ -576,7 +624,22 @@ pub fn html(report: &Report) -> String {
     out
 }
 
-const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:60rem;padding:0 1rem;color:#1d2330}h1 span{font-weight:400;font-family:monospace;font-size:1rem}.load{color:#5b6475}.cards{display:flex;flex-wrap:wrap;gap:.6rem}.card{border:1px solid #d7dce4;border-radius:8px;padding:.5rem .8rem;min-width:7rem}.card .label{color:#5b6475;font-size:.8rem}.card .value{font-size:1.2rem;font-weight:600}.warn{background:#fdecea;border-left:4px solid #b3261e;padding:.5rem .8rem}svg{width:100%;height:auto;border:1px solid #d7dce4;border-radius:8px;background:#fff}svg text{font:11px sans-serif;fill:#5b6475}table{border-collapse:collapse}td{border-top:1px solid #d7dce4;padding:.2rem .6rem}";
+/// A row of the HTML page's latency table: its name, and its value of a histogram.
+type LatencyRow = (&'static str, fn(&Latency) -> f64);
+
+/// The rows of the HTML page's latency table.
+const LATENCY_ROWS: [LatencyRow; 8] = [
+    ("min", |l| l.min_us as f64),
+    ("mean", |l| l.mean_us),
+    ("p50", |l| l.p50_us as f64),
+    ("p90", |l| l.p90_us as f64),
+    ("p99", |l| l.p99_us as f64),
+    ("p99.9", |l| l.p999_us as f64),
+    ("p99.99", |l| l.p9999_us as f64),
+    ("max", |l| l.max_us as f64),
+];
+
+const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:60rem;padding:0 1rem;color:#1d2330}h1 span{font-weight:400;font-family:monospace;font-size:1rem}.load{color:#5b6475}.cards{display:flex;flex-wrap:wrap;gap:.6rem}.card{border:1px solid #d7dce4;border-radius:8px;padding:.5rem .8rem;min-width:7rem}.card .label{color:#5b6475;font-size:.8rem}.card .value{font-size:1.2rem;font-weight:600}.warn{background:#fdecea;border-left:4px solid #b3261e;padding:.5rem .8rem}svg{width:100%;height:auto;border:1px solid #d7dce4;border-radius:8px;background:#fff}svg text{font:11px sans-serif;fill:#5b6475}table{border-collapse:collapse}td,th{border-top:1px solid #d7dce4;padding:.2rem .6rem;text-align:left}.numbers td+td{text-align:right;font-variant-numeric:tabular-nums}th{font-weight:600;color:#5b6475;font-size:.85rem}";
 
 const WIDTH: f64 = 900.0;
 const HEIGHT: f64 = 300.0;
@@ -598,7 +661,19 @@ fn over_time_svg(report: &Report) -> String {
     let last = seconds.last().map_or(1, |interval| interval.second).max(1) as f64;
     let x = |second: u64| PAD + (WIDTH - 2.0 * PAD) * second as f64 / last;
     let y = |micros: u64| HEIGHT - PAD + -(HEIGHT - 2.0 * PAD) * micros as f64 / top;
-    let mut out = svg_frame(&format!("0 … {} s", last), &human(top));
+    let mut out = svg_frame("seconds", &human(top));
+    grid(&mut out, top, |fraction| {
+        HEIGHT - PAD - (HEIGHT - 2.0 * PAD) * fraction
+    });
+    let every = (last / 10.0).ceil().max(1.0) as u64;
+    for second in (0..=last as u64).step_by(usize::try_from(every).unwrap_or(1)) {
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{second}</text>",
+            x(second),
+            HEIGHT - PAD + 16.0
+        );
+    }
     for (pick, color, name) in [
         (
             (|i: &Interval| i.max_us) as fn(&Interval) -> Option<u64>,
@@ -638,6 +713,9 @@ fn percentile_svg(report: &Report) -> String {
     let x = |nines: f64| PAD + (WIDTH - 2.0 * PAD) * nines / 4.0;
     let y = |micros: u64| HEIGHT - PAD - (HEIGHT - 2.0 * PAD) * micros as f64 / top;
     let mut out = svg_frame("percentile", &human(top));
+    grid(&mut out, top, |fraction| {
+        HEIGHT - PAD - (HEIGHT - 2.0 * PAD) * fraction
+    });
     let points: Vec<String> = (0..=200)
         .map(|step| {
             let nines = f64::from(step) * 4.0 / 200.0;
@@ -679,6 +757,21 @@ fn svg_frame(x_label: &str, top_label: &str) -> String {
         t = PAD - 8.0,
         xl = HEIGHT - 8.0,
     )
+}
+
+/// Horizontal lines at a quarter, a half and three quarters of `top`, labelled.
+fn grid(out: &mut String, top: f64, y: impl Fn(f64) -> f64) {
+    for fraction in [0.25, 0.5, 0.75] {
+        let at = y(fraction);
+        let _ = write!(
+            out,
+            "<line x1=\"{PAD}\" y1=\"{at:.1}\" x2=\"{}\" y2=\"{at:.1}\" stroke=\"#eef0f3\"/><text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            WIDTH - PAD,
+            PAD - 4.0,
+            at + 4.0,
+            human(top * fraction)
+        );
+    }
 }
 
 fn legend(out: &mut String, entries: &[(&str, &str)]) {

@@ -245,8 +245,9 @@ impl Shared {
         if at < self.measuring_from {
             return Some(false);
         }
+        // A late generator does not catch up past the end: the time is up when it is.
         if let Some(duration) = self.plan.duration
-            && at >= self.measuring_from + duration
+            && at.max(Instant::now()) >= self.measuring_from + duration
         {
             return None;
         }
@@ -313,42 +314,76 @@ async fn closed_loop(
 
 /// Calls at the schedule's times, each in a task of its own; at most `max_inflight` at once.
 /// Returns how many calls had to wait for a slot.
+///
+/// The schedule keeps time on a thread of its own with the system's sleep (tens of
+/// microseconds late at most), not on the runtime's timer, whose millisecond ticks would send
+/// every call up to a millisecond late and put that into every latency.
 async fn open_loop(
     shared: Arc<Shared>,
     rate: super::schedule::RateSchedule,
     max_inflight: usize,
     samples: mpsc::UnboundedSender<Measured>,
 ) -> u64 {
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || schedule(&shared, rate, max_inflight, &samples, &runtime))
+        .await
+        .unwrap_or_default()
+}
+
+/// How late a sleeping thread wakes up on Linux (its default timer slack), about.
+const WAKE_UP_PRECISION: Duration = Duration::from_micros(50);
+
+/// The longest the scheduler sleeps at once, so that it sees a stop soon.
+const SCHEDULER_NAP: Duration = Duration::from_millis(50);
+
+fn schedule(
+    shared: &Arc<Shared>,
+    rate: super::schedule::RateSchedule,
+    max_inflight: usize,
+    samples: &mpsc::UnboundedSender<Measured>,
+    runtime: &tokio::runtime::Handle,
+) -> u64 {
     let slots = Arc::new(Semaphore::new(max_inflight.max(1)));
     let mut ticker = Ticker::new(rate, shared.plan.warmup);
     let mut slot_waits = 0;
-    let mut index: u64 = 0;
+    let mut index: usize = 0;
     let mut values = CallValues::new(seed(u64::MAX));
-    loop {
+    'calls: loop {
         let intended = shared.started + ticker.next_time();
         let Some(measured) = shared.may_start(intended) else {
             break;
         };
-        tokio::time::sleep_until(intended).await;
+        loop {
+            let now = Instant::now();
+            // A sleep shorter than the system's wake-up precision is not taken: the call
+            // goes now, at most that early (its latency still counts from its intended start).
+            if now + WAKE_UP_PRECISION >= intended {
+                break;
+            }
+            if shared.stopping.load(Ordering::Relaxed) {
+                break 'calls;
+            }
+            std::thread::sleep((intended - now).min(SCHEDULER_NAP));
+        }
         let permit = match slots.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
                 slot_waits += 1;
-                match slots.clone().acquire_owned().await {
+                match runtime.block_on(slots.clone().acquire_owned()) {
                     Ok(permit) => permit,
                     Err(_) => break,
                 }
             }
         };
         let number = shared.next_number();
-        let channel = shared.channel(usize::try_from(index).unwrap_or_default());
-        index += 1;
+        let channel = shared.channel(index);
+        index = index.wrapping_add(1);
         // Templates are rendered here, in order, so that each call's values are its own.
-        let requests = requests_of(&shared, number, 0, &mut values);
-        let headers = headers_of(&shared, number, 0, &mut values);
+        let requests = requests_of(shared, number, 0, &mut values);
+        let headers = headers_of(shared, number, 0, &mut values);
         let shared = shared.clone();
         let samples = samples.clone();
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             let mut grpc = client(channel, shared.plan.max_message_size);
             let sample = make_call(&shared, &mut grpc, requests, headers, intended).await;
             drop(permit);
@@ -360,9 +395,8 @@ async fn open_loop(
         });
     }
     // The calls in flight end on their own; waiting for every slot waits for them.
-    let _ = slots
-        .acquire_many(u32::try_from(max_inflight.max(1)).unwrap_or(u32::MAX))
-        .await;
+    let _ = runtime
+        .block_on(slots.acquire_many(u32::try_from(max_inflight.max(1)).unwrap_or(u32::MAX)));
     slot_waits
 }
 

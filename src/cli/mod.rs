@@ -712,8 +712,18 @@ impl Command {
                 format!("`{name}` is no subcommand of grpcx: `grpcx --help` lists them"),
             ));
         }
+        if let Command::Bench(bench) = self
+            && bench.action.is_none()
+            && bench.run.method.is_none()
+        {
+            return Err(Cli::command().error(
+                ErrorKind::MissingRequiredArgument,
+                "`grpcx bench` needs the METHOD to call, e.g. `grpcx bench ItemService/GetItem '{\"id\":1}' -n 1000`",
+            ));
+        }
         let word = match self {
             Command::Call(args) => Some(&args.method),
+            Command::Bench(bench) => bench.run.method.as_ref(),
             Command::List(args) => args.service.as_ref(),
             Command::Describe(args) => args.symbol.as_ref(),
             _ => None,
@@ -1010,7 +1020,7 @@ pub struct GatewayArgs {
 
 /// `grpcx bench`: a run, or one of the commands on reports.
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchCommand {
     #[command(subcommand)]
     pub action: Option<BenchAction>,
@@ -1088,7 +1098,7 @@ pub struct BenchReportArgs {
 
     /// An objective checked at the end (repeatable); one not met exits 6.
     /// Example: --slo 'p99<250ms' --slo 'error-rate<0.1%' --slo 'rps>=950'
-    #[arg(long, value_name = "OBJECTIVE")]
+    #[arg(long, value_name = "OBJECTIVE", value_parser = values::parse_objective)]
     pub slo: Vec<String>,
 }
 
@@ -1104,7 +1114,7 @@ pub enum BenchOutput {
 pub struct BenchArgs {
     /// The method, as `call` takes it. Example: ItemService/GetItem
     #[arg(value_name = "METHOD")]
-    pub method: String,
+    pub method: Option<String>,
 
     #[command(flatten)]
     pub global: GlobalArgs,

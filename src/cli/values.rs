@@ -157,6 +157,16 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// An `--slo` objective, checked as `bench` reads it (`p99<250ms`).
+pub fn parse_objective(text: &str) -> Result<String, String> {
+    text.parse::<crate::bench::slo::Objective>()
+        .map(|_| text.to_string())
+        .map_err(|error| match error.hint() {
+            Some(hint) => format!("{error} ({hint})"),
+            None => error.to_string(),
+        })
+}
+
 pub fn parse_origin(text: &str) -> Result<String, String> {
     let origin = text.trim().trim_end_matches('/');
     let wrong = || {

@@ -60,7 +60,12 @@ async fn bench_run(
     let objectives = objectives(&args.report.slo)?;
     let settings = super::settings(global)?;
     let mut session = session::open_for_call(&settings, printer).await?;
-    let method = match resolve(&mut session.schema, &args.method).await {
+    let method = match resolve(
+        &mut session.schema,
+        args.method.as_deref().unwrap_or_default(),
+    )
+    .await
+    {
         Ok(method) => method,
         Err(error) => return Err(session::explain(&session.connection, error).await),
     };
@@ -140,10 +145,12 @@ async fn bench_run(
     if let Some(start_at) = args.start_at {
         match start_at.duration_since(SystemTime::now()) {
             Ok(wait) => {
-                printer.note(&format!(
-                    "starting in {:.1} s (--start-at)",
-                    wait.as_secs_f64()
-                ));
+                if std::io::stderr().is_terminal() {
+                    printer.note(&format!(
+                        "starting in {:.1} s (--start-at)",
+                        wait.as_secs_f64()
+                    ));
+                }
                 tokio::time::sleep(wait).await;
             }
             Err(_) => printer.warning("--start-at is in the past: starting now"),
@@ -641,37 +648,38 @@ fn k8s_job(
         .map(|arg| quoted(arg))
         .collect::<Vec<_>>()
         .join(", ");
-    let manifest = format!(
-        "# {shards} shards of one grpcx bench; each pod's log is its JSON report:\n\
-# merge them with `grpcx bench merge` (see `grpcx bench k8s-job --help`).\n\
-apiVersion: batch/v1\n\
-kind: Job\n\
-metadata:\n\
-  name: {name}\n\
-  labels: {{app: {name}}}\n\
-spec:\n\
-  completionMode: Indexed\n\
-  completions: {shards}\n\
-  parallelism: {shards}\n\
-  backoffLimit: 0\n\
-  template:\n\
-    metadata:\n\
-      labels: {{app: {name}}}\n\
-    spec:\n\
-      restartPolicy: Never\n\
-      containers:\n\
-        - name: bench\n\
-          image: {image}\n\
-          args: [{list}]\n\
-          env:\n\
-            - name: SHARD_INDEX\n\
-              valueFrom:\n\
-                fieldRef:\n\
-                  fieldPath: \"metadata.annotations['batch.kubernetes.io/job-completion-index']\"\n",
-        shards = args.shards,
-        name = quoted(&args.name),
-        image = quoted(&args.image),
-    );
+    let (name, image) = (quoted(&args.name), quoted(&args.image));
+    let shards = args.shards;
+    let manifest = [
+        format!("# {shards} shards of one grpcx bench; each pod's log is its JSON report:"),
+        "# merge them with `grpcx bench merge` (see `grpcx bench k8s-job --help`).".to_string(),
+        "apiVersion: batch/v1".to_string(),
+        "kind: Job".to_string(),
+        "metadata:".to_string(),
+        format!("  name: {name}"),
+        format!("  labels: {{app: {name}}}"),
+        "spec:".to_string(),
+        "  completionMode: Indexed".to_string(),
+        format!("  completions: {shards}"),
+        format!("  parallelism: {shards}"),
+        "  backoffLimit: 0".to_string(),
+        "  template:".to_string(),
+        "    metadata:".to_string(),
+        format!("      labels: {{app: {name}}}"),
+        "    spec:".to_string(),
+        "      restartPolicy: Never".to_string(),
+        "      containers:".to_string(),
+        "        - name: bench".to_string(),
+        format!("          image: {image}"),
+        format!("          args: [{list}]"),
+        "          env:".to_string(),
+        "            - name: SHARD_INDEX".to_string(),
+        "              valueFrom:".to_string(),
+        "                fieldRef:".to_string(),
+        "                  fieldPath: \"metadata.annotations['batch.kubernetes.io/job-completion-index']\"".to_string(),
+        String::new(),
+    ]
+    .join("\n");
     printer.text(&manifest)?;
     Ok(Outcome::Ok)
 }

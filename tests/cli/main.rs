@@ -8,6 +8,7 @@
 mod support;
 
 mod bad_input;
+mod bench;
 mod cache;
 mod call;
 mod deadlines;
