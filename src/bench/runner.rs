@@ -30,11 +30,14 @@ use crate::invoke::RpcKind;
 use crate::invoke::input::{self, JsonInput};
 use crate::transport::Header;
 
+/// One call's request messages, shared by the calls that send them.
+pub type Messages = Arc<[Bytes]>;
+
 /// The requests of each call.
 #[derive(Debug, Clone)]
 pub enum RequestData {
     /// Each call's messages, in turn: DATA alone is one entry, `--data-file` one a line.
-    Cycle(Vec<Vec<Bytes>>),
+    Cycle(Vec<Messages>),
     /// DATA with `{{…}}` values, rendered and encoded for each call.
     Templated { template: Template, json: JsonInput },
 }
@@ -137,7 +140,7 @@ pub async fn run(
         measured_issued: AtomicU64::new(0),
         stopping: AtomicBool::new(false),
     });
-    let (samples, mut samples_rx) = mpsc::unbounded_channel::<Measured>();
+    let (samples, mut samples_rx) = mpsc::unbounded_channel::<Vec<Measured>>();
 
     let load = {
         let shared = shared.clone();
@@ -169,13 +172,15 @@ pub async fn run(
                 shared.stopping.store(true, Ordering::Relaxed);
                 load.abort();
             }
-            sample = samples_rx.recv() => {
-                let Some(measured) = sample else { break };
-                match measured {
-                    Measured::Warmup => warmup_calls += 1,
-                    Measured::Call(sample, ended) => {
-                        last_end = last_end.max(ended);
-                        recorder.record(sample);
+            batch = samples_rx.recv() => {
+                let Some(batch) = batch else { break };
+                for measured in batch {
+                    match measured {
+                        Measured::Warmup => warmup_calls += 1,
+                        Measured::Call(sample, ended) => {
+                            last_end = last_end.max(ended);
+                            recorder.record(sample);
+                        }
                     }
                 }
             }
@@ -266,11 +271,16 @@ impl Shared {
     }
 }
 
+/// A worker's measures go to the recorder in batches of this many, or this often: one
+/// wake-up of the recorder per batch, not per call.
+const BATCH: usize = 32;
+const BATCH_EVERY: Duration = Duration::from_millis(20);
+
 /// `workers` workers, each starting a call when its last one ends. Returns 0 (no slots).
 async fn closed_loop(
     shared: Arc<Shared>,
     workers: usize,
-    samples: mpsc::UnboundedSender<Measured>,
+    samples: mpsc::UnboundedSender<Vec<Measured>>,
 ) -> u64 {
     let mut tasks = Vec::new();
     for worker in 0..workers.max(1) {
@@ -280,30 +290,32 @@ async fn closed_loop(
             let channel = shared.channel(worker);
             let mut grpc = client(channel, shared.plan.max_message_size);
             let mut values = CallValues::new(seed(worker as u64));
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut flushed = Instant::now();
             loop {
                 let intended = Instant::now();
                 let Some(measured) = shared.may_start(intended) else {
                     break;
                 };
                 let number = shared.next_number();
-                let sample = call(
-                    &shared,
-                    &mut grpc,
-                    number,
-                    worker as u64,
-                    &mut values,
-                    intended,
-                )
-                .await;
-                let sent = if measured {
-                    samples.send(Measured::Call(sample, Instant::now()))
+                let sample =
+                    call(&shared, &mut grpc, number, worker as u64, &mut values, intended).await;
+                let ended = Instant::now();
+                batch.push(if measured {
+                    Measured::Call(sample, ended)
                 } else {
-                    samples.send(Measured::Warmup)
-                };
-                if sent.is_err() {
-                    break;
+                    Measured::Warmup
+                });
+                if batch.len() >= BATCH || ended.saturating_duration_since(flushed) >= BATCH_EVERY
+                {
+                    flushed = ended;
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if samples.send(full).is_err() {
+                        return;
+                    }
                 }
             }
+            let _ = samples.send(batch);
         }));
     }
     for task in tasks {
@@ -317,17 +329,26 @@ async fn closed_loop(
 ///
 /// The schedule keeps time on a thread of its own with the system's sleep (tens of
 /// microseconds late at most), not on the runtime's timer, whose millisecond ticks would send
-/// every call up to a millisecond late and put that into every latency.
+/// every call up to a millisecond late and put that into every latency. The calls due
+/// together go to the runtime together: one wake-up of a worker per batch, not per call.
 async fn open_loop(
     shared: Arc<Shared>,
     rate: super::schedule::RateSchedule,
     max_inflight: usize,
-    samples: mpsc::UnboundedSender<Measured>,
+    samples: mpsc::UnboundedSender<Vec<Measured>>,
 ) -> u64 {
     let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || schedule(&shared, rate, max_inflight, &samples, &runtime))
-        .await
-        .unwrap_or_default()
+    tokio::task::spawn_blocking(move || {
+        Scheduler {
+            shared,
+            samples,
+            runtime,
+            due: Vec::new(),
+        }
+        .run(rate, max_inflight)
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// How late a sleeping thread wakes up on Linux (its default timer slack), about.
@@ -336,68 +357,116 @@ const WAKE_UP_PRECISION: Duration = Duration::from_micros(50);
 /// The longest the scheduler sleeps at once, so that it sees a stop soon.
 const SCHEDULER_NAP: Duration = Duration::from_millis(50);
 
-fn schedule(
-    shared: &Arc<Shared>,
-    rate: super::schedule::RateSchedule,
-    max_inflight: usize,
-    samples: &mpsc::UnboundedSender<Measured>,
-    runtime: &tokio::runtime::Handle,
-) -> u64 {
-    let slots = Arc::new(Semaphore::new(max_inflight.max(1)));
-    let mut ticker = Ticker::new(rate, shared.plan.warmup);
-    let mut slot_waits = 0;
-    let mut index: usize = 0;
-    let mut values = CallValues::new(seed(u64::MAX));
-    'calls: loop {
-        let intended = shared.started + ticker.next_time();
-        let Some(measured) = shared.may_start(intended) else {
-            break;
-        };
-        loop {
-            let now = Instant::now();
-            // A sleep shorter than the system's wake-up precision is not taken: the call
-            // goes now, at most that early (its latency still counts from its intended start).
-            if now + WAKE_UP_PRECISION >= intended {
+/// The most calls handed to the runtime at once.
+const DUE_AT_ONCE: usize = 64;
+
+/// A call the schedule made due, ready to go.
+struct DueCall {
+    intended: Instant,
+    measured: bool,
+    requests: Result<Messages, String>,
+    headers: Result<Vec<Header>, String>,
+    channel: Channel,
+    permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+struct Scheduler {
+    shared: Arc<Shared>,
+    samples: mpsc::UnboundedSender<Vec<Measured>>,
+    runtime: tokio::runtime::Handle,
+    due: Vec<DueCall>,
+}
+
+impl Scheduler {
+    fn run(mut self, rate: super::schedule::RateSchedule, max_inflight: usize) -> u64 {
+        let shared = self.shared.clone();
+        let slots = Arc::new(Semaphore::new(max_inflight.max(1)));
+        let mut ticker = Ticker::new(rate, shared.plan.warmup);
+        let mut slot_waits = 0;
+        let mut index: usize = 0;
+        let mut values = CallValues::new(seed(u64::MAX));
+        'calls: loop {
+            let intended = shared.started + ticker.next_time();
+            let Some(measured) = shared.may_start(intended) else {
                 break;
-            }
-            if shared.stopping.load(Ordering::Relaxed) {
-                break 'calls;
-            }
-            std::thread::sleep((intended - now).min(SCHEDULER_NAP));
-        }
-        let permit = match slots.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                slot_waits += 1;
-                match runtime.block_on(slots.clone().acquire_owned()) {
-                    Ok(permit) => permit,
-                    Err(_) => break,
-                }
-            }
-        };
-        let number = shared.next_number();
-        let channel = shared.channel(index);
-        index = index.wrapping_add(1);
-        // Templates are rendered here, in order, so that each call's values are its own.
-        let requests = requests_of(shared, number, 0, &mut values);
-        let headers = headers_of(shared, number, 0, &mut values);
-        let shared = shared.clone();
-        let samples = samples.clone();
-        runtime.spawn(async move {
-            let mut grpc = client(channel, shared.plan.max_message_size);
-            let sample = make_call(&shared, &mut grpc, requests, headers, intended).await;
-            drop(permit);
-            let _ = if measured {
-                samples.send(Measured::Call(sample, Instant::now()))
-            } else {
-                samples.send(Measured::Warmup)
             };
+            loop {
+                let now = Instant::now();
+                // A sleep shorter than the system's wake-up precision is not taken: the call
+                // goes now, at most that early (its latency still counts from its intended
+                // start).
+                if now + WAKE_UP_PRECISION >= intended {
+                    break;
+                }
+                // Before sleeping, the calls due so far go.
+                self.hand_over();
+                if shared.stopping.load(Ordering::Relaxed) {
+                    break 'calls;
+                }
+                std::thread::sleep((intended - now).min(SCHEDULER_NAP));
+            }
+            let permit = match slots.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    slot_waits += 1;
+                    // The calls held here hold slots too: they go before the wait.
+                    self.hand_over();
+                    match self.runtime.block_on(slots.clone().acquire_owned()) {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    }
+                }
+            };
+            let number = shared.next_number();
+            // Templates are rendered here, in order, so that each call's values are its own.
+            self.due.push(DueCall {
+                intended,
+                measured,
+                requests: requests_of(&shared, number, 0, &mut values),
+                headers: headers_of(&shared, number, 0, &mut values),
+                channel: shared.channel(index),
+                permit,
+            });
+            index = index.wrapping_add(1);
+            if self.due.len() >= DUE_AT_ONCE {
+                self.hand_over();
+            }
+        }
+        self.hand_over();
+        // The calls in flight end on their own; waiting for every slot waits for them.
+        let _ = self.runtime.block_on(
+            slots.acquire_many(u32::try_from(max_inflight.max(1)).unwrap_or(u32::MAX)),
+        );
+        slot_waits
+    }
+
+    /// Starts the calls due, each its own task, from one task on the runtime.
+    fn hand_over(&mut self) {
+        if self.due.is_empty() {
+            return;
+        }
+        let due = std::mem::take(&mut self.due);
+        let shared = self.shared.clone();
+        let samples = self.samples.clone();
+        self.runtime.spawn(async move {
+            for call in due {
+                let shared = shared.clone();
+                let samples = samples.clone();
+                tokio::spawn(async move {
+                    let mut grpc = client(call.channel, shared.plan.max_message_size);
+                    let sample =
+                        make_call(&shared, &mut grpc, call.requests, call.headers, call.intended)
+                            .await;
+                    drop(call.permit);
+                    let _ = samples.send(vec![if call.measured {
+                        Measured::Call(sample, Instant::now())
+                    } else {
+                        Measured::Warmup
+                    }]);
+                });
+            }
         });
     }
-    // The calls in flight end on their own; waiting for every slot waits for them.
-    let _ = runtime
-        .block_on(slots.acquire_many(u32::try_from(max_inflight.max(1)).unwrap_or(u32::MAX)));
-    slot_waits
 }
 
 fn seed(worker: u64) -> u64 {
@@ -431,7 +500,7 @@ fn requests_of(
     number: u64,
     worker: u64,
     values: &mut CallValues,
-) -> Result<Vec<Bytes>, String> {
+) -> Result<Messages, String> {
     values.next_call();
     match &shared.plan.data {
         RequestData::Cycle(cycle) => {
@@ -439,7 +508,7 @@ fn requests_of(
             Ok(cycle
                 .get(at % cycle.len().max(1))
                 .cloned()
-                .unwrap_or_default())
+                .unwrap_or_else(|| Arc::from(Vec::new())))
         }
         RequestData::Templated { template, json } => {
             let mut text = String::new();
@@ -450,6 +519,7 @@ fn requests_of(
             };
             template.render(&context, values, &mut text);
             encode_all(&shared.plan.method, text.as_bytes(), *json)
+                .map(Arc::from)
                 .map_err(|error| error.to_string())
         }
     }
@@ -511,7 +581,7 @@ pub fn encode_all(
 async fn make_call(
     shared: &Shared,
     grpc: &mut Grpc<Channel>,
-    requests: Result<Vec<Bytes>, String>,
+    requests: Result<Messages, String>,
     headers: Result<Vec<Header>, String>,
     intended: Instant,
 ) -> Sample {
@@ -557,27 +627,24 @@ fn request<T>(message: T, shared: &Shared, headers: &[Header]) -> tonic::Request
 }
 
 /// The messages a request stream sends: the call's, cycled to `--stream-count`.
-fn stream_messages(shared: &Shared, requests: Vec<Bytes>) -> Vec<Bytes> {
+fn stream_messages(shared: &Shared, requests: &[Bytes]) -> Vec<Bytes> {
+    let empty = [Bytes::new()];
     let requests = if requests.is_empty() {
-        vec![Bytes::new()]
+        &empty[..]
     } else {
         requests
     };
-    match shared.plan.stream_count {
-        Some(count) => requests
-            .iter()
-            .cycle()
-            .take(usize::try_from(count).unwrap_or(usize::MAX))
-            .cloned()
-            .collect(),
-        None => requests,
-    }
+    let count = shared
+        .plan
+        .stream_count
+        .map_or(requests.len(), |count| usize::try_from(count).unwrap_or(usize::MAX));
+    requests.iter().cycle().take(count).cloned().collect()
 }
 
 async fn kind_call(
     shared: &Shared,
     grpc: &mut Grpc<Channel>,
-    requests: Vec<Bytes>,
+    requests: Messages,
     headers: &[Header],
     sample: &mut Sample,
     start: Instant,
@@ -589,9 +656,8 @@ async fn kind_call(
     let kind = RpcKind::of(&shared.plan.method);
     match kind {
         RpcKind::Unary | RpcKind::ServerStreaming => {
-            let mut requests = requests.into_iter();
-            let message = requests.next().unwrap_or_default();
-            if requests.next().is_some() {
+            let message = requests.first().cloned().unwrap_or_default();
+            if requests.len() > 1 {
                 return Err(tonic::Status::invalid_argument(
                     "a unary or server-streaming call takes one request; DATA holds more",
                 ));
@@ -616,7 +682,7 @@ async fn kind_call(
             Ok(())
         }
         RpcKind::ClientStreaming | RpcKind::Bidirectional => {
-            let messages = stream_messages(shared, requests);
+            let messages = stream_messages(shared, &requests);
             sample.messages_sent = messages.len() as u64;
             let sent_at: Arc<Mutex<VecDeque<Instant>>> = Arc::default();
             let outgoing = outgoing(messages, shared.plan.stream_interval, sent_at.clone());

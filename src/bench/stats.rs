@@ -219,7 +219,10 @@ pub struct Recorder {
     pub lateness: Histogram,
     pub first_message: Histogram,
     pub round_trip: Histogram,
-    pub codes: BTreeMap<String, u64>,
+    /// Calls by status code, indexed by the code's number (0 OK … 16 UNAUTHENTICATED).
+    codes: [u64; 17],
+    /// Calls that ended with a code outside gRPC's seventeen.
+    other_codes: BTreeMap<i32, u64>,
     pub errors: Vec<ErrorSeen>,
     /// Distinct error messages past the first ERRORS_KEPT.
     pub other_errors: u64,
@@ -232,11 +235,26 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn count(&self) -> u64 {
-        self.codes.values().sum()
+        self.codes.iter().sum::<u64>() + self.other_codes.values().sum::<u64>()
     }
 
     pub fn ok(&self) -> u64 {
-        self.codes.get("OK").copied().unwrap_or_default()
+        self.codes.first().copied().unwrap_or_default()
+    }
+
+    /// Calls by status code name.
+    pub fn codes(&self) -> BTreeMap<String, u64> {
+        let mut codes = BTreeMap::new();
+        for (number, count) in self.codes.iter().enumerate() {
+            if *count > 0 {
+                let code = Code::from(i32::try_from(number).unwrap_or_default());
+                codes.insert(code_name(code).to_string(), *count);
+            }
+        }
+        for (number, count) in &self.other_codes {
+            codes.insert(format!("CODE {number}"), *count);
+        }
+        codes
     }
 
     pub fn record(&mut self, sample: Sample) {
@@ -253,10 +271,14 @@ impl Recorder {
         }
         self.messages_received += sample.messages_received;
         self.messages_sent += sample.messages_sent;
-        *self
-            .codes
-            .entry(code_name(sample.code).to_string())
-            .or_default() += 1;
+        let number = sample.code as i32;
+        match usize::try_from(number)
+            .ok()
+            .and_then(|index| self.codes.get_mut(index))
+        {
+            Some(count) => *count += 1,
+            None => *self.other_codes.entry(number).or_default() += 1,
+        }
         self.second.record(sample.latency);
         let failed = sample.code != Code::Ok;
         if let Some(interval) = self.current(second) {
@@ -385,7 +407,7 @@ mod tests {
         recorder.finish();
         assert_eq!(recorder.count(), 3);
         assert_eq!(recorder.ok(), 2);
-        assert_eq!(recorder.codes["UNAVAILABLE"], 1);
+        assert_eq!(recorder.codes()["UNAVAILABLE"], 1);
         assert_eq!(recorder.errors[0].count, 1);
         let counts: Vec<(u64, u64, u64)> = recorder
             .intervals

@@ -294,7 +294,7 @@ fn request_data(
             let messages = runner::encode_all(method, line.as_bytes(), json)
                 .map_err(|error| BenchError::Data(format!("{what}: {error}")))?;
             check_count(&messages, &what)?;
-            cycle.push(messages);
+            cycle.push(messages.into());
         }
         if cycle.is_empty() {
             return Err(BenchError::Data(format!("{} holds no requests", path.display())).into());
@@ -334,7 +334,7 @@ fn request_data(
         None => {
             let messages = runner::encode_all(method, text.as_bytes(), json)?;
             check_count(&messages, "DATA")?;
-            Ok(RequestData::Cycle(vec![messages]))
+            Ok(RequestData::Cycle(vec![messages.into()]))
         }
     }
 }
@@ -474,7 +474,7 @@ fn make_report(inputs: ReportInputs<'_>) -> Report {
         message_round_trip: histogram(&recorder.round_trip),
         messages_sent: recorder.messages_sent,
         messages_received: recorder.messages_received,
-        status: recorder.codes.clone(),
+        status: recorder.codes(),
         errors_seen: recorder.errors.clone(),
         other_errors: recorder.other_errors,
         intervals: recorder.intervals.clone(),
