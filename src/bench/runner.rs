@@ -164,12 +164,20 @@ pub async fn run(
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(interrupt);
     let mut interrupted = false;
+    // After an interrupt, the calls in flight get a moment to end and be counted.
+    let cut = tokio::time::sleep(Duration::MAX);
+    tokio::pin!(cut);
+    let mut cut_short = false;
     loop {
         tokio::select! {
             biased;
             () = &mut interrupt, if !interrupted => {
                 interrupted = true;
                 shared.stopping.store(true, Ordering::Relaxed);
+                cut.as_mut().reset(Instant::now() + INTERRUPT_GRACE);
+            }
+            () = &mut cut, if interrupted && !cut_short => {
+                cut_short = true;
                 load.abort();
             }
             batch = samples_rx.recv() => {
@@ -210,6 +218,9 @@ pub async fn run(
         interrupted,
     })
 }
+
+/// How long the calls in flight at Ctrl-C have to end and be counted.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
 
 /// What the calls share.
 struct Shared {
@@ -298,16 +309,22 @@ async fn closed_loop(
                     break;
                 };
                 let number = shared.next_number();
-                let sample =
-                    call(&shared, &mut grpc, number, worker as u64, &mut values, intended).await;
+                let sample = call(
+                    &shared,
+                    &mut grpc,
+                    number,
+                    worker as u64,
+                    &mut values,
+                    intended,
+                )
+                .await;
                 let ended = Instant::now();
                 batch.push(if measured {
                     Measured::Call(sample, ended)
                 } else {
                     Measured::Warmup
                 });
-                if batch.len() >= BATCH || ended.saturating_duration_since(flushed) >= BATCH_EVERY
-                {
+                if batch.len() >= BATCH || ended.saturating_duration_since(flushed) >= BATCH_EVERY {
                     flushed = ended;
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                     if samples.send(full).is_err() {
@@ -434,9 +451,9 @@ impl Scheduler {
         }
         self.hand_over();
         // The calls in flight end on their own; waiting for every slot waits for them.
-        let _ = self.runtime.block_on(
-            slots.acquire_many(u32::try_from(max_inflight.max(1)).unwrap_or(u32::MAX)),
-        );
+        let _ = self
+            .runtime
+            .block_on(slots.acquire_many(u32::try_from(max_inflight.max(1)).unwrap_or(u32::MAX)));
         slot_waits
     }
 
@@ -454,9 +471,14 @@ impl Scheduler {
                 let samples = samples.clone();
                 tokio::spawn(async move {
                     let mut grpc = client(call.channel, shared.plan.max_message_size);
-                    let sample =
-                        make_call(&shared, &mut grpc, call.requests, call.headers, call.intended)
-                            .await;
+                    let sample = make_call(
+                        &shared,
+                        &mut grpc,
+                        call.requests,
+                        call.headers,
+                        call.intended,
+                    )
+                    .await;
                     drop(call.permit);
                     let _ = samples.send(vec![if call.measured {
                         Measured::Call(sample, Instant::now())
@@ -634,10 +656,9 @@ fn stream_messages(shared: &Shared, requests: &[Bytes]) -> Vec<Bytes> {
     } else {
         requests
     };
-    let count = shared
-        .plan
-        .stream_count
-        .map_or(requests.len(), |count| usize::try_from(count).unwrap_or(usize::MAX));
+    let count = shared.plan.stream_count.map_or(requests.len(), |count| {
+        usize::try_from(count).unwrap_or(usize::MAX)
+    });
     requests.iter().cycle().take(count).cloned().collect()
 }
 

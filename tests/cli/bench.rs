@@ -38,6 +38,8 @@ fn the_counts_add_up_with_the_servers_and_the_warmup_is_left_out() {
         "60",
         "--warmup",
         "200ms",
+        "--connections",
+        "3",
         "-H",
         "x-request: {{.RequestNumber}}",
         "-o",
@@ -550,4 +552,39 @@ fn ctrl_c_ends_the_run_with_the_report_of_what_was_done() {
     let report = json_of(&text);
     assert_eq!(report["interrupted"], true);
     assert!(report["count"].as_u64().unwrap() > 10, "{report}");
+}
+
+/// A person watching sees a line a second, written over, with the calls and the last second's
+/// rate and percentiles; a pipe gets nothing on stderr.
+#[test]
+fn progress_shows_at_a_terminal_and_nowhere_else() {
+    let server = TestServer::start();
+    let (code, seen) = crate::support::run_with_stderr_on_terminal(server.command(&[
+        "bench",
+        "ItemService/GetItem",
+        r#"{"id": 1}"#,
+        "--rps",
+        "100",
+        "-z",
+        "2500ms",
+    ]));
+    assert_eq!(code, Some(0), "{seen}");
+    assert!(seen.contains('\r'), "{seen:?}");
+    assert!(
+        seen.contains("last second: ") && seen.contains("/s (asked 100)"),
+        "{seen:?}"
+    );
+    assert!(seen.contains("p99"), "{seen:?}");
+
+    let piped = server.grpcx(&[
+        "bench",
+        "ItemService/GetItem",
+        r#"{"id": 1}"#,
+        "--rps",
+        "100",
+        "-z",
+        "1500ms",
+    ]);
+    assert_eq!(piped.code, 0);
+    assert_eq!(piped.stderr, "", "nothing but results when no one watches");
 }

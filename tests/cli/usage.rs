@@ -94,3 +94,17 @@ fn help_and_version_go_to_stdout_and_exit_zero() {
     assert_eq!(version.code, 0, "{version:#?}");
     assert!(version.stdout.starts_with("grpcx "), "{version:#?}");
 }
+
+// `bench`: flags whose values make no run, refused before anything is dialled.
+usage_errors! {
+    bench_without_a_method: ["--addr", NOWHERE, "bench"] => ["METHOD"];
+    bench_at_a_rate_of_zero: ["--addr", NOWHERE, "bench", "ItemService/GetItem", "--rps", "0"] => ["--rps", "above 0"];
+    bench_a_shard_past_the_count: ["--addr", NOWHERE, "bench", "ItemService/GetItem", "--shard", "4/4"] => ["--shard", "0 to N-1"];
+    bench_an_objective_without_a_comparison: ["--addr", NOWHERE, "bench", "ItemService/GetItem", "--slo", "p99"] => ["--slo", "no comparison"];
+    bench_an_objective_on_no_metric: ["--addr", NOWHERE, "bench", "ItemService/GetItem", "--slo", "speed>1"] => ["not a metric"];
+    bench_a_start_time_that_is_no_time: ["--addr", NOWHERE, "bench", "ItemService/GetItem", "--start-at", "tomorrow"] => ["RFC 3339"];
+    bench_no_workers: ["--addr", NOWHERE, "bench", "ItemService/GetItem", "-c", "0"] => ["--concurrency"];
+    bench_an_address_in_place_of_the_method: ["bench", "localhost:50051"] => ["address"];
+    bench_compare_a_regression_that_is_no_percentage: ["bench", "compare", "a.json", "b.json", "--max-regression", "lots"] => ["percentage"];
+    bench_k8s_job_without_shards: ["bench", "k8s-job", "--", "ItemService/GetItem"] => ["--shards"];
+}

@@ -991,3 +991,81 @@ pub fn explorer(peer: &Peer) {
     page.screenshot("docs");
     page.assert_clean();
 }
+
+/// `grpcx bench` against the peer, every kind: the counts add up, every call ends OK, and the
+/// messages of streams are counted both ways (a closed loop, then an open one).
+pub fn bench(peer: &Peer) {
+    let report = |args: &[&str]| -> Value {
+        let run = peer.grpcx(&[&["bench"], args, &["-o", "json"]].concat());
+        serde_json::from_str(run.ok()).unwrap_or_else(|error| panic!("{error}: {run:?}"))
+    };
+    let echo = everything_for(peer, ("text", json!("bench"))).to_string();
+    let unary = report(&[
+        &format!("{SERVICE}/Echo"),
+        &echo,
+        "-c",
+        "8",
+        "-n",
+        "200",
+        "--connections",
+        "2",
+    ]);
+    assert_eq!(unary["count"], 200, "{unary}");
+    assert_eq!(unary["status"]["OK"], 200, "{unary}");
+
+    let open = report(&[
+        &format!("{SERVICE}/Echo"),
+        &echo,
+        "--rps",
+        "200",
+        "-z",
+        "1s",
+    ]);
+    assert_eq!(open["generator"]["held"], true, "{open}");
+    assert_eq!(open["status"]["OK"], open["count"], "{open}");
+
+    let range = report(&[
+        &format!("{SERVICE}/Range"),
+        r#"{"start": "1", "count": 5, "step": "1"}"#,
+        "-c",
+        "4",
+        "-n",
+        "40",
+    ]);
+    assert_eq!(range["messages_received"], 200, "{range}");
+
+    let sum = report(&[
+        &format!("{SERVICE}/Sum"),
+        r#"{"value": "2"} {"value": "3"}"#,
+        "-c",
+        "4",
+        "-n",
+        "40",
+    ]);
+    assert_eq!(sum["messages_sent"], 80, "{sum}");
+    assert_eq!(sum["status"]["OK"], 40, "{sum}");
+
+    let chat = report(&[
+        &format!("{SERVICE}/Chat"),
+        r#"{"seq": 1, "text": "a"}"#,
+        "--stream-count",
+        "4",
+        "-c",
+        "4",
+        "-n",
+        "20",
+    ]);
+    assert_eq!(chat["messages_sent"], 80, "{chat}");
+    assert_eq!(chat["messages_received"], 80, "{chat}");
+    assert_eq!(chat["message_round_trip"]["count"], 80, "{chat}");
+
+    // Metadata with a template, which the peer requires.
+    let who = report(&[
+        &format!("{SERVICE}/WhoAmI"),
+        "-H",
+        "x-api-key: key-{{.RequestNumber}}",
+        "-n",
+        "10",
+    ]);
+    assert_eq!(who["status"]["OK"], 10, "{who}");
+}

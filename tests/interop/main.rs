@@ -135,6 +135,12 @@ macro_rules! interop_suite {
             fn the_explorer_calls_the_peer_in_a_real_browser() {
                 with_peer(checks::explorer);
             }
+
+            #[test]
+            #[ignore = "needs python3, node and npm, and their package registries: cargo test -- --include-ignored"]
+            fn bench_measures_every_kind_of_call() {
+                with_peer(checks::bench);
+            }
         }
     };
 }

@@ -30,7 +30,7 @@ pub use proxy::PingCounter;
 pub use servers::{
     AnyClientCertificate, DemoProcess, Http1Server, IgnoringServer, LoopbackServer, TestServer,
 };
-pub use terminal::{TerminalSession, run_on_terminal};
+pub use terminal::{TerminalSession, run_on_terminal, run_with_stderr_on_terminal};
 
 /// The longest any one grpcx run may take in a test.
 pub const RUN_LIMIT: Duration = Duration::from_secs(30);

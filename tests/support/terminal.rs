@@ -10,7 +10,17 @@ use super::{RUN_LIMIT, wait_bounded};
 
 /// Runs `command` with its stdout on a new pseudo-terminal; returns the exit code (`None` when
 /// it had to be killed) and what it wrote there, line ends as `\n`.
-pub fn run_on_terminal(mut command: Command) -> (Option<i32>, String) {
+pub fn run_on_terminal(command: Command) -> (Option<i32>, String) {
+    on_terminal(command, false)
+}
+
+/// Runs `command` with its stderr on a new pseudo-terminal (stdout goes nowhere), as a person
+/// watches a command whose output is redirected; the exit code and what it wrote there.
+pub fn run_with_stderr_on_terminal(command: Command) -> (Option<i32>, String) {
+    on_terminal(command, true)
+}
+
+fn on_terminal(mut command: Command, stderr: bool) -> (Option<i32>, String) {
     let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
     grantpt(&master).unwrap();
     unlockpt(&master).unwrap();
@@ -20,10 +30,12 @@ pub fn run_on_terminal(mut command: Command) -> (Option<i32>, String) {
         .write(true)
         .open(name.to_str().unwrap())
         .unwrap();
-    command
-        .stdin(Stdio::null())
-        .stdout(terminal)
-        .stderr(Stdio::null());
+    command.stdin(Stdio::null());
+    if stderr {
+        command.stdout(Stdio::null()).stderr(terminal);
+    } else {
+        command.stdout(terminal).stderr(Stdio::null());
+    }
     let mut child = command.spawn().unwrap();
     // Only the child holds the terminal now: reading ends (EIO) when it exits.
     drop(command);
