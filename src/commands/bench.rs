@@ -422,8 +422,13 @@ fn make_report(inputs: ReportInputs<'_>) -> Report {
         }
         let late = recorder.lateness.quantile(0.99);
         if Duration::from_micros(late) > LATE_SENDS {
+            let why = if results.slot_waits > 0 {
+                "waiting for a free slot"
+            } else {
+                "the generator could not keep up (CPU)"
+            };
             notes.push(format!(
-                "sends went out late (p99 {}, max {}): the generator could not keep up; the latencies include it",
+                "sends went out late (p99 {}, max {}): {why}; the latencies include it",
                 report::human(late as f64),
                 report::human(recorder.lateness.max() as f64)
             ));
