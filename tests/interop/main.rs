@@ -280,3 +280,154 @@ fn docs_loads_in_a_real_browser_and_lists_the_operations() {
     assert!(body.as_str().unwrap().contains("\"id\": \"2\""), "{body}");
     browser.screenshot(&shot.with_file_name("docs-try-it-out.png"));
 }
+
+/// `grpcx bench`'s reports, checked by tools no one here wrote: its JSON documents (a closed
+/// loop with errors, an open loop, a bidi stream with its round trips, a shard, a merge) pass
+/// `docs/bench-report.schema.json` in Python's `jsonschema` (installed with the Python peer, as
+/// schemathesis needs it); and its HTML page renders in headless Chromium with both plots,
+/// asking nothing of any host and logging no error, saved as `bench-report.png` under the
+/// test's output folder for a person to look at.
+#[test]
+#[ignore = "needs python3, node, npm and chromium, and their package registries: cargo test -- --include-ignored"]
+fn bench_reports_pass_their_schema_and_render_in_a_real_browser() {
+    use std::time::Duration;
+
+    let env = peer::peer(peer::Stack::Python)
+        .python_env
+        .clone()
+        .expect("the Python peer's environment");
+    let server = support::TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let runs: [(&str, &[&str]); 4] = [
+        (
+            "errors",
+            &[
+                "ItemService/GetItem",
+                r#"{"id": {{randomInt 1 8}}}"#,
+                "-n",
+                "200",
+                "--slo",
+                "p99<10s",
+            ],
+        ),
+        (
+            "open",
+            &[
+                "ItemService/GetItem",
+                r#"{"id": 1}"#,
+                "--rps",
+                "200",
+                "-z",
+                "1500ms",
+            ],
+        ),
+        (
+            "bidi",
+            &[
+                "ItemService/SyncItems",
+                r#"{"getId": "1"}"#,
+                "--stream-count",
+                "3",
+                "-n",
+                "20",
+            ],
+        ),
+        (
+            "shard",
+            &[
+                "ItemService/ListItems",
+                r#"{"limit": 2}"#,
+                "-n",
+                "20",
+                "--shard",
+                "1/2",
+            ],
+        ),
+    ];
+    let mut documents = Vec::new();
+    for (name, args) in runs {
+        let run = server.grpcx(&[&["bench"], args, &["-o", "json"]].concat());
+        assert!(run.code == 0 || run.code == 6, "{run:?}");
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, &run.stdout).unwrap();
+        documents.push(path);
+    }
+    let home = support::Home::new();
+    let mut merge = home.command();
+    merge
+        .args(["bench", "merge"])
+        .args(&documents[..2])
+        .args(["-o", "json"]);
+    let merged = support::run_command(merge, None);
+    let merged_path = dir.path().join("merged.json");
+    std::fs::write(&merged_path, merged.ok()).unwrap();
+    documents.push(merged_path);
+
+    let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/bench-report.schema.json");
+    let check = [
+        "import json, sys, jsonschema",
+        "schema = json.load(open(sys.argv[1]))",
+        "jsonschema.Draft202012Validator.check_schema(schema)",
+        "for path in sys.argv[2:]:",
+        "    jsonschema.Draft202012Validator(schema).validate(json.load(open(path)))",
+        "print('valid', len(sys.argv) - 2)",
+    ]
+    .join("\n");
+    let checked = std::process::Command::new(env.join("bin/python"))
+        .args(["-c", &check, schema])
+        .args(&documents)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "jsonschema: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&checked.stdout).trim(), "valid 5");
+
+    let html = server.grpcx(&[
+        "bench",
+        "ItemService/GetItem",
+        r#"{"id": {{randomInt 1 5}}}"#,
+        "--rps",
+        "300",
+        "-z",
+        "3s",
+        "-o",
+        "html",
+    ]);
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, html.ok()).unwrap();
+    let mut browser = support::Browser::launch();
+    browser.set_viewport(1000, 1400);
+    let url = format!("file://{}", page.display());
+    browser.navigate(&url);
+    let plots = browser.wait_for(
+        "document.querySelectorAll('svg polyline').length",
+        Duration::from_secs(10),
+    );
+    assert!(
+        plots.as_u64().unwrap() >= 4,
+        "three lines over time, one by percentile: {plots}"
+    );
+    let text = browser.eval("document.body.innerText").unwrap();
+    for needle in [
+        "Latency over time",
+        "Latency by percentile",
+        "from the intended start",
+        "OK",
+    ] {
+        assert!(text.as_str().unwrap().contains(needle), "{needle}: {text}");
+    }
+    let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser/bench-report.png");
+    browser.screenshot(&shot);
+    for request in browser.requests() {
+        assert_eq!(
+            request.url, url,
+            "the page asked for something: {request:?}"
+        );
+    }
+    let errors = browser.errors();
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+}
