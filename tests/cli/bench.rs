@@ -588,3 +588,53 @@ fn progress_shows_at_a_terminal_and_nowhere_else() {
     assert_eq!(piped.code, 0);
     assert_eq!(piped.stderr, "", "nothing but results when no one watches");
 }
+
+/// ghz's step schedule: 50 calls a second, 50 more each second, up to 150; each second of the
+/// report holds about its step's rate.
+#[test]
+fn a_step_schedule_raises_the_rate_step_by_step() {
+    let server = TestServer::start();
+    let run = server.grpcx(&[
+        "bench",
+        "ItemService/GetItem",
+        r#"{"id": 1}"#,
+        "--load-schedule",
+        "step",
+        "--load-start",
+        "50",
+        "--load-step",
+        "50",
+        "--load-step-duration",
+        "1s",
+        "--load-end",
+        "150",
+        "-z",
+        "4s",
+        "-o",
+        "json",
+    ]);
+    let report = json_of(run.ok());
+    let counts: Vec<u64> = report["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|interval| interval["count"].as_u64().unwrap())
+        .collect();
+    for (second, asked) in [(0, 50), (1, 100), (2, 150), (3, 150)] {
+        let made = counts[second];
+        assert!(
+            made.abs_diff(asked) <= asked / 10,
+            "second {second}: {made} of {asked}: {counts:?}"
+        );
+    }
+    // 50 + 100 + 150 + 150, give or take the call due right at the end.
+    let count = report["count"].as_u64().unwrap();
+    assert!(count.abs_diff(450) <= 2, "{count}: {counts:?}");
+    assert!(
+        report["load"]["schedule"]
+            .as_str()
+            .unwrap()
+            .contains("+50 every 1s"),
+        "{report}"
+    );
+}
