@@ -167,7 +167,6 @@ pub async fn run(
     // After an interrupt, the calls in flight get a moment to end and be counted.
     let cut = tokio::time::sleep(Duration::MAX);
     tokio::pin!(cut);
-    let mut cut_short = false;
     loop {
         tokio::select! {
             biased;
@@ -176,9 +175,10 @@ pub async fn run(
                 shared.stopping.store(true, Ordering::Relaxed);
                 cut.as_mut().reset(Instant::now() + INTERRUPT_GRACE);
             }
-            () = &mut cut, if interrupted && !cut_short => {
-                cut_short = true;
+            // Calls still in flight then are left out: the report is of what ended.
+            () = &mut cut, if interrupted => {
                 load.abort();
+                break;
             }
             batch = samples_rx.recv() => {
                 let Some(batch) = batch else { break };

@@ -157,6 +157,10 @@ async fn bench_run(
         }
     }
 
+    // What this process is asked for, a shard's share of the whole.
+    let shard_rate = rate
+        .as_ref()
+        .map(|rate| rate.scaled(1.0 / shard.count as f64));
     let cpu_before = cpu_seconds();
     let started_wall = SystemTime::now() + args.warmup;
     let watching = std::io::stderr().is_terminal();
@@ -168,7 +172,7 @@ async fn bench_run(
     let results = loop {
         tokio::select! {
             results = &mut running => break results?,
-            Some(progress) = progress_rx.recv() => show_progress(&progress, rate.as_ref(), printer),
+            Some(progress) = progress_rx.recv() => show_progress(&progress, shard_rate.as_ref(), printer),
         }
     };
     if watching {
