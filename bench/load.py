@@ -29,24 +29,13 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run import say, start_server, stop_servers, target_dir  # noqa: E402
+from gateway import build  # noqa: E402  (grpcx and examples/codegen_load, release)
+from run import say, start_server, stop_servers  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BODY = '{"fString":"hello","fInt64":"42","fBool":true}'
 METHOD = "grpcx.demo.v1.TypesService/Echo"
 WORKERS = 64
 CONNECTIONS = 2
-
-
-def build():
-    say("load: building grpcx and the code-generated load client (release)")
-    subprocess.run(
-        ["cargo", "build", "--release", "--locked", "--bin", "grpcx",
-         "--example", "codegen_load"],
-        cwd=ROOT, check=True,
-    )
-    release = os.path.join(target_dir(), "release")
-    return os.path.join(release, "grpcx"), os.path.join(release, "examples", "codegen_load")
 
 
 def bench(grpcx, addr, env, *args):
