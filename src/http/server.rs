@@ -619,12 +619,25 @@ impl Ending {
     }
 }
 
-/// The code of a call that could not be made or whose requests broke off.
+/// The code of a call that could not be made or whose requests broke off: a body line longer
+/// than `--max-body` is RESOURCE_EXHAUSTED, as a whole body that is.
 fn invoke_error_code(error: &InvokeError) -> Code {
     match error {
+        _ if line_too_long(error) => Code::ResourceExhausted,
         InvokeError::Input(_) | InvokeError::StreamBroke { .. } => Code::InvalidArgument,
         InvokeError::NotReady(_) | InvokeError::BadPath(_) => Code::Unavailable,
     }
+}
+
+/// Whether a request stream broke off on a line longer than `--max-body`.
+fn line_too_long(error: &InvokeError) -> bool {
+    matches!(
+        error,
+        InvokeError::StreamBroke {
+            error: InputError::Read { source, .. },
+            ..
+        } if source.kind() == std::io::ErrorKind::FileTooLarge
+    )
 }
 
 /// The answer to a call that could not be made or whose requests broke off: a body line
@@ -632,12 +645,7 @@ fn invoke_error_code(error: &InvokeError) -> Code {
 fn invoke_error_response(error: &InvokeError) -> (Code, Response) {
     let code = invoke_error_code(error);
     let mut response = status_response(code, &error.to_string(), Vec::new());
-    if let InvokeError::StreamBroke {
-        error: InputError::Read { source, .. },
-        ..
-    } = error
-        && source.kind() == std::io::ErrorKind::FileTooLarge
-    {
+    if line_too_long(error) {
         *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     }
     (code, response)
