@@ -140,10 +140,19 @@ impl Histogram {
                 *count += value.count_at_value();
             }
         }
+        let last = buckets - 1;
         counts
             .into_iter()
             .enumerate()
-            .map(|(index, count)| (min + width * (index as u64 + 1), count))
+            .map(|(index, count)| {
+                // The last bucket holds the slowest call, whatever the rounding of the width.
+                let upper = if index == last {
+                    max
+                } else {
+                    min + width * (index as u64 + 1)
+                };
+                (upper, count)
+            })
             .collect()
     }
 }

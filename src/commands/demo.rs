@@ -71,6 +71,18 @@ const STEPS: &[(&str, &[&str])] = &[
             r#"{"getId": "1"} {"put": {"name": "Mug"}} {"deleteId": "3"} {"getId": "3"}"#,
         ],
     ),
+    (
+        "Load: 200 calls from 4 workers, with latency percentiles (`--rps` for an open loop)",
+        &[
+            "bench",
+            "ItemService/GetItem",
+            r#"{"id": 1}"#,
+            "-c",
+            "4",
+            "-n",
+            "200",
+        ],
+    ),
 ];
 
 /// The gateway's steps: a title, the HTTP method, the path, the body, and whether the status

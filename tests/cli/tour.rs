@@ -19,6 +19,9 @@ fn the_tour_walks_through_every_kind_of_call_and_exits_zero() {
         "$ grpcx call ItemService/CreateItems",
         "$ grpcx call ItemService/SyncItems",
         "(exit code 69)",
+        "$ grpcx bench ItemService/GetItem '{\"id\": 1}' -c 4 -n 200\n",
+        "  Count:         200\n",
+        "  [OK]\t200 responses",
         "\"name\":\"Claw hammer\"",
         "\"outcome\":\"OUTCOME_NOT_FOUND\"",
         // The gateway's steps, answered by a real gateway in the tour's process.
