@@ -16,7 +16,7 @@ use crate::schema::method_path;
 /// How long completion may take in all: a shell must not hang on a slow server.
 const COMPLETION_LIMIT: Duration = Duration::from_millis(1500);
 
-/// Bash: after `call`, `describe` or `list`, complete names from the server; otherwise, the
+/// Bash: after `call`, `bench`, `describe` or `list`, complete names from the server; otherwise, the
 /// completion clap generates.
 const BASH_DYNAMIC: &str = r#"
 _grpcx_with_names() {
@@ -32,7 +32,7 @@ _grpcx_with_names() {
     fi
     local prev="${words[${#words[@]}-1]}"
     case "$prev" in
-        call|describe|list|health)
+        call|bench|describe|list|health)
             if [[ "$cur" != -* ]]; then
                 local names
                 names="$(grpcx __complete "$prev" -- "${words[@]:1}" 2>/dev/null)"
@@ -46,9 +46,10 @@ _grpcx_with_names() {
 complete -F _grpcx_with_names -o bashdefault -o default grpcx
 "#;
 
-/// Fish: names from the server for the first argument of `call`, `describe` and `list`.
+/// Fish: names from the server for the first argument of `call`, `bench`, `describe` and `list`.
 const FISH_DYNAMIC: &str = r#"
 complete -c grpcx -n '__fish_seen_subcommand_from call' -f -a '(grpcx __complete call -- (commandline -opc)[2..-1] 2>/dev/null)'
+complete -c grpcx -n '__fish_seen_subcommand_from bench' -f -a '(grpcx __complete bench -- (commandline -opc)[2..-1] 2>/dev/null)'
 complete -c grpcx -n '__fish_seen_subcommand_from describe' -f -a '(grpcx __complete describe -- (commandline -opc)[2..-1] 2>/dev/null)'
 complete -c grpcx -n '__fish_seen_subcommand_from list' -f -a '(grpcx __complete list -- (commandline -opc)[2..-1] 2>/dev/null)'
 complete -c grpcx -n '__fish_seen_subcommand_from health' -f -a '(grpcx __complete health -- (commandline -opc)[2..-1] 2>/dev/null)'
@@ -175,11 +176,13 @@ pub async fn complete(kind: &str, words: &[String], out: &mut Printer) -> Result
 
 async fn names(kind: &str, words: &[String], quiet: &mut Printer) -> Option<Vec<String>> {
     // Parse the words as grpcx would, ending with the subcommand (and a placeholder method
-    // for `call`, whose method is required), to read the global options.
+    // for `call` and `bench`, which take one), to read the global options.
     let mut args: Vec<String> = vec!["grpcx".to_string()];
     args.extend(words.iter().take_while(|w| *w != kind).cloned());
     args.push(kind.to_string());
-    if kind == "call" {
+    // Methods only, as `call` takes them.
+    let methods_only = kind == "call" || kind == "bench";
+    if methods_only {
         args.push("placeholder".to_string());
     }
     let cli = Cli::try_parse_from(args).ok()?;
@@ -199,7 +202,7 @@ async fn names(kind: &str, words: &[String], quiet: &mut Printer) -> Option<Vec<
             .filter(|s| s.rsplit('.').next() == Some(&short))
             .count()
             == 1;
-        if kind != "call" {
+        if !methods_only {
             names.push(name.clone());
             if unique {
                 names.push(short.clone());

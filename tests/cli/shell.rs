@@ -75,6 +75,11 @@ fn bash_completes_methods_and_services_from_the_server() {
             "ItemService/SyncItems"
         ]
     );
+    let bench = complete_in_bash(
+        &["grpcx", "--addr", &server.addr, "bench", "ItemService/G"],
+        server.cache_dir(),
+    );
+    assert_eq!(bench, ["ItemService/GetItem"]);
     let full = complete_in_bash(
         &["grpcx", "--addr", &server.addr, "call", "grpcx.demo.v1.T"],
         server.cache_dir(),
