@@ -23,7 +23,7 @@ use tonic::transport::Channel;
 
 use super::BenchError;
 use super::schedule::{Load, Ticker};
-use super::stats::{Recorder, Sample};
+use super::stats::{Histogram, Recorder, Sample};
 use super::template::{CallContext, CallValues, Template};
 use crate::invoke::DynamicCodec;
 use crate::invoke::RpcKind;
@@ -139,6 +139,7 @@ pub async fn run(
         numbers: AtomicU64::new(0),
         measured_issued: AtomicU64::new(0),
         stopping: AtomicBool::new(false),
+        round_trips: Mutex::new(Histogram::new()),
     });
     let (samples, mut samples_rx) = mpsc::unbounded_channel::<Vec<Measured>>();
 
@@ -210,6 +211,9 @@ pub async fn run(
     }
     let slot_waits: u64 = load.await.unwrap_or_default();
     recorder.finish();
+    if let Ok(round_trips) = shared.round_trips.lock() {
+        recorder.round_trip = round_trips.clone();
+    }
     Ok(Results {
         recorder,
         measured: last_end.saturating_duration_since(measuring_from),
@@ -236,6 +240,8 @@ struct Shared {
     /// Measured calls started, for `-n`.
     measured_issued: AtomicU64,
     stopping: AtomicBool,
+    /// Bidi: each request's round trip, recorded as its answer comes.
+    round_trips: Mutex<Histogram>,
 }
 
 enum Measured {
@@ -617,7 +623,6 @@ async fn make_call(
         first_message: None,
         messages_received: 0,
         messages_sent: 0,
-        round_trips: Vec::new(),
         ended_at: Duration::ZERO,
     };
     let outcome = match (requests, headers) {
@@ -648,18 +653,23 @@ fn request<T>(message: T, shared: &Shared, headers: &[Header]) -> tonic::Request
     request
 }
 
-/// The messages a request stream sends: the call's, cycled to `--stream-count`.
-fn stream_messages(shared: &Shared, requests: &[Bytes]) -> Vec<Bytes> {
-    let empty = [Bytes::new()];
-    let requests = if requests.is_empty() {
-        &empty[..]
+/// The messages a request stream sends: the call's, cycled to `--stream-count`, made as they
+/// are sent (a stream of a billion messages holds one at a time).
+fn stream_messages(
+    shared: &Shared,
+    requests: Messages,
+) -> (u64, impl Iterator<Item = Bytes> + Send + 'static) {
+    let requests: Messages = if requests.is_empty() {
+        Arc::from(vec![Bytes::new()])
     } else {
         requests
     };
-    let count = shared.plan.stream_count.map_or(requests.len(), |count| {
-        usize::try_from(count).unwrap_or(usize::MAX)
+    let count = shared.plan.stream_count.unwrap_or(requests.len() as u64);
+    let messages = (0..count).map(move |index| {
+        let at = usize::try_from(index % requests.len() as u64).unwrap_or_default();
+        requests.get(at).cloned().unwrap_or_default()
     });
-    requests.iter().cycle().take(count).cloned().collect()
+    (count, messages)
 }
 
 async fn kind_call(
@@ -703,45 +713,62 @@ async fn kind_call(
             Ok(())
         }
         RpcKind::ClientStreaming | RpcKind::Bidirectional => {
-            let messages = stream_messages(shared, &requests);
-            sample.messages_sent = messages.len() as u64;
+            let (_, messages) = stream_messages(shared, requests);
             let sent_at: Arc<Mutex<VecDeque<Instant>>> = Arc::default();
-            let outgoing = outgoing(messages, shared.plan.stream_interval, sent_at.clone());
+            let sent = Arc::new(AtomicU64::new(0));
+            let outgoing = outgoing(
+                messages,
+                shared.plan.stream_interval,
+                sent_at.clone(),
+                sent.clone(),
+            );
             let request = request(outgoing, shared, headers);
-            if kind == RpcKind::ClientStreaming {
-                grpc.client_streaming(request, path, DynamicCodec).await?;
-                sample.messages_received = 1;
-                return Ok(());
-            }
-            let mut stream = grpc
-                .streaming(request, path, DynamicCodec)
-                .await?
-                .into_inner();
-            while stream.message().await?.is_some() {
-                let now = Instant::now();
-                if sample.first_message.is_none() {
-                    sample.first_message = Some(now.saturating_duration_since(start));
+            let ended = async {
+                if kind == RpcKind::ClientStreaming {
+                    grpc.client_streaming(request, path, DynamicCodec).await?;
+                    sample.messages_received = 1;
+                    return Ok(());
                 }
-                sample.messages_received += 1;
-                let sent = sent_at.lock().ok().and_then(|mut sent| sent.pop_front());
-                if let Some(sent) = sent {
-                    sample.round_trips.push(now.saturating_duration_since(sent));
+                let mut stream = grpc
+                    .streaming(request, path, DynamicCodec)
+                    .await?
+                    .into_inner();
+                while stream.message().await?.is_some() {
+                    let now = Instant::now();
+                    if sample.first_message.is_none() {
+                        sample.first_message = Some(now.saturating_duration_since(start));
+                    }
+                    sample.messages_received += 1;
+                    let sent = sent_at.lock().ok().and_then(|mut sent| sent.pop_front());
+                    // Straight into the run's histogram: a stream may hold any number of them.
+                    if let Some(sent) = sent
+                        && now >= shared.measuring_from
+                        && let Ok(mut round_trips) = shared.round_trips.lock()
+                    {
+                        round_trips.record(now.saturating_duration_since(sent));
+                    }
                 }
+                Ok(())
             }
-            Ok(())
+            .await;
+            sample.messages_sent = sent.load(Ordering::Relaxed);
+            ended
         }
     }
 }
 
 /// A request stream of `messages`, `interval` apart, noting when each goes out.
 fn outgoing(
-    messages: Vec<Bytes>,
+    messages: impl Iterator<Item = Bytes> + Send + 'static,
     interval: Option<Duration>,
     sent_at: Arc<Mutex<VecDeque<Instant>>>,
+    sent: Arc<AtomicU64>,
 ) -> impl futures_util::Stream<Item = Bytes> + Send + 'static {
-    futures_util::stream::iter(messages.into_iter().enumerate()).then(move |(index, message)| {
+    futures_util::stream::iter(messages.enumerate()).then(move |(index, message)| {
         let sent_at = sent_at.clone();
+        let sent = sent.clone();
         async move {
+            sent.fetch_add(1, Ordering::Relaxed);
             if let (Some(interval), true) = (interval, index > 0) {
                 tokio::time::sleep(interval).await;
             }

@@ -194,8 +194,6 @@ pub struct Sample {
     pub first_message: Option<Duration>,
     pub messages_received: u64,
     pub messages_sent: u64,
-    /// Each request's round trip in a bidirectional stream.
-    pub round_trips: Vec<Duration>,
     /// When the call ended, from the start of measurement.
     pub ended_at: Duration,
 }
@@ -274,9 +272,6 @@ impl Recorder {
         self.lateness.record(sample.lateness);
         if let Some(first) = sample.first_message {
             self.first_message.record(first);
-        }
-        for round_trip in sample.round_trips {
-            self.round_trip.record(round_trip);
         }
         self.messages_received += sample.messages_received;
         self.messages_sent += sample.messages_sent;
@@ -374,7 +369,6 @@ mod tests {
             first_message: None,
             messages_received: 1,
             messages_sent: 1,
-            round_trips: Vec::new(),
             ended_at: Duration::from_millis(at),
         }
     }
