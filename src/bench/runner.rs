@@ -634,6 +634,8 @@ async fn make_call(
         ))),
     };
     let end = Instant::now();
+    let outcome = outcome
+        .map_err(|status| crate::invoke::deadline_named(status, Some(shared.plan.timeout), start));
     if let Err(status) = outcome {
         sample.code = status.code();
         sample.message = Some(status.message().to_string());

@@ -1128,8 +1128,8 @@ pub struct BenchArgs {
     #[arg(short = 'd', long = "data", value_name = "DATA")]
     pub data: Option<String>,
 
-    /// Requests to cycle through, one call's data a line (NDJSON); may hold templates.
-    /// Example: --data-file requests.ndjson
+    /// Requests to cycle through, one call's data a line (NDJSON), sent as they are
+    /// (templates go in DATA). Example: --data-file requests.ndjson
     #[arg(long, value_name = "FILE", conflicts_with_all = ["data", "data_arg"])]
     pub data_file: Option<PathBuf>,
 
@@ -1186,7 +1186,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub connections: u64,
 
-    /// Each call's deadline. Example: -t 5s
+    /// Each call's deadline (--max-time, when given, caps it). Example: -t 5s
     #[arg(short = 't', long, default_value = "20s", value_name = "DURATION", value_parser = values::parse_duration)]
     pub timeout: Duration,
 

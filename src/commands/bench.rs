@@ -135,7 +135,10 @@ async fn bench_run(
         total,
         duration: args.duration,
         warmup: args.warmup,
-        timeout: args.timeout,
+        // `--max-time` is a call's deadline, as in `call`: it caps `-t`.
+        timeout: settings
+            .max_time
+            .map_or(args.timeout, |max| max.min(args.timeout)),
         stream_count: args.stream_count,
         stream_interval: args.stream_interval,
         shard,

@@ -214,8 +214,9 @@ fn past_deadline(
     }
 }
 
-/// `status`, as DEADLINE_EXCEEDED when it is CANCELLED after the deadline passed.
-fn deadline_named(
+/// `status`, as DEADLINE_EXCEEDED when it is CANCELLED after the deadline passed (the
+/// load generator's calls, made without `invoke`, are named by it too).
+pub fn deadline_named(
     status: Status,
     timeout: Option<Duration>,
     started: tokio::time::Instant,

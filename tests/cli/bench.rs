@@ -178,6 +178,32 @@ fn errors_are_counted_by_code_with_their_messages() {
             .contains("999"),
         "{report}"
     );
+
+    // Each call's deadline: -t, capped by --max-time as `call`'s deadline is.
+    for deadline in [["-t", "100ms"], ["--max-time", "100ms"]] {
+        let run = server.grpcx(&[
+            "bench",
+            "ItemService/GetItem",
+            r#"{"id": 1, "delay": "2s"}"#,
+            "-c",
+            "2",
+            "-n",
+            "4",
+            deadline[0],
+            deadline[1],
+            "-o",
+            "json",
+        ]);
+        let report = json_of(run.ok());
+        assert_eq!(
+            report["status"]["DEADLINE_EXCEEDED"], 4,
+            "{deadline:?}: {report}"
+        );
+        assert!(
+            report["latency"]["max_us"].as_u64().unwrap() < 1_500_000,
+            "{report}"
+        );
+    }
 }
 
 /// One call in 60 stalls for 600 ms, with one call in flight at a time: in an open loop the
