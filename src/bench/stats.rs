@@ -59,6 +59,14 @@ impl Histogram {
         self.0.value_at_quantile(quantile)
     }
 
+    /// How many values are above `micros`.
+    pub fn count_above(&self, micros: u64) -> u64 {
+        if self.is_empty() || self.max() <= micros {
+            return 0;
+        }
+        self.0.count_between(micros.saturating_add(1), self.max())
+    }
+
     pub fn min(&self) -> u64 {
         self.0.min()
     }

@@ -29,8 +29,11 @@ use crate::transport::{self, HeaderValue};
 /// Calls a run makes when neither `-n` nor `-z` says (ghz's default).
 const DEFAULT_TOTAL: u64 = 200;
 
-/// Sends later than this at the 99th percentile mean the generator could not keep up.
+/// A send later than this (or than two periods of the rate, when longer) is late.
 const LATE_SENDS: Duration = Duration::from_millis(10);
+
+/// More late sends than this share of the calls mean the generator could not keep up.
+const LATE_SHARE: f64 = 0.01;
 
 /// The share of the asked rate an open loop must reach to have held it.
 const HELD_SHARE: f64 = 0.99;
@@ -427,15 +430,21 @@ fn make_report(inputs: ReportInputs<'_>) -> Report {
                 started_rate / asked * 100.0
             ));
         }
+        // Late is later than LATE_SENDS or two periods of the rate, whichever is longer; the
+        // generator fell behind when more than 1% of its sends (and more than one) were.
+        let period = Duration::from_secs_f64(2.0 / asked.max(0.001));
+        let threshold = u64::try_from(LATE_SENDS.max(period).as_micros()).unwrap_or(u64::MAX);
+        let late_sends = recorder.lateness.count_above(threshold);
         let late = recorder.lateness.quantile(0.99);
-        if Duration::from_micros(late) > LATE_SENDS {
+        if late_sends > 1 && late_sends as f64 > count as f64 * LATE_SHARE {
             let why = if results.slot_waits > 0 {
                 "waiting for a free slot"
             } else {
                 "the generator could not keep up (CPU)"
             };
             notes.push(format!(
-                "sends went out late (p99 {}, max {}): {why}; the latencies include it",
+                "{late_sends} sends went out over {} late (p99 {}, max {}): {why}; the latencies include it",
+                report::human(threshold as f64),
                 report::human(late as f64),
                 report::human(recorder.lateness.max() as f64)
             ));

@@ -347,7 +347,8 @@ fn bench_reports_pass_their_schema_and_render_in_a_real_browser() {
     let mut documents = Vec::new();
     for (name, args) in runs {
         let run = server.grpcx(&[&["bench"], args, &["-o", "json"]].concat());
-        assert!(run.code == 0 || run.code == 6, "{run:?}");
+        // 6: the objective; 7: a busy machine kept the open loop from its rate.
+        assert!(matches!(run.code, 0 | 6 | 7), "{run:?}");
         let path = dir.path().join(format!("{name}.json"));
         std::fs::write(&path, &run.stdout).unwrap();
         documents.push(path);
@@ -397,8 +398,9 @@ fn bench_reports_pass_their_schema_and_render_in_a_real_browser() {
         "-o",
         "html",
     ]);
+    assert!(matches!(html.code, 0 | 7), "{html:?}");
     let page = dir.path().join("report.html");
-    std::fs::write(&page, html.ok()).unwrap();
+    std::fs::write(&page, &html.stdout).unwrap();
     let mut browser = support::Browser::launch();
     browser.set_viewport(1000, 1400);
     let url = format!("file://{}", page.display());
