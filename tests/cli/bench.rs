@@ -646,16 +646,19 @@ fn a_step_schedule_raises_the_rate_step_by_step() {
         .iter()
         .map(|interval| interval["count"].as_u64().unwrap())
         .collect();
+    // Each second near its step's rate (a quarter either way: a call counts in the second it
+    // ends in, and a busy machine moves a few across), and rising.
     for (second, asked) in [(0, 50), (1, 100), (2, 150), (3, 150)] {
         let made = counts[second];
         assert!(
-            made.abs_diff(asked) <= asked / 10,
+            made.abs_diff(asked) <= asked / 4,
             "second {second}: {made} of {asked}: {counts:?}"
         );
     }
-    // 50 + 100 + 150 + 150, give or take the call due right at the end.
+    assert!(counts[0] < counts[1] && counts[1] < counts[2], "{counts:?}");
+    // 50 + 100 + 150 + 150, give or take the calls due right at the end.
     let count = report["count"].as_u64().unwrap();
-    assert!(count.abs_diff(450) <= 2, "{count}: {counts:?}");
+    assert!(count.abs_diff(450) <= 9, "{count}: {counts:?}");
     assert!(
         report["load"]["schedule"]
             .as_str()
