@@ -195,31 +195,14 @@ fn write_uuid(bytes: [u8; 16], out: &mut String) -> std::fmt::Result {
     Ok(())
 }
 
-/// `2026-12-02T15:04:05Z` (UTC, to the second), as ghz's `.Timestamp`.
+/// `2026-12-02T15:04:05Z` (UTC, to the second), as ghz's `.Timestamp`: the protobuf
+/// Timestamp's own RFC 3339 form.
 pub fn rfc3339(since_epoch: std::time::Duration) -> String {
-    let seconds = since_epoch.as_secs();
-    let (days, time) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(i64::try_from(days).unwrap_or_default());
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        time / 3600,
-        time % 3600 / 60,
-        time % 60
-    )
-}
-
-/// The calendar date of a day number (days since 1970-01-01), by Howard Hinnant's algorithm.
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    prost_types::Timestamp {
+        seconds: i64::try_from(since_epoch.as_secs()).unwrap_or(i64::MAX),
+        nanos: 0,
+    }
+    .to_string()
 }
 
 /// What one worker's templates draw on: its random numbers, and the current call's UUID.

@@ -95,7 +95,8 @@ pub fn parse_shard(text: &str) -> Result<(u64, u64), String> {
     Ok((index, count))
 }
 
-/// A moment: RFC 3339 in UTC (`2026-12-02T16:00:00Z`, fractions allowed) or Unix seconds.
+/// A moment: RFC 3339 (`2026-12-02T16:00:00Z`, fractions and offsets allowed, read as the
+/// protobuf Timestamp reads it) or Unix seconds.
 pub fn parse_time(text: &str) -> Result<std::time::SystemTime, String> {
     let bad = || {
         format!(
@@ -109,52 +110,11 @@ pub fn parse_time(text: &str) -> Result<std::time::SystemTime, String> {
         }
         return Ok(std::time::UNIX_EPOCH + Duration::from_secs_f64(seconds));
     }
-    let rest = text
-        .strip_suffix('Z')
-        .or_else(|| text.strip_suffix("+00:00"))
-        .ok_or_else(bad)?;
-    let (date, time) = rest.split_once(['T', 't', ' ']).ok_or_else(bad)?;
-    let numbers = |part: &str, separator: char| -> Option<Vec<f64>> {
-        part.split(separator)
-            .map(|n| n.parse::<f64>().ok())
-            .collect()
-    };
-    let (Some([year, month, day]), Some([hour, minute, second])) = (
-        numbers(date, '-')
-            .as_deref()
-            .and_then(|d| <[f64; 3]>::try_from(d).ok()),
-        numbers(time, ':')
-            .as_deref()
-            .and_then(|t| <[f64; 3]>::try_from(t).ok()),
-    ) else {
-        return Err(bad());
-    };
-    if !(1.0..=12.0).contains(&month)
-        || !(1.0..=31.0).contains(&day)
-        || hour >= 24.0
-        || minute >= 60.0
-        || second >= 61.0
-    {
+    let timestamp: prost_types::Timestamp = text.parse().map_err(|_| bad())?;
+    if timestamp.seconds < 0 {
         return Err(bad());
     }
-    let (year, month, day) = (year as i64, month as u32, day as u32);
-    let days = days_from_civil(year, month, day);
-    let seconds = days as f64 * 86_400.0 + hour * 3600.0 + minute * 60.0 + second;
-    if seconds < 0.0 {
-        return Err(bad());
-    }
-    Ok(std::time::UNIX_EPOCH + Duration::from_secs_f64(seconds))
-}
-
-/// Days since 1970-01-01 of a calendar date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year.rem_euclid(400);
-    let month = i64::from(month);
-    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    std::time::SystemTime::try_from(timestamp).map_err(|_| bad())
 }
 
 /// An `--slo` objective, checked as `bench` reads it (`p99<250ms`).
