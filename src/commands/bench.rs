@@ -640,6 +640,8 @@ fn k8s_job(
                     .lines()
                     .next()
                     .unwrap_or_default()
+                    // clap's first line starts as grpcx's own will: said once.
+                    .trim_start_matches("error: ")
             ))
             .into());
         }

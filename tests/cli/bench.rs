@@ -508,6 +508,11 @@ fn the_k8s_job_is_an_indexed_job_of_the_shards() {
     let bad = run_command(bad, None);
     assert_eq!(bad.code, 1, "{bad:?}");
     assert!(bad.stdout.is_empty());
+    assert_eq!(
+        bad.stderr.matches("error:").count(),
+        1,
+        "one clear line: {bad:?}"
+    );
 }
 
 #[test]
