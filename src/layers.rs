@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 /// The layers, lowest first. A module may import modules of lower layers only, so modules of
 /// one layer never import each other.
 const LAYERS: &[&[&str]] = &[
-    &["status", "well_known"],
+    &["status", "well_known", "units"],
     &["transport"],
     &["schema", "invoke", "demo"],
     &["output"],

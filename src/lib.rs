@@ -2,7 +2,8 @@
 //!
 //! The modules form layers, and dependencies point down only (`layers.rs` checks it):
 //!
-//! - `status`, `well_known`: leaves (gRPC code names and exit codes; the well-known types);
+//! - `status`, `well_known`, `units`: leaves (gRPC code names and exit codes; the well-known
+//!   types; durations as people write them);
 //! - `transport`: addresses, channels, TLS, metadata rules;
 //! - `schema`, `invoke`, `demo`: descriptors from reflection or files; dynamic calls of the
 //!   four kinds behind an observer; the demo server. Each knows only the layers below;
@@ -33,6 +34,7 @@ pub mod schema;
 pub mod settings;
 pub mod status;
 pub mod transport;
+pub mod units;
 pub mod well_known;
 
 use std::ffi::OsString;

@@ -100,21 +100,15 @@ impl std::str::FromStr for Objective {
     }
 }
 
-/// `250ms`, `1.5s`, `800us`, `2m` in microseconds.
+/// `250ms`, `1.5s`, `800us`, `2m` in microseconds: a duration as flags take it, but with its
+/// unit always written (`p99<250` says nothing of how long).
 fn duration_micros(text: &str) -> Option<f64> {
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let scale = match unit {
-        "us" | "µs" => 1.0,
-        "ms" => 1_000.0,
-        "s" => 1_000_000.0,
-        "m" => 60_000_000.0,
-        _ => return None,
-    };
-    Some(number * scale)
+    if !text.ends_with(|c: char| c.is_alphabetic()) {
+        return None;
+    }
+    crate::units::duration(text)
+        .ok()
+        .map(|duration| duration.as_secs_f64() * 1_000_000.0)
 }
 
 impl Objective {
