@@ -105,6 +105,13 @@ impl RouteTable {
 }
 
 impl GatewayOptions {
+    /// Whether `origin` is one of `--cors-origin`'s.
+    fn allows_origin(&self, origin: &str) -> bool {
+        self.cors_origins
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+    }
+
     fn json_output(&self) -> JsonOutput {
         JsonOutput {
             emit_defaults: self.emit_defaults,
@@ -675,12 +682,7 @@ fn check_host_and_origin(headers: &HeaderMap, options: &GatewayOptions) -> Resul
         let same = origin
             .split_once("://")
             .is_some_and(|(_, rest)| !host.is_empty() && rest.eq_ignore_ascii_case(host));
-        if !same
-            && !options
-                .cors_origins
-                .iter()
-                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
-        {
+        if !same && !options.allows_origin(origin) {
             return Err(status_response(
                 Code::PermissionDenied,
                 &format!(
@@ -711,14 +713,7 @@ fn check_token(
     let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     let origin = text(header::ORIGIN.as_str());
     let from_a_page = origin.is_some() || text("sec-fetch-site").is_some_and(|site| site != "none");
-    if !from_a_page
-        || origin.is_some_and(|origin| {
-            options
-                .cors_origins
-                .iter()
-                .any(|allowed| allowed.eq_ignore_ascii_case(origin))
-        })
-    {
+    if !from_a_page || origin.is_some_and(|origin| options.allows_origin(origin)) {
         return Ok(());
     }
     let given = text(TOKEN_HEADER).or(query_token).unwrap_or_default();
