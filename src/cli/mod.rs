@@ -1099,7 +1099,7 @@ pub struct BenchReportArgs {
     /// An objective checked at the end (repeatable); one not met exits 6.
     /// Example: --slo 'p99<250ms' --slo 'error-rate<0.1%' --slo 'rps>=950'
     #[arg(long, value_name = "OBJECTIVE", value_parser = values::parse_objective)]
-    pub slo: Vec<String>,
+    pub slo: Vec<crate::bench::slo::Objective>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

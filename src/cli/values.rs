@@ -95,10 +95,9 @@ pub fn parse_time(text: &str) -> Result<std::time::SystemTime, String> {
     std::time::SystemTime::try_from(timestamp).map_err(|_| bad())
 }
 
-/// An `--slo` objective, checked as `bench` reads it (`p99<250ms`).
-pub fn parse_objective(text: &str) -> Result<String, String> {
+/// An `--slo` objective (`p99<250ms`), read once, here.
+pub fn parse_objective(text: &str) -> Result<crate::bench::slo::Objective, String> {
     text.parse::<crate::bench::slo::Objective>()
-        .map(|_| text.to_string())
         .map_err(|error| match error.hint() {
             Some(hint) => format!("{error} ({hint})"),
             None => error.to_string(),

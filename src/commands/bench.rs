@@ -12,7 +12,6 @@ use crate::bench::BenchError;
 use crate::bench::report::{self, Generator, LoadReport, Report, SCHEMA, ShardReport};
 use crate::bench::runner::{self, HeaderTemplate, Plan, Progress, RequestData, Results, Shard};
 use crate::bench::schedule::{Load, RateSchedule, Ticker};
-use crate::bench::slo::Objective;
 use crate::bench::stats::round;
 use crate::bench::template::{CallContext, CallValues, Template, rfc3339};
 use crate::cli::{
@@ -60,7 +59,6 @@ async fn bench_run(
     args: &BenchArgs,
     printer: &mut Printer,
 ) -> Result<Outcome, Error> {
-    let objectives = objectives(&args.report.slo)?;
     let settings = super::settings(global)?;
     let mut session = session::open_for_call(&settings, printer).await?;
     let method = match resolve(
@@ -199,7 +197,9 @@ async fn bench_run(
         results,
         cpu,
     });
-    report.slo = objectives
+    report.slo = args
+        .report
+        .slo
         .iter()
         .map(|objective| objective.check(&report))
         .collect();
@@ -213,14 +213,6 @@ async fn resolve(
 ) -> Result<prost_reflect::MethodDescriptor, Error> {
     let method = schema.resolve_method(name).await?;
     Ok(schema.prepare_call(&method).await?)
-}
-
-/// The objectives of `--slo`, read before anything runs.
-fn objectives(texts: &[String]) -> Result<Vec<Objective>, Error> {
-    texts
-        .iter()
-        .map(|text| text.parse::<Objective>().map_err(Error::from))
-        .collect()
 }
 
 /// How a run's report ends the command: interrupted, the load not held, an objective not met.
@@ -584,13 +576,13 @@ fn merge(
     args: &BenchReportArgs,
     printer: &mut Printer,
 ) -> Result<Outcome, Error> {
-    let objectives = objectives(&args.slo)?;
     let reports = paths
         .iter()
         .map(|path| read_report(path))
         .collect::<Result<Vec<_>, _>>()?;
     let mut merged = report::merge(&reports)?;
-    merged.slo = objectives
+    merged.slo = args
+        .slo
         .iter()
         .map(|objective| objective.check(&merged))
         .collect();
