@@ -97,10 +97,11 @@ async fn bench_run(
         .shard
         .map_or(Shard::default(), |(index, count)| Shard { index, count });
     let share = |total: u64| total / shard.count + u64::from(shard.index < total % shard.count);
-    let rate = rate_schedule(args)?;
+    // What this process is asked for: a shard's share of the whole.
+    let rate = rate_schedule(args)?.map(|rate| rate.scaled(1.0 / shard.count as f64));
     let load = match &rate {
         Some(rate) => Load::Open {
-            rate: rate.scaled(1.0 / shard.count as f64),
+            rate: rate.clone(),
             max_inflight: usize::try_from(args.max_inflight).unwrap_or(usize::MAX),
         },
         None => Load::Closed {
@@ -161,10 +162,6 @@ async fn bench_run(
         }
     }
 
-    // What this process is asked for, a shard's share of the whole.
-    let shard_rate = rate
-        .as_ref()
-        .map(|rate| rate.scaled(1.0 / shard.count as f64));
     let cpu_before = cpu_seconds();
     let started_wall = SystemTime::now() + args.warmup;
     let watching = std::io::stderr().is_terminal();
@@ -176,7 +173,7 @@ async fn bench_run(
     let results = loop {
         tokio::select! {
             results = &mut running => break results?,
-            Some(progress) = progress_rx.recv() => show_progress(&progress, shard_rate.as_ref(), printer),
+            Some(progress) = progress_rx.recv() => show_progress(&progress, rate.as_ref(), printer),
         }
     };
     if watching {
@@ -191,7 +188,6 @@ async fn bench_run(
         method: &method_path(&method),
         target: settings.connect.target.to_string(),
         load: &load,
-        rate: rate.as_ref(),
         shard: args.shard.is_some().then_some(shard),
         started: started_wall,
         results,
@@ -384,7 +380,6 @@ struct ReportInputs<'a> {
     method: &'a str,
     target: String,
     load: &'a Load,
-    rate: Option<&'a RateSchedule>,
     shard: Option<Shard>,
     started: SystemTime,
     results: Results,
@@ -397,7 +392,6 @@ fn make_report(inputs: ReportInputs<'_>) -> Report {
         method,
         target,
         load,
-        rate,
         shard,
         started,
         results,
@@ -406,9 +400,11 @@ fn make_report(inputs: ReportInputs<'_>) -> Report {
     let recorder = &results.recorder;
     let duration = results.measured.as_secs_f64();
     let count = recorder.count();
-    let share = shard.map_or(1.0, |shard| 1.0 / shard.count as f64);
-    let asked_rps =
-        rate.map(|rate| asked_rate(&rate.scaled(share), args.warmup, results.measured, count));
+    let rate = match load {
+        Load::Open { rate, .. } => Some(rate),
+        Load::Closed { .. } => None,
+    };
+    let asked_rps = rate.map(|rate| asked_rate(rate, args.warmup, results.measured));
     let mut notes = Vec::new();
     if let (Some(asked), Load::Open { max_inflight, .. }) = (asked_rps, load) {
         let started_rate = if duration > 0.0 {
@@ -461,7 +457,7 @@ fn make_report(inputs: ReportInputs<'_>) -> Report {
                 Load::Closed { workers } => Some(*workers as u64),
                 Load::Open { .. } => None,
             },
-            schedule: rate.map(|rate| rate.scaled(share).describe()),
+            schedule: rate.map(RateSchedule::describe),
             asked_rps: asked_rps.map(|rate| round(rate, 1)),
             max_inflight: match load {
                 Load::Open { max_inflight, .. } => Some(*max_inflight as u64),
@@ -504,25 +500,27 @@ fn make_report(inputs: ReportInputs<'_>) -> Report {
 
 /// The calls per second the schedule asked for over the measured time, on average: with `-n`
 /// the window is the one the calls took.
-fn asked_rate(rate: &RateSchedule, warmup: Duration, measured: Duration, count: u64) -> f64 {
+fn asked_rate(rate: &RateSchedule, warmup: Duration, measured: Duration) -> f64 {
+    if let RateSchedule::Const(rate) = rate {
+        return *rate;
+    }
+    if measured.is_zero() {
+        return rate.rate_at(Duration::ZERO);
+    }
+    // A changing rate: its calls counted over the measured time, as the scheduler made them.
     let mut ticker = Ticker::new(rate.clone(), warmup);
     let end = warmup + measured;
     let mut asked = 0u64;
     loop {
         let at = ticker.next_time();
-        // A bound on the count too: past it, the average is known well enough.
-        if at >= end || asked > count.saturating_mul(2).max(100_000_000) {
+        if at >= end {
             break;
         }
         if at >= warmup {
             asked += 1;
         }
     }
-    if measured.is_zero() {
-        rate.rate_at(Duration::ZERO)
-    } else {
-        asked as f64 / measured.as_secs_f64()
-    }
+    asked as f64 / measured.as_secs_f64()
 }
 
 fn print_report(report: &Report, output: BenchOutput, printer: &mut Printer) -> Result<(), Error> {
