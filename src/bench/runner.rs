@@ -281,6 +281,15 @@ impl Shared {
         Some(true)
     }
 
+    /// What call `number`'s templates draw on.
+    fn context(&self, number: u64, worker: u64) -> CallContext<'_> {
+        CallContext {
+            request_number: number,
+            worker_id: worker,
+            method: self.plan.method.full_name(),
+        }
+    }
+
     /// The next call's number: this shard's numbers interleave with the other shards'.
     fn next_number(&self) -> u64 {
         let own = self.numbers.fetch_add(1, Ordering::Relaxed);
@@ -540,12 +549,7 @@ fn requests_of(
         }
         RequestData::Templated { template, json } => {
             let mut text = String::new();
-            let context = CallContext {
-                request_number: number,
-                worker_id: worker,
-                method: shared.plan.method.full_name(),
-            };
-            template.render(&context, values, &mut text);
+            template.render(&shared.context(number, worker), values, &mut text);
             encode_all(&shared.plan.method, text.as_bytes(), *json)
                 .map(Arc::from)
                 .map_err(|error| error.to_string())
@@ -562,11 +566,7 @@ fn headers_of(
     if shared.plan.header_templates.is_empty() {
         return Ok(Vec::new());
     }
-    let context = CallContext {
-        request_number: number,
-        worker_id: worker,
-        method: shared.plan.method.full_name(),
-    };
+    let context = shared.context(number, worker);
     let mut headers = Vec::new();
     for header in &shared.plan.header_templates {
         let mut text = format!("{}: ", header.name);
